@@ -1,0 +1,1 @@
+"""Takes: a desktop studio for AI video renders."""

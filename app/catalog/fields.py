@@ -1,0 +1,116 @@
+"""Walking a model's fields: labels for dotted paths, and where the media values are."""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.fields import FieldInfo
+
+from app.catalog.media import MediaRule
+
+
+def extra_of(f: FieldInfo) -> dict[str, Any]:
+    return f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+
+
+def _unwrap(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """(nested model class or None, is_list) for an annotation like list[X] | None."""
+    args = [annotation]
+    is_list = False
+    while args:
+        a = args.pop()
+        origin = typing.get_origin(a)
+        if origin in (typing.Union, types.UnionType):
+            args.extend(x for x in typing.get_args(a) if x is not type(None))
+        elif origin is list:
+            is_list = True
+            args.extend(typing.get_args(a))
+        elif origin is typing.Annotated:
+            args.append(typing.get_args(a)[0])
+        elif isinstance(a, type) and issubclass(a, BaseModel):
+            return a, is_list
+    return None, is_list
+
+
+def nested_model(f: FieldInfo) -> type[BaseModel] | None:
+    return _unwrap(f.annotation)[0]
+
+
+def is_list_field(f: FieldInfo) -> bool:
+    return _unwrap(f.annotation)[1]
+
+
+@functools.cache
+def adapter_for(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    f = model.model_fields[name]
+    return TypeAdapter(typing.Annotated[f.annotation, f])  # type: ignore[name-defined]
+
+
+def label_for(model: type[BaseModel], path: str) -> str:
+    """'image_urls.2' → 'Image 3'; 'elements.0.reference_image_urls.1' → 'Element 1 reference
+    image 2'; 'multi_prompt.2.duration' → 'Shot 3 duration'."""
+    parts = [p for p in path.split(".") if p]
+    words: list[str] = []
+    current: type[BaseModel] | None = model
+    i = 0
+    while i < len(parts):
+        name = parts[i]
+        if current is None or name not in current.model_fields:
+            words.append(name.replace("_", " "))
+            i += 1
+            continue
+        f = current.model_fields[name]
+        extra = extra_of(f)
+        nxt = parts[i + 1] if i + 1 < len(parts) else None
+        if nxt is not None and nxt.isdigit() and "x-item-label" in extra:
+            item = extra["x-item-label"]
+            words.append(f"{item} {int(nxt) + 1}")
+            i += 2
+        else:
+            title = f.title or name.replace("_", " ")
+            words.append(title if not words else title.lower())
+            i += 1
+        current = nested_model(f)
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class MediaSlot:
+    """One media value in a payload: its dotted path, the value, its rule and its label."""
+
+    path: str
+    value: str
+    rule: MediaRule
+    label: str
+
+
+def media_slots(model: type[BaseModel], data: dict[str, Any], prefix: str = "",
+                root: type[BaseModel] | None = None) -> Iterator[MediaSlot]:
+    root = root or model
+    for name, f in model.model_fields.items():
+        value = data.get(name) if isinstance(data, dict) else None
+        if value is None:
+            continue
+        path = f"{prefix}{name}"
+        extra = extra_of(f)
+        sub = nested_model(f)
+        if "x-media" in extra:
+            rule = MediaRule.from_schema(extra["x-media"])
+            items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+            for idx, v in items:
+                if isinstance(v, str) and v:
+                    p = path if idx is None else f"{path}.{idx}"
+                    yield MediaSlot(p, v, rule, label_for(root, p))
+        elif sub is not None:
+            items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+            for idx, v in items:
+                p = path if idx is None else f"{path}.{idx}"
+                if isinstance(v, dict):
+                    yield from media_slots(sub, v, p + ".", root)

@@ -1,0 +1,404 @@
+"""Validation of a payload (model params + wrapper params) against the catalog.
+
+Pure: media facts come in as a mapping from the value written in the payload to a probe
+result (`MediaInfo` or `ProbeError`), so this runs anywhere (a worker, the server, a CLI).
+Results are field-addressed by dotted paths (``multi_prompt.2.duration``, ``image_urls.0``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from app.catalog.fields import MediaSlot, adapter_for, label_for, media_slots
+from app.catalog.media import (
+    FORMAT_LABELS,
+    MB,
+    MediaInfo,
+    MediaRule,
+    ProbeError,
+    fmt_mb,
+    fmt_num,
+    is_remote,
+    local_path,
+)
+from app.catalog.models import FORMAT_TO_ASPECT, ModelSpec, get_model
+
+Severity = Literal["error", "warning"]
+Probes = Mapping[str, "MediaInfo | ProbeError"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    field: str
+    message: str
+    severity: Severity = "error"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass
+class Report:
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    #: the payload's model params, normalized (defaults filled, types coerced); fields that
+    #: failed validation hold None.
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(Issue(path, message))
+
+    def warn(self, path: str, message: str) -> None:
+        self.warnings.append(Issue(path, message, "warning"))
+
+    def for_field(self, path: str) -> list[Issue]:
+        return [i for i in self.errors + self.warnings if i.field == path]
+
+
+@dataclass(frozen=True)
+class Context:
+    spec: ModelSpec
+    data: dict[str, Any]
+    probes: Probes
+    report: Report
+    given: frozenset[str] = frozenset()
+
+    def info(self, value: str | None) -> MediaInfo | None:
+        if not value:
+            return None
+        found = self.probes.get(value)
+        return found if isinstance(found, MediaInfo) else None
+
+    def label(self, path: str) -> str:
+        return label_for(self.spec.input_model, path)
+
+
+WRAPPER = ("out", "mock", "format")
+
+
+def split_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(model params, wrapper params)."""
+    params = {k: v for k, v in payload.items() if k not in WRAPPER}
+    wrapper = {k: v for k, v in payload.items() if k in WRAPPER}
+    return params, wrapper
+
+
+def media_values(model_id: str, payload: Mapping[str, Any]) -> list[MediaSlot]:
+    """Every media value of a payload (best effort on invalid payloads)."""
+    spec = get_model(model_id)
+    params, _ = split_payload(payload)
+    return list(media_slots(spec.input_model, params))
+
+
+def local_media(model_id: str, payload: Mapping[str, Any]) -> list[str]:
+    """The payload's media values that name local files (what a caller should probe)."""
+    seen: dict[str, None] = {}
+    for slot in media_values(model_id, payload):
+        if not is_remote(slot.value):
+            seen[slot.value] = None
+    return list(seen)
+
+
+def probe_values(values: list[str], probe: Callable[[str], MediaInfo]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for v in values:
+        try:
+            out[v] = probe(local_path(v))
+        except ProbeError as e:
+            out[v] = e
+    return out
+
+
+def validate_payload(model_id: str, payload: Mapping[str, Any],
+                     probes: Probes | None = None) -> Report:
+    spec = get_model(model_id)
+    report = Report()
+    if not isinstance(payload, Mapping):
+        report.error("", "The payload must be a JSON object")
+        return report
+    params, wrapper = split_payload(payload)
+    _check_wrapper(spec, wrapper, params, report)
+    report.data = _check_fields(spec, params, report)
+    ctx = Context(spec, report.data, probes or {}, report, frozenset(params))
+    for slot in media_slots(spec.input_model, report.data):
+        _check_media(ctx, slot)
+    _check_mentions(ctx)
+    from app.catalog.rules import RULES
+
+    for rule in RULES.get(spec.id, []):
+        rule(ctx)
+    return report
+
+
+# ---- wrapper params ---------------------------------------------------------------------
+
+
+def _check_wrapper(spec: ModelSpec, wrapper: dict[str, Any], params: dict[str, Any],
+                   report: Report) -> None:
+    out = wrapper.get("out")
+    if out is None or out == "":
+        report.error("out", "Output path (out) is required")
+    elif not isinstance(out, str):
+        report.error("out", "Output path (out) must be text")
+    elif PurePosixPath(out).is_absolute() or PureWindowsPath(out).is_absolute():
+        report.error("out", f"Output path {out!r} must be relative to the work folder")
+    elif ".." in PurePosixPath(out.replace("\\", "/")).parts:
+        report.error("out", f"Output path {out!r} must stay inside the work folder (no '..')")
+    if "mock" in wrapper and not isinstance(wrapper["mock"], bool):
+        report.error("mock", "mock must be true or false")
+    if "format" in wrapper:
+        fmt = wrapper["format"]
+        if not spec.has_format:
+            report.warn("format", f"format has no effect on {spec.id}: this model has no size "
+                        "or aspect-ratio parameter, so it is not sent")
+        elif fmt not in FORMAT_TO_ASPECT:
+            report.error("format", f"format must be one of {', '.join(FORMAT_TO_ASPECT)}")
+        elif params.get("aspect_ratio") not in (None, FORMAT_TO_ASPECT[fmt]):
+            report.warn("format", f"format {fmt!r} means {FORMAT_TO_ASPECT[fmt]} but aspect_ratio "
+                        f"is {params['aspect_ratio']}: aspect_ratio is what the app sends")
+
+
+# ---- per-field structure ----------------------------------------------------------------
+
+
+def _check_fields(spec: ModelSpec, params: dict[str, Any], report: Report) -> dict[str, Any]:
+    model = spec.input_model
+    data: dict[str, Any] = {}
+    for key in params:
+        if key not in model.model_fields:
+            report.error(key, f"{key!r} is not a parameter of {spec.id}")
+    for name, f in model.model_fields.items():
+        if name not in params:
+            if f.is_required():
+                report.error(name, f"{label_for(model, name)} is required")
+                data[name] = None
+            else:
+                data[name] = f.get_default(call_default_factory=True)
+            continue
+        adapter = adapter_for(model, name)
+        try:
+            value = adapter.validate_python(params[name])
+        except ValidationError as e:
+            _report_pydantic(model, name, e, report)
+            data[name] = None
+            continue
+        data[name] = adapter.dump_python(value, mode="json")
+    return data
+
+
+def _report_pydantic(model: Any, name: str, exc: ValidationError, report: Report) -> None:
+    seen: set[str] = set()
+    for err in exc.errors():
+        loc = [str(x) for x in err["loc"] if not _is_union_tag(x)]
+        path = ".".join([name, *loc])
+        if path in seen:
+            continue
+        seen.add(path)
+        report.error(path, friendly(err, label_for(model, path)))
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def friendly(err: Any, label: str) -> str:
+    """A pydantic error in words a creator understands."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "missing":
+        return f"{label} is required"
+    if kind == "extra_forbidden":
+        return f"{label} is not a parameter of this model"
+    if kind == "literal_error":
+        return f"{label} must be one of {ctx.get('expected', '')}, not {value!r}"
+    if kind in ("greater_than_equal", "greater_than"):
+        limit = ctx.get("ge", ctx.get("gt"))
+        return f"{label} is {value}; the minimum is {limit}"
+    if kind in ("less_than_equal", "less_than"):
+        limit = ctx.get("le", ctx.get("lt"))
+        return f"{label} is {value}; the maximum is {limit}"
+    if kind == "string_too_long":
+        return (f"{label} is {len(value):,} characters; this model takes at most "
+                f"{ctx['max_length']:,}")
+    if kind == "string_too_short":
+        return f"{label} must not be empty"
+    if kind == "too_long":
+        return (f"{label}: {ctx.get('actual_length')} given; this model takes at most "
+                f"{ctx.get('max_length')}")
+    if kind == "too_short":
+        return (f"{label}: {ctx.get('actual_length')} given; this model needs at least "
+                f"{ctx.get('min_length')}")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{label} must be a whole number"
+    if kind in ("float_parsing", "float_type"):
+        return f"{label} must be a number"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{label} must be true or false"
+    if kind == "string_type":
+        return f"{label} must be text"
+    if kind in ("list_type",):
+        return f"{label} must be a list"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{label} must be an object"
+    return f"{label}: {err.get('msg', 'invalid value')}"
+
+
+# ---- media ------------------------------------------------------------------------------
+
+
+def _check_media(ctx: Context, slot: MediaSlot) -> None:
+    if is_remote(slot.value):
+        return
+    found = ctx.probes.get(slot.value)
+    if found is None:
+        return  # not probed (yet): nothing known
+    if isinstance(found, ProbeError):
+        ctx.report.error(slot.path, f"{slot.label} could not be read: {found.reason}")
+        return
+    for severity, message in media_problems(found, slot.rule, slot.label):
+        (ctx.report.error if severity == "error" else ctx.report.warn)(slot.path, message)
+
+
+def media_problems(info: MediaInfo, rule: MediaRule, label: str) -> list[tuple[Severity, str]]:
+    """What is wrong with one file for one rule, as (severity, message)."""
+    problems: list[tuple[Severity, str]] = []
+
+    def err(msg: str) -> None:
+        problems.append(("error", msg))
+
+    if info.kind != rule.kind:
+        err(f"{label} is {_a(info.kind)} file; this field takes {rule.kind}s")
+        return problems
+    if rule.formats and info.format not in rule.formats:
+        name = FORMAT_LABELS.get(info.format, info.format.upper())
+        err(f"{label} is {name}; this model takes {rule.formats_text()}")
+    if rule.max_mb is not None and info.size_bytes > rule.max_mb * MB:
+        err(f"{label} is {fmt_mb(info.size_bytes)}; this model takes at most "
+            f"{fmt_num(rule.max_mb)} MB per {rule.kind}")
+    _check_geometry(info, rule, label, problems)
+    _check_time(info, rule, label, problems)
+    return problems
+
+
+def _a(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _check_geometry(info: MediaInfo, rule: MediaRule, label: str,
+                    problems: list[tuple[Severity, str]]) -> None:
+    w, h = info.width, info.height
+    if w is None or h is None:
+        return
+    size = f"{w}×{h}"
+    if (rule.min_width and w < rule.min_width) or (rule.min_height and h < rule.min_height):
+        problems.append(("error", f"{label} is {size}; this model needs at least "
+                                  f"{rule.min_width}×{rule.min_height} px"))
+    if rule.min_side and min(w, h) < rule.min_side:
+        problems.append(("error", f"{label} is {size}; each side must be at least "
+                                  f"{rule.min_side} px"))
+    if rule.max_side and max(w, h) > rule.max_side:
+        problems.append(("error", f"{label} is {size}; each side must be at most "
+                                  f"{rule.max_side} px"))
+    aspect = w / h
+    lo, hi = rule.min_aspect, rule.max_aspect
+    if (lo is not None and aspect < lo - 1e-9) or (hi is not None and aspect > hi + 1e-9):
+        problems.append(("error", f"{label} has aspect ratio {aspect:.2f} ({size}); this model "
+                                  f"takes {lo:.2f}–{hi:.2f}"))
+    pixels = w * h
+    sev: Severity = "warning" if rule.pixels_approx else "error"
+    if rule.min_pixels and pixels < rule.min_pixels:
+        problems.append((sev, f"{label} is {size}, smaller than the ~{_px(rule.min_pixels)} this "
+                              "model expects"))
+    if rule.max_pixels and pixels > rule.max_pixels:
+        problems.append((sev, f"{label} is {size}, larger than the ~{_px(rule.max_pixels)} this "
+                              "model expects"))
+
+
+def _px(pixels: int) -> str:
+    return {640 * 640: "640×640", 834 * 1112: "834×1112"}.get(pixels, f"{pixels:,} px")
+
+
+def _check_time(info: MediaInfo, rule: MediaRule, label: str,
+                problems: list[tuple[Severity, str]]) -> None:
+    d = info.duration_s
+    if d is not None:
+        lo, hi = rule.min_duration, rule.max_duration
+        if (lo is not None and d < lo - 1e-6) or (hi is not None and d > hi + 1e-6):
+            span = f"{fmt_num(lo or 0)}–{fmt_num(hi)} s" if hi else f"at least {fmt_num(lo or 0)} s"
+            problems.append(("error", f"{label} is {d:.2f} s; this model takes {span}"))
+        if rule.warn_duration_over and d > rule.warn_duration_over:
+            problems.append(("warning", f"{label} is {d:.1f} s; this model works best under "
+                                        f"~{fmt_num(rule.warn_duration_over)} s"))
+    fps = info.fps
+    if fps is not None and (rule.min_fps or rule.max_fps):
+        lo_f, hi_f = rule.min_fps or 0, rule.max_fps or 1e9
+        if fps < lo_f - 0.01 or fps > hi_f + 0.01:
+            problems.append(("error", f"{label} is {fps:g} fps; this model takes "
+                                      f"{fmt_num(lo_f)}–{fmt_num(hi_f)} fps"))
+
+
+# ---- mentions ---------------------------------------------------------------------------
+
+MENTION = re.compile(r"@(Image|Video|Audio|Element)(\d+)\b")
+
+
+def mentions(text: str) -> list[tuple[str, int, int, int]]:
+    """(prefix, number, start, end) for each @Image1-style mention in text."""
+    return [(m.group(1), int(m.group(2)), m.start(), m.end()) for m in MENTION.finditer(text)]
+
+
+def available_tags(spec: ModelSpec, data: Mapping[str, Any]) -> dict[str, int]:
+    """How many of each mention prefix exist in this payload: {'Image': 2, 'Element': 1}."""
+    counts: dict[str, int] = {}
+    for name, f in spec.input_model.model_fields.items():
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        prefix = extra.get("x-mention")
+        if not prefix:
+            continue
+        value = data.get(name)
+        n = len(value) if isinstance(value, list) else (1 if value else 0)
+        counts[prefix] = counts.get(prefix, 0) + n
+    return counts
+
+
+def prompt_texts(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, text) of every prompt that may hold mentions."""
+    texts: list[tuple[str, str]] = []
+    if isinstance(data.get("prompt"), str):
+        texts.append(("prompt", data["prompt"]))
+    for i, shot in enumerate(data.get("multi_prompt") or []):
+        if isinstance(shot, dict) and isinstance(shot.get("prompt"), str):
+            texts.append((f"multi_prompt.{i}.prompt", shot["prompt"]))
+    return texts
+
+
+def _check_mentions(ctx: Context) -> None:
+    counts = available_tags(ctx.spec, ctx.data)
+    prefixes = ctx.spec.mention_prefixes
+    for path, text in prompt_texts(ctx.data):
+        bad: list[str] = []
+        for prefix, n, _, _ in mentions(text):
+            tag = f"@{prefix}{n}"
+            if prefix not in prefixes:
+                bad.append(f"{tag} (this model takes no {prefix.lower()} references)")
+            elif n < 1 or n > counts.get(prefix, 0):
+                have = counts.get(prefix, 0)
+                bad.append(f"{tag} (there {'is' if have == 1 else 'are'} "
+                           f"{_plural(have, prefix.lower())})")
+        if bad:
+            ctx.report.error(path, "Mentions point at nothing: " + ", ".join(dict.fromkeys(bad)))

@@ -1,0 +1,157 @@
+"""Probing local media files: type sniffed from the bytes, never the extension.
+
+Blocking by design (it reads and decodes): call it from a worker thread, never the GUI thread.
+Every failure is a `ProbeError` with a reason a creator understands.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+from app.catalog.media import MediaInfo, ProbeError
+
+_IMAGE_MAGIC = [
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+]
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(kind, format) from the first bytes of a file, or None when unrecognised."""
+    for magic, fmt in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return "image", fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image", "webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio", "wav"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis"):
+            return "image", "avif"
+        if brand == b"qt  ":
+            return "video", "mov"
+        if brand in (b"M4V ", b"M4VH", b"M4VP"):
+            return "video", "m4v"
+        if brand in (b"M4A ", b"M4B "):
+            return "audio", "m4a"
+        return "video", "mp4"
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
+        return "video", "mov"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video", "webm"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio", "mp3"
+    return None
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Facts about one local file. Raises ProbeError for anything that is not readable media."""
+    p = os.fspath(path)
+    try:
+        size = os.path.getsize(p)
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except FileNotFoundError:
+        raise ProbeError(p, "file not found") from None
+    except IsADirectoryError:
+        raise ProbeError(p, "this is a folder, not a file") from None
+    except OSError as e:
+        raise ProbeError(p, f"cannot open the file ({e.strerror or e})") from None
+    if size == 0:
+        raise ProbeError(p, "the file is empty")
+    found = sniff(head)
+    if found is None:
+        raise ProbeError(p, "not an image, video or audio file this app can read")
+    kind, fmt = found
+    if kind == "image" and fmt != "gif":
+        return _probe_image(p, fmt, size)
+    return _probe_av(p, kind, fmt, size)
+
+
+def _probe_image(path: str, fmt: str, size: int) -> MediaInfo:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            im.load()  # decodes: a truncated file fails here, not later
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if fmt == "avif":
+            return _probe_av(path, "image", fmt, size)
+        raise ProbeError(path, f"the {fmt.upper()} image is damaged or truncated ({e})") from None
+    return MediaInfo(path, "image", fmt, size, width, height)
+
+
+def _probe_av(path: str, kind: str, fmt: str, size: int) -> MediaInfo:
+    import av
+
+    try:
+        with av.open(path) as container:
+            return _facts(container, path, kind, fmt, size)
+    except ProbeError:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError, IndexError) as e:
+        raise ProbeError(path, f"the {fmt.upper()} file is damaged or truncated "
+                         f"({_why(e)})") from None
+
+
+def _why(e: Exception) -> str:
+    return str(getattr(e, "strerror", None) or e).rstrip(".")
+
+
+def _facts(container: object, path: str, kind: str, fmt: str, size: int) -> MediaInfo:
+    import av
+
+    c: av.container.InputContainer = container  # type: ignore[assignment]
+    video = next(iter(c.streams.video), None)
+    audio = next(iter(c.streams.audio), None)
+    duration = _duration(c, video or audio)
+    if kind in ("video", "image") and video is not None:
+        _decode_one(c, video, path, fmt)
+        fps = _fps(video)
+        width, height = video.codec_context.width, video.codec_context.height
+        if fmt == "gif" and (duration or 0) <= 0.0:
+            kind = "image"
+        return MediaInfo(path, kind, fmt, size, width, height, duration,  # type: ignore[arg-type]
+                         fps, audio is not None)
+    if kind == "video" and video is None and audio is not None:
+        kind = "audio"
+    if audio is None:
+        raise ProbeError(path, f"the {fmt.upper()} file has no picture or sound in it")
+    if kind == "audio" and duration is None:
+        raise ProbeError(path, "the audio's length cannot be read (damaged or truncated)")
+    return MediaInfo(path, "audio", fmt, size, None, None, duration, None, True)
+
+
+def _decode_one(c: object, stream: object, path: str, fmt: str) -> None:
+    """Decode a first frame: proves the file is not just a header."""
+    import av
+
+    try:
+        for frame in c.demux(stream).__iter__():  # type: ignore[attr-defined]
+            for _ in frame.decode():
+                return
+    except av.error.FFmpegError as e:
+        raise ProbeError(path, f"the {fmt.upper()} file is damaged or truncated "
+                         f"({_why(e)})") from None
+    raise ProbeError(path, f"the {fmt.upper()} file holds no decodable frames (truncated?)")
+
+
+def _duration(c: object, stream: object | None) -> float | None:
+    d = getattr(c, "duration", None)
+    if d:
+        return float(d) / 1_000_000  # av.time_base
+    if stream is not None and stream.duration and stream.time_base:  # type: ignore[attr-defined]
+        return float(stream.duration * stream.time_base)  # type: ignore[attr-defined]
+    return None
+
+
+def _fps(stream: object) -> float | None:
+    rate = getattr(stream, "average_rate", None) or getattr(stream, "guessed_rate", None)
+    if not rate:
+        return None
+    return round(float(Fraction(rate)), 3)

@@ -1,0 +1,314 @@
+"""The job store: every take the user asked for, in SQLite (WAL) under the user data folder.
+
+A row (with its idempotency key) is committed before the job's POST is sent, so a crash at any
+point leaves enough to resume without a second charge. The API key is never stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from app.client.paths import data_dir
+
+TERMINAL = ("succeeded", "failed", "canceled", "timed_out")
+ACTIVE = ("pending", "queued", "running")
+STATUSES = ACTIVE + TERMINAL
+
+
+@dataclass
+class JobRecord:
+    """One take. Times are epoch seconds. `payload` keeps local media paths as chosen."""
+
+    id: str
+    model_id: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    remote_id: str | None = None
+    status: str = "pending"
+    progress: float = 0.0
+    error_code: str | None = None
+    error_message: str | None = None
+    credits_estimated: int = 0
+    credits_charged: int | None = None
+    mock: bool = False
+    created_at: float = field(default_factory=time.time)
+    submitted_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    result_path: str | None = None
+    result: dict[str, Any] | None = None
+    favourite: bool = False
+    parent_id: str | None = None
+    history: list[tuple[str, float]] = field(default_factory=list)
+    deleted: bool = False
+
+    @classmethod
+    def new(cls, model_id: str, payload: dict[str, Any], **kw: Any) -> JobRecord:
+        """A fresh take: new local id, new idempotency key, history starting at 'pending'."""
+        now = time.time()
+        kw.setdefault("created_at", now)
+        return cls(id=str(uuid.uuid4()), model_id=model_id, payload=payload,
+                   idempotency_key=str(uuid.uuid4()),
+                   mock=bool(payload.get("mock", False)),
+                   history=[("pending", kw["created_at"])], **kw)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def prompt(self) -> str:
+        return prompt_text(self.payload)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["history"] = [list(h) for h in self.history]
+        return d
+
+
+def prompt_text(payload: dict[str, Any]) -> str:
+    """The searchable text of a payload: its prompts and its output path."""
+    parts: list[str] = []
+    if isinstance(payload.get("prompt"), str):
+        parts.append(payload["prompt"])
+    for shot in payload.get("multi_prompt") or []:
+        if isinstance(shot, dict) and isinstance(shot.get("prompt"), str):
+            parts.append(shot["prompt"])
+    if isinstance(payload.get("out"), str):
+        parts.append(payload["out"])
+    return "\n".join(parts)
+
+
+_JSON = {"payload", "result", "history"}
+_BOOL = {"mock", "favourite", "deleted"}
+_COLUMNS = [f.name for f in fields(JobRecord)]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    prompt TEXT NOT NULL DEFAULT '',
+    idempotency_key TEXT NOT NULL UNIQUE,
+    remote_id TEXT,
+    status TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    credits_estimated INTEGER NOT NULL DEFAULT 0,
+    credits_charged INTEGER,
+    mock INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    submitted_at REAL,
+    started_at REAL,
+    finished_at REAL,
+    result_path TEXT,
+    result TEXT,
+    favourite INTEGER NOT NULL DEFAULT 0,
+    parent_id TEXT,
+    history TEXT NOT NULL DEFAULT '[]',
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs(deleted, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_model ON jobs(model_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_fav ON jobs(favourite, created_at DESC);
+CREATE INDEX IF NOT EXISTS jobs_remote ON jobs(remote_id);
+CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent_id);
+-- what the manager needs to resume exactly: the bytes POSTed, where the result goes
+CREATE TABLE IF NOT EXISTS job_wire (
+    id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    body BLOB,
+    final_path TEXT
+);
+"""
+
+
+def default_path() -> Path:
+    return data_dir() / "jobs.sqlite3"
+
+
+class JobStore:
+    """Thread-safe; every write is committed before the call returns."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10,
+                                   isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"JobStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def add(self, rec: JobRecord) -> JobRecord:
+        row = _to_row(rec)
+        row["prompt"] = prompt_text(rec.payload)
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self._lock:
+            self._db.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})", list(row.values()))
+        return rec
+
+    def update(self, id: str, **changes: Any) -> JobRecord:
+        """Change fields of a record; a status change is appended to its history."""
+        unknown = set(changes) - set(_COLUMNS) - {"id"}
+        if unknown or "id" in changes:
+            raise ValueError(f"cannot update {sorted(unknown | ({'id'} & set(changes)))}")
+        with self._lock:
+            rec = self.get(id)
+            if rec is None:
+                raise KeyError(id)
+            if "status" in changes and changes["status"] != rec.status:
+                if changes["status"] not in STATUSES:
+                    raise ValueError(f"unknown status {changes['status']!r}")
+                history = list(changes.get("history") or rec.history)
+                history.append((changes["status"], time.time()))
+                changes["history"] = history
+            for k, v in changes.items():
+                setattr(rec, k, v)
+            row = _to_row(rec)
+            if "payload" in changes:
+                row["prompt"] = prompt_text(rec.payload)
+            sets = {k: row[k] for k in [*changes, *(["prompt"] if "payload" in changes else [])]}
+            assignments = ", ".join(f"{k} = ?" for k in sets)
+            self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?",
+                             [*sets.values(), id])
+        return rec
+
+    def delete(self, id: str, keep_row: bool = False) -> None:
+        """Remove a take; `keep_row` only marks it deleted (hidden from queries)."""
+        with self._lock:
+            if keep_row:
+                self._db.execute("UPDATE jobs SET deleted = 1 WHERE id = ?", (id,))
+            else:
+                self._db.execute("DELETE FROM jobs WHERE id = ?", (id,))
+
+    # ---- the manager's side table -------------------------------------------------------
+
+    def set_wire(self, id: str, *, body: bytes | None = None,
+                 final_path: str | None = None) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO job_wire (id) VALUES (?) ON CONFLICT(id) DO NOTHING",
+                             (id,))
+            if body is not None:
+                self._db.execute("UPDATE job_wire SET body = ? WHERE id = ?", (body, id))
+            if final_path is not None:
+                self._db.execute("UPDATE job_wire SET final_path = ? WHERE id = ?",
+                                 (final_path, id))
+
+    def wire(self, id: str) -> tuple[bytes | None, str | None]:
+        """(the exact body POSTed or to be POSTed, the result's chosen final path)."""
+        with self._lock:
+            row = self._db.execute("SELECT body, final_path FROM job_wire WHERE id = ?",
+                                   (id,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def get(self, id: str) -> JobRecord | None:
+        with self._lock:
+            cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (id,))
+            row = cur.fetchone()
+        return _from_row(row) if row else None
+
+    def by_remote_id(self, remote_id: str) -> JobRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE remote_id = ?",
+                                   (remote_id,)).fetchone()
+        return _from_row(row) if row else None
+
+    def query(self, search: str | None = None, model_id: str | None = None,
+              status: str | Iterable[str] | None = None, favourite: bool | None = None,
+              since: float | None = None, limit: int = 100, offset: int = 0) -> list[JobRecord]:
+        """Records matching every filter given, newest first (deleted ones left out)."""
+        where, args = _filters(search, model_id, status, favourite, since)
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE {where} "
+               "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*args, limit, offset]).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def count(self, search: str | None = None, model_id: str | None = None,
+              status: str | Iterable[str] | None = None, favourite: bool | None = None,
+              since: float | None = None) -> int:
+        where, args = _filters(search, model_id, status, favourite, since)
+        with self._lock:
+            return int(self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {where}",
+                                        args).fetchone()[0])
+
+    def unfinished(self) -> list[JobRecord]:
+        """Takes still to follow: not confirmed, queued, running, or done but not downloaded."""
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE deleted = 0 AND "
+               "(status IN ('pending', 'queued', 'running') OR "
+               "(status = 'succeeded' AND result_path IS NULL AND result IS NOT NULL)) "
+               "ORDER BY created_at")
+        with self._lock:
+            rows = self._db.execute(sql).fetchall()
+        return [_from_row(r) for r in rows]
+
+
+def _filters(search: str | None, model_id: str | None, status: str | Iterable[str] | None,
+             favourite: bool | None, since: float | None) -> tuple[str, list[Any]]:
+    clauses = ["deleted = 0"]
+    args: list[Any] = []
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append("(prompt LIKE ? ESCAPE '\\' OR model_id LIKE ? ESCAPE '\\')")
+        args += [f"%{escaped}%"] * 2
+    if model_id:
+        clauses.append("model_id = ?")
+        args.append(model_id)
+    if status:
+        wanted = [status] if isinstance(status, str) else list(status)
+        clauses.append(f"status IN ({', '.join('?' for _ in wanted)})")
+        args += wanted
+    if favourite is not None:
+        clauses.append("favourite = ?")
+        args.append(int(favourite))
+    if since is not None:
+        clauses.append("created_at >= ?")
+        args.append(since)
+    return " AND ".join(clauses), args
+
+
+def _to_row(rec: JobRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in _COLUMNS:
+        v = getattr(rec, name)
+        if name in _JSON:
+            v = None if v is None else json.dumps(v, ensure_ascii=False)
+        elif name in _BOOL:
+            v = int(bool(v))
+        row[name] = v
+    return row
+
+
+def _from_row(row: tuple[Any, ...]) -> JobRecord:
+    values: dict[str, Any] = {}
+    for name, v in zip(_COLUMNS, row, strict=True):
+        if name in _JSON:
+            v = None if v is None else json.loads(v)
+        elif name in _BOOL:
+            v = bool(v)
+        values[name] = v
+    values["history"] = [(s, t) for s, t in values["history"] or []]
+    return JobRecord(**values)

@@ -1,0 +1,69 @@
+"""Small painting helpers shared by the delegates: badges, placeholders, status colours."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+
+STATUS_COLOURS = {
+    "pending": QColor("#8a8f98"),
+    "queued": QColor("#8a8f98"),
+    "running": QColor("#2f7bd8"),
+    "succeeded": QColor("#2e9e5b"),
+    "failed": QColor("#d0443a"),
+    "timed_out": QColor("#d0443a"),
+    "canceled": QColor("#9a7b3c"),
+}
+MOCK_COLOUR = QColor("#e08a1e")
+
+
+def status_colour(status: str) -> QColor:
+    return STATUS_COLOURS.get(status, QColor("#8a8f98"))
+
+
+def draw_badge(p: QPainter, right: int, top: int, text: str,
+               colour: QColor = MOCK_COLOUR) -> QRect:
+    """A small rounded label ending at x = `right`; returns where it was drawn."""
+    font = QFont(p.font())
+    font.setPointSizeF(max(6.5, font.pointSizeF() * 0.75))
+    font.setBold(True)
+    p.save()
+    p.setFont(font)
+    fm = p.fontMetrics()
+    w, h = fm.horizontalAdvance(text) + 10, fm.height() + 2
+    rect = QRect(right - w, top, w, h)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(colour)
+    p.drawRoundedRect(QRectF(rect), 4, 4)
+    p.setPen(QColor("white"))
+    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    p.restore()
+    return rect
+
+
+def draw_thumb(p: QPainter, rect: QRect, pixmap: QPixmap | None, placeholder: str) -> None:
+    """The thumbnail fitted into `rect` on a dark tile, or a letter while it loads."""
+    p.save()
+    p.fillRect(rect, QColor("#24272c"))
+    if pixmap is not None and not pixmap.isNull():
+        scaled = pixmap.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        x = rect.x() + (rect.width() - scaled.width()) // 2
+        y = rect.y() + (rect.height() - scaled.height()) // 2
+        p.drawPixmap(QRect(x, y, scaled.width(), scaled.height()), pixmap)
+    else:
+        p.setPen(QColor("#6b7079"))
+        font = QFont(p.font())
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        p.setFont(font)
+        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, placeholder[:1].upper())
+    p.restore()
+
+
+def draw_progress(p: QPainter, rect: QRect, fraction: float, colour: QColor) -> None:
+    p.save()
+    p.fillRect(rect, QColor(128, 128, 128, 60))
+    done = QRect(rect.x(), rect.y(), int(rect.width() * max(0.0, min(1.0, fraction))),
+                 rect.height())
+    p.fillRect(done, colour)
+    p.restore()

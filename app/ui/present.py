@@ -1,0 +1,237 @@
+"""How a job reads on screen: status words, excerpts, times, credits. Plain Python, no Qt.
+
+Works on any object with the `JobRecord` attributes, so it is tested without a window.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from app.catalog import MODELS
+
+ACTIVE = ("pending", "queued", "running")
+FINISHED = ("succeeded", "failed", "canceled", "timed_out")
+COMPARE_TASKS = ("edit", "swap", "restyle", "upscale")
+TASK_NAMES = {
+    "create": "Create",
+    "animate": "Animate",
+    "edit": "Edit with references",
+    "swap": "Swap",
+    "restyle": "Restyle",
+    "upscale": "Upscale",
+}
+STATUS_WORDS = {
+    "pending": "Sending",
+    "queued": "Queued",
+    "running": "Rendering",
+    "succeeded": "Done",
+    "failed": "Failed",
+    "canceled": "Canceled",
+    "timed_out": "Timed out",
+}
+#: Plain words for error codes whose server message may be terse.
+ERROR_WORDS = {
+    "insufficient_credits": "Not enough credits for this render.",
+    "timeout": "The render took longer than the 15 minute limit.",
+    "timed_out": "The render took longer than the 15 minute limit.",
+    "unauthorized": "The API key was refused.",
+    "validation_error": "The server rejected some parameters.",
+}
+
+
+def ts(value: Any) -> float | None:
+    """Seconds since the epoch from a float, a datetime or an ISO-8601 string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def task_of(model_id: str) -> str:
+    spec = MODELS.get(model_id)
+    return spec.task if spec else ""
+
+
+def task_title(model_id: str) -> str:
+    """'Animate (pro)' for a model id; the id itself for an unknown model."""
+    spec = MODELS.get(model_id)
+    if spec is None:
+        return model_id
+    name = TASK_NAMES.get(spec.task, spec.task_label)
+    return f"{name} ({spec.tier})" if spec.tier else name
+
+
+def prompt_of(payload: Mapping[str, Any] | None) -> str:
+    if not payload:
+        return ""
+    prompt = payload.get("prompt")
+    if isinstance(prompt, str) and prompt.strip():
+        return prompt.strip()
+    shots = payload.get("multi_prompt")
+    if isinstance(shots, list):
+        texts = [s.get("prompt", "") for s in shots if isinstance(s, Mapping)]
+        return " | ".join(t for t in texts if t)
+    return ""
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def source_media(model_id: str, payload: Mapping[str, Any] | None) -> str | None:
+    """The input a result is compared against (the source video), or the first input picture."""
+    if not payload:
+        return None
+    for key in ("video_url", "start_image_url", "image_url"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value
+    images = payload.get("image_urls")
+    if isinstance(images, list) and images and isinstance(images[0], str):
+        return images[0]
+    return None
+
+
+def error_words(job: Any) -> str:
+    """The server's reason, in words ('' when the job did not fail)."""
+    if job.status not in ("failed", "timed_out"):
+        return ""
+    message = (job.error_message or "").strip()
+    known = ERROR_WORDS.get(job.error_code or "")
+    if job.status == "timed_out" and not message:
+        message = ERROR_WORDS["timed_out"]
+    if not message:
+        message = known or "The server gave no reason."
+    elif known and known.rstrip(".").lower() not in message.lower():
+        message = f"{message} ({known.rstrip('.')})"
+    return message
+
+
+def status_text(job: Any) -> str:
+    words = STATUS_WORDS.get(job.status, job.status)
+    if job.status == "running" and job.progress is not None:
+        return f"{words} {round(float(job.progress) * 100)}%"
+    if job.status in ("failed", "timed_out"):
+        return f"{words}: {error_words(job)}"
+    return words
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0, round(seconds))
+    m, s = divmod(seconds, 60)
+    return f"{m}:{s:02d}" if m < 60 else f"{m // 60}:{m % 60:02d}:{s:02d}"
+
+
+def elapsed_s(job: Any, now: float) -> float | None:
+    start = ts(job.started_at) or ts(job.submitted_at) or ts(job.created_at)
+    if start is None:
+        return None
+    end = ts(job.finished_at) if job.status in FINISHED else None
+    return max(0.0, (end if end is not None else now) - start)
+
+
+def run_seconds(job: Any) -> float | None:
+    """How long the server rendered a finished job (started → finished)."""
+    start, end = ts(job.started_at), ts(job.finished_at)
+    if start is None or end is None or end < start:
+        return None
+    return end - start
+
+
+def typical_duration(jobs: Iterable[Any]) -> float | None:
+    """Median render time of past succeeded jobs (None without history)."""
+    times = [t for j in jobs if j.status == "succeeded" and (t := run_seconds(j)) is not None]
+    return statistics.median(times) if times else None
+
+
+def eta_s(job: Any, typical: float | None, now: float) -> float | None:
+    """Seconds left: the model's typical duration minus what has run, refined by progress."""
+    if job.status not in ACTIVE:
+        return None
+    start = ts(job.started_at)
+    progress = float(job.progress or 0.0)
+    if job.status == "running" and start is not None and progress >= 0.05:
+        ran = max(0.0, now - start)
+        by_progress = ran * (1 - progress) / progress
+        if typical is None:
+            return by_progress
+        return max(0.0, (by_progress + max(0.0, typical - ran)) / 2)
+    if typical is None:
+        return None
+    ran = max(0.0, now - start) if start is not None else 0.0
+    return max(0.0, typical - ran)
+
+
+def time_text(job: Any, typical: float | None, now: float) -> str:
+    el = elapsed_s(job, now)
+    parts = [duration_text(el)] if el is not None else []
+    eta = eta_s(job, typical, now)
+    if eta is not None:
+        parts.append(f"~{duration_text(eta)} left")
+    return " · ".join(parts)
+
+
+def credits_text(job: Any) -> str:
+    if job.mock:
+        return "MOCK · free"
+    charged, est = job.credits_charged, job.credits_estimated
+    if job.status == "canceled" or job.status in ("failed", "timed_out"):
+        if charged:
+            return f"{charged} cr charged"
+        return "refunded" if est else "no charge"
+    if charged is not None and job.status != "pending":
+        return f"{charged} cr"
+    if est is not None:
+        return f"≈{est} cr"
+    return ""
+
+
+def param_rows(payload: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """A payload flattened to (dotted key, text) rows, for details and comparisons."""
+    rows: list[tuple[str, str]] = []
+    for key, value in payload.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows.extend(param_rows(value, name + "."))
+        elif isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
+            for i, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    rows.extend(param_rows(item, f"{name}.{i + 1}."))
+                else:
+                    rows.append((f"{name}.{i + 1}", _text(item)))
+        else:
+            rows.append((name, _text(value)))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value) if value else "—"
+    return str(value)
+
+
+def diff_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(key, value in a, value in b, differs) over the union of both payloads' keys."""
+    ra, rb = dict(param_rows(a)), dict(param_rows(b))
+    keys = list(ra) + [k for k in rb if k not in ra]
+    return [(k, ra.get(k, "—"), rb.get(k, "—"), ra.get(k, "—") != rb.get(k, "—")) for k in keys]

@@ -1,0 +1,378 @@
+"""The preview: plays a result, and compares it with its source (side by side or wipe).
+
+Decoding happens in Qt Multimedia's own threads; the GUI thread only paints frames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtMultimedia import (
+    QAudioOutput,
+    QMediaMetaData,
+    QMediaPlayer,
+    QVideoFrame,
+    QVideoSink,
+)
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui import present
+
+COMPARE_MODES = ("Result only", "Side by side", "Wipe")
+VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".m4v", ".mkv"}
+
+
+class CompareView(QWidget):
+    """Paints two video sinks: source | result side by side, or a draggable wipe."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source_sink = QVideoSink(self)
+        self.result_sink = QVideoSink(self)
+        self.source_sink.videoFrameChanged.connect(self._on_source)
+        self.result_sink.videoFrameChanged.connect(self._on_result)
+        self._source = QImage()
+        self._result = QImage()
+        self.mode = "Side by side"
+        self.wipe = 0.5
+        self.setMinimumSize(QSize(160, 90))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def _on_source(self, frame: QVideoFrame) -> None:
+        self._source = frame.toImage()
+        self.update()
+
+    def _on_result(self, frame: QVideoFrame) -> None:
+        self._result = frame.toImage()
+        self.update()
+
+    def has_frames(self) -> bool:
+        return not self._source.isNull() and not self._result.isNull()
+
+    def clear(self) -> None:
+        self._source = QImage()
+        self._result = QImage()
+        self.update()
+
+    @staticmethod
+    def _fit(image: QImage, box: QRect) -> QRect:
+        if image.isNull():
+            return box
+        size = image.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        return QRect(box.x() + (box.width() - size.width()) // 2,
+                     box.y() + (box.height() - size.height()) // 2, size.width(), size.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#111316"))
+        if self.mode == "Wipe":
+            self._paint_wipe(p)
+        else:
+            half = self.width() // 2
+            left, right = QRect(0, 0, half - 2, self.height()), QRect(half + 2, 0,
+                                                                     half - 2, self.height())
+            for img, box, label in ((self._source, left, "Source"), (self._result, right,
+                                                                      "Result")):
+                if not img.isNull():
+                    p.drawImage(self._fit(img, box), img)
+                self._label(p, box, label)
+        p.end()
+
+    def _paint_wipe(self, p: QPainter) -> None:
+        box = self._fit(self._result if not self._result.isNull() else self._source, self.rect())
+        if not self._result.isNull():
+            p.drawImage(box, self._result)
+        x = box.x() + int(box.width() * self.wipe)
+        if not self._source.isNull():
+            p.save()
+            p.setClipRect(QRect(box.x(), box.y(), x - box.x(), box.height()))
+            p.drawImage(box, self._source)
+            p.restore()
+        p.setPen(QPen(QColor("white"), 2))
+        p.drawLine(QPointF(x, box.top()), QPointF(x, box.bottom()))
+        self._label(p, QRect(box.x(), box.y(), x - box.x(), box.height()), "Source")
+        self._label(p, QRect(x, box.y(), box.right() - x, box.height()), "Result")
+
+    @staticmethod
+    def _label(p: QPainter, box: QRect, text: str) -> None:
+        if box.width() < 60:
+            return
+        p.save()
+        fm = p.fontMetrics()
+        r = QRectF(box.x() + 6, box.y() + 6, fm.horizontalAdvance(text) + 10, fm.height() + 4)
+        p.fillRect(r, QColor(0, 0, 0, 150))
+        p.setPen(QColor("white"))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        p.restore()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._drag(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._drag(event)
+
+    def _drag(self, event: QMouseEvent) -> None:
+        if self.mode == "Wipe" and self.width() > 0:
+            self.wipe = max(0.0, min(1.0, event.position().x() / self.width()))
+            self.update()
+
+
+class PreviewWidget(QWidget):
+    """A player for one take, with transport controls and an optional source comparison."""
+
+    loaded = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.player = QMediaPlayer(self)
+        self.audio = QAudioOutput(self)
+        self.player.setAudioOutput(self.audio)
+        self.source_player = QMediaPlayer(self)  # silent: the result's sound is what matters
+        self.video = QVideoWidget(self)
+        self.compare = CompareView(self)
+        self.message = QLabel("Select a take to preview it.", self)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b8bcc4; background: #111316; padding: 12px;")
+        self.stack = QStackedWidget(self)
+        for w in (self.message, self.video, self.compare):
+            self.stack.addWidget(w)
+        self.stack.setMinimumHeight(150)
+        self.result_path: str | None = None
+        self.source_path: str | None = None
+        self._scrubbing = False
+        self._build_controls()
+        self.player.setVideoOutput(self.video)
+
+    # ---- layout --------------------------------------------------------------------------
+    def _button(self, text: str, tip: str, checkable: bool = False) -> QToolButton:
+        b = QToolButton(self)
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setCheckable(checkable)
+        b.setAutoRaise(True)
+        return b
+
+    def _build_controls(self) -> None:
+        self.title = QLabel("", self)
+        self.title.setObjectName("previewTitle")
+        self.mock_badge = QLabel("MOCK", self)
+        self.mock_badge.setStyleSheet(
+            "background:#e08a1e;color:white;font-weight:bold;border-radius:4px;padding:1px 6px;")
+        self.mock_badge.setToolTip("A free placeholder render, not a real generation")
+        self.mock_badge.hide()
+        self.mode = QComboBox(self)
+        self.mode.addItems(COMPARE_MODES)
+        self.mode.setToolTip("Compare the result with its source")
+        self.mode.currentTextChanged.connect(self.set_compare_mode)
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.mock_badge)
+        head.addWidget(self.mode)
+
+        self.play_btn = self._button("Play", "Play / pause (Space)")
+        self.play_btn.clicked.connect(self.toggle_play)
+        self.back_btn = self._button("◀|", "One frame back")
+        self.back_btn.clicked.connect(lambda: self.step(-1))
+        self.fwd_btn = self._button("|▶", "One frame forward")
+        self.fwd_btn.clicked.connect(lambda: self.step(1))
+        self.loop_btn = self._button("Loop", "Loop playback", checkable=True)
+        self.loop_btn.toggled.connect(self.set_loop)
+        self.mute_btn = self._button("Mute", "Mute the sound", checkable=True)
+        self.mute_btn.toggled.connect(self.audio.setMuted)
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setToolTip("Scrub")
+        self.slider.sliderPressed.connect(self._scrub_start)
+        self.slider.sliderReleased.connect(self._scrub_end)
+        self.slider.sliderMoved.connect(self.seek)
+        self.time = QLabel("0:00 / 0:00", self)
+        bar = QHBoxLayout()
+        for w in (self.play_btn, self.back_btn, self.fwd_btn):
+            bar.addWidget(w)
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.time)
+        bar.addWidget(self.loop_btn)
+        bar.addWidget(self.mute_btn)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(head)
+        lay.addWidget(self.stack, 1)
+        lay.addLayout(bar)
+
+        self.player.durationChanged.connect(self._on_duration)
+        self.player.positionChanged.connect(self._on_position)
+        self.player.playbackStateChanged.connect(self._on_state)
+        self.player.mediaStatusChanged.connect(self._on_media_status)
+        self._set_transport_enabled(False)
+        self.mode.setEnabled(False)
+
+    def _set_transport_enabled(self, on: bool) -> None:
+        for w in (self.play_btn, self.back_btn, self.fwd_btn, self.slider, self.loop_btn,
+                  self.mute_btn):
+            w.setEnabled(on)
+
+    # ---- content -------------------------------------------------------------------------
+    def show_message(self, text: str, title: str = "", mock: bool = False) -> None:
+        """No playable result (yet): say why."""
+        self.unload()
+        self.title.setText(title)
+        self.mock_badge.setVisible(mock)
+        self.message.setText(text)
+        self.stack.setCurrentWidget(self.message)
+
+    def unload(self) -> None:
+        self.player.stop()
+        self.source_player.stop()
+        self.player.setSource(QUrl())
+        self.source_player.setSource(QUrl())
+        self.result_path = self.source_path = None
+        self.compare.clear()
+        self._set_transport_enabled(False)
+        self.mode.setEnabled(False)
+
+    def load(self, result_path: str, source_path: str | None = None, *, title: str = "",
+             mock: bool = False, autoplay: bool = False) -> None:
+        """Play `result_path`; a video `source_path` enables the comparison modes."""
+        if result_path == self.result_path and source_path == self.source_path:
+            return
+        self.unload()
+        self.result_path = result_path
+        video_source = bool(source_path) and Path(str(source_path)).suffix.lower() in VIDEO_SUFFIXES
+        self.source_path = source_path if video_source else None
+        self.title.setText(title)
+        self.mock_badge.setVisible(mock)
+        self.player.setSource(QUrl.fromLocalFile(result_path))
+        if self.source_path:
+            self.source_player.setSource(QUrl.fromLocalFile(self.source_path))
+        self.mode.setEnabled(bool(self.source_path))
+        self._set_transport_enabled(True)
+        self._apply_mode(self.mode.currentText() if self.source_path else COMPARE_MODES[0])
+        self.loaded.emit(result_path)
+        if autoplay:
+            self.play()
+
+    def set_compare_mode(self, mode: str) -> None:
+        if self.mode.currentText() != mode:
+            self.mode.setCurrentText(mode)  # re-enters through currentTextChanged
+            return
+        if self.result_path:
+            self._apply_mode(mode if self.source_path else COMPARE_MODES[0])
+
+    def _apply_mode(self, mode: str) -> None:
+        if mode == COMPARE_MODES[0] or not self.source_path:
+            self.source_player.setVideoOutput(None)
+            self.player.setVideoOutput(self.video)
+            self.stack.setCurrentWidget(self.video)
+            self.source_player.pause()
+            return
+        self.compare.mode = mode
+        self.player.setVideoOutput(self.compare.result_sink)
+        self.source_player.setVideoOutput(self.compare.source_sink)
+        self.stack.setCurrentWidget(self.compare)
+        self.source_player.setPosition(self.player.position())
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.source_player.play()
+        self.compare.update()
+
+    @property
+    def comparing(self) -> bool:
+        return self.stack.currentWidget() is self.compare
+
+    # ---- transport -----------------------------------------------------------------------
+    def play(self) -> None:
+        self.player.play()
+        if self.comparing:
+            self.source_player.setPosition(self.player.position())
+            self.source_player.play()
+
+    def pause(self) -> None:
+        self.player.pause()
+        self.source_player.pause()
+
+    def toggle_play(self) -> None:
+        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.pause()
+        else:
+            self.play()
+
+    def seek(self, ms: int) -> None:
+        """Scrub both players to the same time."""
+        self.player.setPosition(ms)
+        if self.comparing:
+            self.source_player.setPosition(min(ms, max(0, self.source_player.duration())))
+
+    def set_rate(self, rate: float) -> None:
+        self.player.setPlaybackRate(rate)
+        self.source_player.setPlaybackRate(rate)
+
+    def set_loop(self, on: bool) -> None:
+        loops = QMediaPlayer.Loops.Infinite if on else QMediaPlayer.Loops.Once
+        self.player.setLoops(loops)
+        self.source_player.setLoops(loops)
+        if self.loop_btn.isChecked() != on:
+            self.loop_btn.setChecked(on)
+
+    def frame_ms(self) -> float:
+        fps = self.player.metaData().value(QMediaMetaData.Key.VideoFrameRate)
+        try:
+            fps = float(fps)
+        except (TypeError, ValueError):
+            fps = 0.0
+        return 1000.0 / fps if fps > 0 else 1000.0 / 24
+
+    def step(self, frames: int) -> None:
+        """Pause and move by whole frames."""
+        self.pause()
+        target = round(self.player.position() + frames * self.frame_ms())
+        self.seek(max(0, min(target, self.player.duration())))
+
+    # ---- player feedback -----------------------------------------------------------------
+    def _scrub_start(self) -> None:
+        self._scrubbing = True
+
+    def _scrub_end(self) -> None:
+        self._scrubbing = False
+        self.seek(self.slider.value())
+
+    def _on_duration(self, ms: int) -> None:
+        self.slider.setRange(0, max(0, ms))
+        self._update_time()
+
+    def _on_position(self, ms: int) -> None:
+        if not self._scrubbing:
+            self.slider.blockSignals(True)
+            self.slider.setValue(ms)
+            self.slider.blockSignals(False)
+        if self.comparing and abs(self.source_player.position() - ms) > 250 \
+                and ms <= self.source_player.duration():
+            self.source_player.setPosition(ms)
+        self._update_time()
+
+    def _update_time(self) -> None:
+        pos, dur = self.player.position(), self.player.duration()
+        self.time.setText(f"{present.duration_text(pos / 1000)} / "
+                          f"{present.duration_text(dur / 1000)}")
+
+    def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        playing = state == QMediaPlayer.PlaybackState.PlayingState
+        self.play_btn.setText("Pause" if playing else "Play")
+        if not playing and self.comparing:
+            self.source_player.pause()
+
+    def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.InvalidMedia:
+            self.message.setText(f"This file cannot be played: {self.player.errorString()}")
+            self.stack.setCurrentWidget(self.message)

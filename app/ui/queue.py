@@ -1,0 +1,391 @@
+"""The queue panel: one row per job, live status, and the actions a creator needs on a job."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QDesktopServices, QFont, QGuiApplication, QPainter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.catalog.media import is_remote, local_path
+from app.ui import present
+from app.ui.paint import draw_badge, draw_progress, draw_thumb, status_colour
+from app.ui.thumbs import ThumbnailCache
+
+JobRole = Qt.ItemDataRole.UserRole + 1
+StatusTextRole = Qt.ItemDataRole.UserRole + 2
+TimeTextRole = Qt.ItemDataRole.UserRole + 3
+CreditsTextRole = Qt.ItemDataRole.UserRole + 4
+ErrorTextRole = Qt.ItemDataRole.UserRole + 5
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def thumb_path(job: Any) -> str | None:
+    """What a job's thumbnail shows: the result once there is one, else its main input."""
+    if job.result_path:
+        return str(job.result_path)
+    src = present.source_media(job.model_id, job.payload)
+    return local_path(src) if src and not is_remote(src) else None
+
+
+class QueueModel(QAbstractListModel):
+    """Jobs newest first; `upsert` takes every update from the job manager."""
+
+    def __init__(self, thumbs: ThumbnailCache, typical: Any = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thumbs = thumbs
+        self._typical = typical or (lambda model_id: None)
+        self._all: dict[Any, Any] = {}
+        self._rows: list[Any] = []
+        self.hide_finished = False
+        thumbs.thumbnail_ready.connect(self._on_thumb)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._refresh_active)
+        self._tick.start()
+
+    # ---- content -------------------------------------------------------------------------
+    def load(self, jobs: list[Any]) -> None:
+        self.beginResetModel()
+        self._all = {j.id: j for j in jobs}
+        self._rows = self._visible()
+        self.endResetModel()
+
+    def _visible(self) -> list[Any]:
+        jobs = sorted(self._all.values(), key=lambda j: present.ts(j.created_at) or 0,
+                      reverse=True)
+        if self.hide_finished:
+            jobs = [j for j in jobs if j.status in present.ACTIVE]
+        return [j.id for j in jobs]
+
+    def set_hide_finished(self, hide: bool) -> None:
+        if hide != self.hide_finished:
+            self.hide_finished = hide
+            self.load(list(self._all.values()))
+
+    def upsert(self, job: Any) -> None:
+        self._all[job.id] = job
+        shown = not self.hide_finished or job.status in present.ACTIVE
+        row = self.row_of(job.id)
+        if row is not None and shown:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx)
+        elif row is not None:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+        elif shown:
+            at = self._insert_position(job)
+            self.beginInsertRows(QModelIndex(), at, at)
+            self._rows.insert(at, job.id)
+            self.endInsertRows()
+
+    def _insert_position(self, job: Any) -> int:
+        t = present.ts(job.created_at) or time.time()
+        for i, jid in enumerate(self._rows):
+            if (present.ts(self._all[jid].created_at) or 0) <= t:
+                return i
+        return len(self._rows)
+
+    def remove(self, job_id: Any) -> None:
+        self._all.pop(job_id, None)
+        row = self.row_of(job_id)
+        if row is not None:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row]
+            self.endRemoveRows()
+
+    def row_of(self, job_id: Any) -> int | None:
+        try:
+            return self._rows.index(job_id)
+        except ValueError:
+            return None
+
+    def job_at(self, row: int) -> Any | None:
+        return self._all.get(self._rows[row]) if 0 <= row < len(self._rows) else None
+
+    def job(self, job_id: Any) -> Any | None:
+        return self._all.get(job_id)
+
+    # ---- Qt model ------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        job = self.job_at(index.row()) if index.isValid() else None
+        if job is None:
+            return None
+        now = time.time()
+        if role == JobRole:
+            return job
+        if role == StatusTextRole:
+            return present.status_text(job)
+        if role == TimeTextRole:
+            return present.time_text(job, self._typical(job.model_id), now)
+        if role == CreditsTextRole:
+            return present.credits_text(job)
+        if role == ErrorTextRole:
+            return present.error_words(job)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbs.get(thumb_path(job))
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            parts = [present.task_title(job.model_id), job.model_id,
+                     present.excerpt(present.prompt_of(job.payload), 60),
+                     present.status_text(job), present.credits_text(job)]
+            if job.mock:
+                parts.insert(0, "MOCK")
+            return " · ".join(p for p in parts if p)
+        return None
+
+    def _on_thumb(self, path: str) -> None:
+        for row, jid in enumerate(self._rows):
+            if thumb_path(self._all[jid]) == path:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def _refresh_active(self) -> None:
+        for row, jid in enumerate(self._rows):
+            if self._all[jid].status in present.ACTIVE:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx, [TimeTextRole])
+
+
+class QueueDelegate(QStyledItemDelegate):
+    """Paints a job row: thumbnail, task and model, prompt, status, progress, time, credits."""
+
+    ROW_H = 78
+    THUMB = QSize(96, 54)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        return QSize(300, self.ROW_H)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        job = index.data(JobRole)
+        if job is None:
+            return
+        p.save()
+        style = option.widget.style() if option.widget else None
+        if style is not None:
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, p,
+                                option.widget)
+        r = option.rect.adjusted(8, 6, -8, -6)
+        thumb = QRect(r.x(), r.y() + (r.height() - self.THUMB.height()) // 2,
+                      self.THUMB.width(), self.THUMB.height())
+        draw_thumb(p, thumb, index.data(Qt.ItemDataRole.DecorationRole),
+                   present.task_of(job.model_id) or "?")
+        text = r.adjusted(self.THUMB.width() + 10, 0, 0, 0)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        fg = option.palette.highlightedText().color() if selected else option.palette.text().color()
+        dim = QColor(fg)
+        dim.setAlpha(150)
+        fm = p.fontMetrics()
+        lh = fm.height()
+        right = text.right()
+        if job.mock:
+            right = draw_badge(p, right, text.y(), "MOCK").x() - 6
+        bold = QFont(p.font())
+        bold.setBold(True)
+        p.setFont(bold)
+        title = present.task_title(job.model_id)
+        p.setPen(fg)
+        p.drawText(QRect(text.x(), text.y(), right - text.x(), lh),
+                   Qt.AlignmentFlag.AlignLeft, title)
+        tw = p.fontMetrics().horizontalAdvance(title)
+        p.setFont(option.font)
+        p.setPen(dim)
+        p.drawText(QRect(text.x() + tw + 8, text.y(), max(0, right - text.x() - tw - 8), lh),
+                   Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(job.model_id, Qt.TextElideMode.ElideRight,
+                                 max(0, right - text.x() - tw - 8)))
+        prompt = present.excerpt(present.prompt_of(job.payload), 200) or "(no prompt)"
+        p.setPen(fg)
+        p.drawText(QRect(text.x(), text.y() + lh + 2, text.width(), lh),
+                   Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(prompt, Qt.TextElideMode.ElideRight, text.width()))
+        y3 = text.y() + 2 * lh + 4
+        info = " · ".join(x for x in (index.data(TimeTextRole), index.data(CreditsTextRole)) if x)
+        iw = fm.horizontalAdvance(info)
+        p.setPen(dim)
+        p.drawText(QRect(text.right() - iw, y3, iw, lh), Qt.AlignmentFlag.AlignRight, info)
+        p.setPen(status_colour(job.status))
+        sw = max(0, text.width() - iw - 8)
+        p.drawText(QRect(text.x(), y3, sw, lh), Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(index.data(StatusTextRole), Qt.TextElideMode.ElideRight, sw))
+        if job.status in present.ACTIVE:
+            bar = QRect(text.x(), min(r.bottom() - 3, y3 + lh + 3), text.width(), 4)
+            draw_progress(p, bar, float(job.progress or 0.0), status_colour(job.status))
+        p.restore()
+
+
+def reveal_in_file_manager(path: str) -> bool:
+    """Open the folder holding `path` in the system file manager."""
+    from pathlib import Path
+
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
+
+
+class QueuePanel(QWidget):
+    """The queue list with its actions. Cancel and retry are forwarded as signals."""
+
+    cancel_requested = Signal(object)
+    retry_requested = Signal(object)
+    job_selected = Signal(object)  # the JobRecord, or None
+
+    def __init__(self, model: QueueModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.reveal = reveal_in_file_manager
+        self.view = QListView(self)
+        self.view.setObjectName("queueView")
+        self.view.setModel(model)
+        self.view.setItemDelegate(QueueDelegate(self.view))
+        self.view.setUniformItemSizes(True)
+        self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._menu)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        model.dataChanged.connect(self._data_changed)
+        model.modelReset.connect(self._update_actions)
+        model.rowsRemoved.connect(self._update_actions)
+
+        title = QLabel("Queue", self)
+        title.setObjectName("panelTitle")
+        self.hide_finished = QCheckBox("Hide finished", self)
+        self.hide_finished.toggled.connect(model.set_hide_finished)
+        self.empty = QLabel("No renders yet. Fill a form and press Render (Ctrl+Enter).", self)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color: palette(mid); padding: 16px;")
+
+        self.act_cancel = self._action(
+            "Cancel", "Cancel this render (unfinished jobs are refunded)", self._cancel)
+        self.act_retry = self._action("Retry", "Render again with the same parameters (a new take)",
+                                      self._retry)
+        self.act_reveal = self._action("Reveal file", "Show the result in the file manager",
+                                       self._reveal)
+        self.act_copy_id = self._action("Copy id", "Copy the job id", self._copy_id)
+        self.act_copy_error = self._action("Copy error", "Copy the server's error message",
+                                           self._copy_error)
+        bar = QHBoxLayout()
+        bar.setSpacing(2)
+        for act in self.actions():
+            btn = QToolButton(self)
+            btn.setDefaultAction(act)
+            btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            bar.addWidget(btn)
+        bar.addStretch(1)
+        head = QHBoxLayout()
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(self.hide_finished)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(head)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.empty)
+        lay.addLayout(bar)
+        for sig in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+            sig.connect(self._update_empty)
+        self._update_empty()
+        self._update_actions()
+
+    def _action(self, text: str, tip: str, slot: Any) -> QAction:
+        act = QAction(text, self)
+        act.setToolTip(tip)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _update_empty(self, *_: Any) -> None:
+        self.empty.setVisible(self.model.rowCount() == 0)
+
+    # ---- selection -----------------------------------------------------------------------
+    def current_job(self) -> Any | None:
+        idx = self.view.currentIndex()
+        return self.model.job_at(idx.row()) if idx.isValid() else None
+
+    def select(self, job_id: Any) -> None:
+        row = self.model.row_of(job_id)
+        if row is not None:
+            self.view.setCurrentIndex(self.model.index(row))
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._update_actions()
+        self.job_selected.emit(self.model.job_at(current.row()) if current.isValid() else None)
+
+    def _data_changed(self, top: QModelIndex, bottom: QModelIndex, roles: Any = None) -> None:
+        cur = self.view.currentIndex()
+        if cur.isValid() and top.row() <= cur.row() <= bottom.row() and not roles:
+            self._update_actions()
+            self.job_selected.emit(self.current_job())
+
+    def _update_actions(self, *_: Any) -> None:
+        job = self.current_job()
+        self.act_cancel.setEnabled(job is not None and job.status in present.ACTIVE)
+        self.act_retry.setEnabled(job is not None and job.status in present.FINISHED)
+        self.act_reveal.setEnabled(job is not None and bool(job.result_path))
+        self.act_copy_id.setEnabled(job is not None)
+        self.act_copy_error.setEnabled(job is not None and bool(present.error_words(job)))
+
+    # ---- actions -------------------------------------------------------------------------
+    def _menu(self, pos: Any) -> None:
+        if not self.view.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        menu.addActions(self.actions())
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def _cancel(self) -> None:
+        job = self.current_job()
+        if job is not None:
+            self.cancel_requested.emit(job.id)
+
+    def _retry(self) -> None:
+        job = self.current_job()
+        if job is not None:
+            self.retry_requested.emit(job.id)
+
+    def _reveal(self) -> None:
+        job = self.current_job()
+        if job is not None and job.result_path:
+            self.reveal(str(job.result_path))
+
+    def _copy_id(self) -> None:
+        job = self.current_job()
+        if job is not None:
+            text = str(job.remote_id or job.id)
+            QGuiApplication.clipboard().setText(text)
+
+    def _copy_error(self) -> None:
+        job = self.current_job()
+        if job is not None:
+            words = present.error_words(job)
+            code = f"[{job.error_code}] " if job.error_code else ""
+            QGuiApplication.clipboard().setText(f"{code}{words}")

@@ -260,7 +260,7 @@ class JobManager:
             if slot.value not in uploaded:
                 uploaded[slot.value] = await self.client.upload(
                     local_path(slot.value), rule=slot.rule, label=slot.label)
-            _set_path(wire, slot.path, uploaded[slot.value])
+            set_path(wire, slot.path, uploaded[slot.value])
         return wire
 
     # ---- the steps of a job -------------------------------------------------------------
@@ -447,7 +447,7 @@ class JobManager:
             self._resolve(job_id, rec)
 
 
-def _set_path(data: Any, dotted: str, value: Any) -> None:
+def set_path(data: Any, dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     for part in parts[:-1]:
         data = data[int(part)] if isinstance(data, list) else data[part]

@@ -46,6 +46,36 @@ def is_list_field(f: FieldInfo) -> bool:
     return _unwrap(f.annotation)[1]
 
 
+def list_item_type(f: FieldInfo) -> Any:
+    """The item type of a list field (``list[X] | None`` → X), or None for other fields."""
+    args = [f.annotation]
+    while args:
+        a = args.pop()
+        origin = typing.get_origin(a)
+        if origin in (typing.Union, types.UnionType):
+            args.extend(x for x in typing.get_args(a) if x is not type(None))
+        elif origin is typing.Annotated:
+            args.append(typing.get_args(a)[0])
+        elif origin is list:
+            return typing.get_args(a)[0]
+    return None
+
+
+def field_at(model: type[BaseModel], path: str) -> FieldInfo | None:
+    """The field a dotted path ends in ('multi_prompt.2.duration' → KlingShot.duration);
+    None when the path names no field (a list item, an unknown key)."""
+    current: type[BaseModel] | None = model
+    found: FieldInfo | None = None
+    for part in (p for p in path.split(".") if p):
+        if part.isdigit() and found is not None:
+            continue
+        if current is None or part not in current.model_fields:
+            return None
+        found = current.model_fields[part]
+        current = nested_model(found)
+    return found
+
+
 @functools.cache
 def adapter_for(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     f = model.model_fields[name]

@@ -92,7 +92,7 @@ class MediaRule:
 
     @classmethod
     def from_schema(cls, data: dict[str, Any]) -> MediaRule:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def formats_text(self) -> str:
@@ -118,5 +118,7 @@ def fmt_mb(size_bytes: int) -> str:
 
 
 def fmt_num(x: float) -> str:
-    """2.0 → '2', 10.05 → '10.05', 0.4 → '0.40' style kept short."""
-    return f"{x:g}"
+    """2.0 → '2', 10.05 → '10.05', 2147483647 → '2147483647': short, never exponents."""
+    if float(x).is_integer():
+        return str(int(x))
+    return f"{x:.6g}" if abs(x) < 1e6 else f"{x:.2f}"

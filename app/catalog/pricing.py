@@ -10,12 +10,13 @@ from typing import Any
 from app.catalog.media import MediaInfo
 from app.catalog.models import get_model, price_rule
 from app.catalog.rules import shot_seconds
-from app.catalog.validate import Probes, split_payload
+from app.catalog.validate import Probes, coerce_field, split_payload
 
 
 def round_credits(x: float) -> int:
-    """Nearest whole credit, halves up (not banker's rounding)."""
-    return math.floor(x + 0.5)
+    """Nearest whole credit, halves up (not banker's rounding). The tiny epsilon keeps a half
+    that binary floats store as 2.4999999… a half."""
+    return math.floor(x + 0.5 + 1e-9)
 
 
 @dataclass
@@ -58,9 +59,16 @@ def estimate(model_id: str, payload: Mapping[str, Any], probes: Probes | None = 
 
 
 def _with_defaults(model_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    spec = get_model(model_id)
-    data = spec.defaults()
-    data.update({k: v for k, v in params.items() if v is not None})
+    """The params as the price rules read them: typed, and an invalid value replaced by its
+    default (a list keeps its valid items), so an unfinished form still gets a price."""
+    model = get_model(model_id).input_model
+    data = get_model(model_id).defaults()
+    for name, raw in params.items():
+        if name not in model.model_fields or raw is None:
+            continue
+        value, exc = coerce_field(model, name, raw)
+        if exc is None or value is not None:
+            data[name] = value
     return data
 
 
@@ -75,6 +83,7 @@ def _per_5s(rule: dict[str, Any], data: dict[str, Any], probes: Probes) -> Estim
     rate = rates.get(res, rates["720p"])
     approx = "≈" if res in rule.get("approx", []) else ""
     per_s = rate / 5
+    clip_s = 5
     duration = data.get("duration", "auto")
     notes: list[str] = []
     if approx:
@@ -82,11 +91,11 @@ def _per_5s(rule: dict[str, Any], data: dict[str, Any], probes: Probes) -> Estim
     seconds = _int_or_none(duration)
     if seconds is None:
         lo_s, hi_s = rule.get("auto_seconds", [4, 15])
-        lo, hi = round_credits(per_s * lo_s), round_credits(per_s * hi_s)
+        lo, hi = round_credits(rate * lo_s / clip_s), round_credits(rate * hi_s / clip_s)
         text = (f"auto duration ({lo_s}–{hi_s} s) × {approx}{per_s:g} cr/s at {res} "
                 f"({approx}{rate} cr per 5 s)")
         return Estimate(lo, hi, text, notes)
-    total = round_credits(per_s * seconds)
+    total = round_credits(rate * seconds / clip_s)
     return Estimate(total, total, f"{seconds} s × {approx}{per_s:g} cr/s at {res} "
                     f"({approx}{rate} cr per 5 s)", notes)
 
@@ -109,13 +118,10 @@ def _flat(rule: dict[str, Any], data: dict[str, Any], probes: Probes) -> Estimat
 def _per_second_audio(rule: dict[str, Any], data: dict[str, Any], probes: Probes) -> Estimate:
     audio = data.get("generate_audio", True) is not False
     rate = float(rule["audio_on"] if audio else rule["audio_off"])
-    shots = data.get("multi_prompt")
-    seconds = shot_seconds(shots) if shots else _int_or_none(data.get("duration", "5"))
-    if seconds is None:
-        seconds = 5
+    shots = shot_seconds(data.get("multi_prompt"))
+    seconds = shots if shots is not None else _int_or_none(data.get("duration", "5")) or 5
     total = round_credits(rate * seconds)
-    what = "shots" if shots else "s"
-    where = f"{seconds} s ({what})" if shots else f"{seconds} s"
+    where = f"{seconds} s (shots)" if shots is not None else f"{seconds} s"
     return Estimate(total, total, f"{where} × {rate:g} cr/s, audio {'on' if audio else 'off'}")
 
 

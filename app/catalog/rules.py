@@ -51,10 +51,7 @@ def seedance_videos(ctx: Context) -> None:
         return
     durations, sizes, complete = _known(ctx, videos)
     total_s = sum(durations)
-    if total_s > 15 + 1e-6:
-        ctx.report.error("video_urls", f"Reference videos add up to {total_s:.1f} s; this model "
-                         "takes 2–15 s combined")
-    elif complete and total_s < 2 - 1e-6:
+    if total_s > 15 + 1e-6 or (complete and total_s < 2 - 1e-6):
         ctx.report.error("video_urls", f"Reference videos add up to {total_s:.1f} s; this model "
                          "takes 2–15 s combined")
     if sum(sizes) >= 50 * MB:
@@ -80,7 +77,7 @@ def kling_prompt_or_shots(ctx: Context) -> None:
     has_prompt = bool(prompt and prompt.strip())
     if has_prompt and shots:
         ctx.report.error("multi_prompt", "Use either a single prompt or shots, not both")
-    elif not has_prompt and not shots and "prompt" not in _errored(ctx):
+    elif not has_prompt and not shots and not {"prompt", "multi_prompt"} & _errored(ctx):
         ctx.report.error("prompt", "Write a prompt (or switch to shots)")
 
 
@@ -94,10 +91,10 @@ def shot_seconds(shots: list[dict[str, object]] | None) -> int | None:
         return None
     total = 0
     for shot in shots:
-        d = shot.get("duration") if isinstance(shot, dict) else None
-        if d is None:
+        d = shot.get("duration", "5") if isinstance(shot, dict) else None
+        if isinstance(d, bool) or not str(d).strip().isdigit():
             return None
-        total += int(str(d))
+        total += int(str(d).strip())
     return total
 
 

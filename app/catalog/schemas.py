@@ -40,9 +40,7 @@ def _seedance_duration(value: Any, handler: Any) -> Any:
     try:
         return handler(value)
     except Exception:
-        raise PydanticCustomError(
-            "duration", "Duration must be auto or a whole number of seconds from 4 to 15"
-        ) from None
+        raise PydanticCustomError("takes_range", "must be auto or 4–15 s") from None
 
 
 KLING_SECONDS = tuple(str(s) for s in range(3, 16))

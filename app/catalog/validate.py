@@ -7,15 +7,23 @@ Results are field-addressed by dotted paths (``multi_prompt.2.duration``, ``imag
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from app.catalog.fields import MediaSlot, adapter_for, label_for, media_slots
+from app.catalog.fields import (
+    MediaSlot,
+    adapter_for,
+    field_at,
+    label_for,
+    list_item_type,
+    media_slots,
+)
 from app.catalog.media import (
     FORMAT_LABELS,
     MB,
@@ -48,7 +56,8 @@ class Report:
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     #: the payload's model params, normalized (defaults filled, types coerced); fields that
-    #: failed validation hold None.
+    #: failed validation hold None, except lists, which keep their valid items (None in place
+    #: of an invalid item).
     data: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -132,7 +141,7 @@ def validate_payload(model_id: str, payload: Mapping[str, Any],
     ctx = Context(spec, report.data, probes or {}, report, frozenset(params))
     for slot in media_slots(spec.input_model, report.data):
         _check_media(ctx, slot)
-    _check_mentions(ctx)
+    _check_mentions(ctx, params)
     from app.catalog.rules import RULES
 
     for rule in RULES.get(spec.id, []):
@@ -161,7 +170,7 @@ def _check_wrapper(spec: ModelSpec, wrapper: dict[str, Any], params: dict[str, A
         if not spec.has_format:
             report.warn("format", f"format has no effect on {spec.id}: this model has no size "
                         "or aspect-ratio parameter, so it is not sent")
-        elif fmt not in FORMAT_TO_ASPECT:
+        elif not isinstance(fmt, str) or fmt not in FORMAT_TO_ASPECT:
             report.error("format", f"format must be one of {', '.join(FORMAT_TO_ASPECT)}")
         elif params.get("aspect_ratio") not in (None, FORMAT_TO_ASPECT[fmt]):
             report.warn("format", f"format {fmt!r} means {FORMAT_TO_ASPECT[fmt]} but aspect_ratio "
@@ -185,15 +194,43 @@ def _check_fields(spec: ModelSpec, params: dict[str, Any], report: Report) -> di
             else:
                 data[name] = f.get_default(call_default_factory=True)
             continue
-        adapter = adapter_for(model, name)
-        try:
-            value = adapter.validate_python(params[name])
-        except ValidationError as e:
-            _report_pydantic(model, name, e, report)
-            data[name] = None
-            continue
-        data[name] = adapter.dump_python(value, mode="json")
+        data[name], exc = coerce_field(model, name, params[name])
+        if exc is not None:
+            _report_pydantic(model, name, exc, report)
     return data
+
+
+def coerce_field(model: type[BaseModel], name: str,
+                 raw: Any) -> tuple[Any, ValidationError | None]:
+    """(the JSON value of one field, its validation error or None).
+
+    An invalid field gives None, except a list, which keeps its valid items in place (None in
+    place of an invalid one) so that counts, mentions and cross-field rules still see them.
+    """
+    adapter = adapter_for(model, name)
+    try:
+        return adapter.dump_python(adapter.validate_python(raw), mode="json"), None
+    except ValidationError as e:
+        return _salvage(model, name, raw), e
+
+
+def _salvage(model: type[BaseModel], name: str, raw: Any) -> list[Any] | None:
+    item = list_item_type(model.model_fields[name])
+    if item is None or not isinstance(raw, list):
+        return None
+    adapter = _item_adapter(item)
+    out: list[Any] = []
+    for value in raw:
+        try:
+            out.append(adapter.dump_python(adapter.validate_python(value), mode="json"))
+        except ValidationError:
+            out.append(None)
+    return out
+
+
+@functools.cache
+def _item_adapter(item: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(item)
 
 
 def _report_pydantic(model: Any, name: str, exc: ValidationError, report: Report) -> None:
@@ -204,7 +241,10 @@ def _report_pydantic(model: Any, name: str, exc: ValidationError, report: Report
         if path in seen:
             continue
         seen.add(path)
-        report.error(path, friendly(err, label_for(model, path)))
+        f = field_at(model, path)
+        unit = str(f.json_schema_extra.get("x-unit", "")) if f is not None and isinstance(
+            f.json_schema_extra, dict) else ""
+        report.error(path, friendly(err, label_for(model, path), unit=unit))
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -215,8 +255,55 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def friendly(err: Any, label: str) -> str:
-    """A pydantic error in words a creator understands."""
+def _with_unit(x: Any, unit: str) -> str:
+    text = fmt_num(x) if isinstance(x, int | float) and not isinstance(x, bool) else str(x)
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit == "×" else f"{text} {unit}"
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    try:
+        float(str(value).strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: Any, unit: str = "") -> str:
+    """How a rejected value reads in a message: 2 s, 5.5, “2k”."""
+    if _is_number(value):
+        number = float(str(value).strip())
+        return _with_unit(int(number) if number.is_integer() else number, unit)
+    if isinstance(value, str):
+        return f"“{value}”"
+    return "nothing" if value is None else f"{value!r}"
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _literal_message(label: str, expected: str, value: Any, unit: str) -> str:
+    options = re.findall(r"'((?:[^'\\]|\\.)*)'", expected) or [expected]
+    numbers = [int(o) for o in options if o.isdigit()]
+    if len(numbers) == len(options) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        whole = "" if not _is_number(value) or float(str(value)).is_integer() else \
+            " (whole numbers only)"
+        return (f"{label} must be {numbers[0]}–{_with_unit(numbers[-1], unit)}{whole}, "
+                f"not {_shown(value, unit)}")
+    if len(options) == 1:
+        return f"{label} must be {options[0]}, not {_shown(value)}"
+    return f"{label} must be one of {_or_list(options)}, not {_shown(value)}"
+
+
+def friendly(err: Any, label: str, unit: str = "") -> str:
+    """A pydantic error in words a creator understands. `unit` ("s", "fps", "×") is the
+    field's unit, used in ranges."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
@@ -225,13 +312,15 @@ def friendly(err: Any, label: str) -> str:
     if kind == "extra_forbidden":
         return f"{label} is not a parameter of this model"
     if kind == "literal_error":
-        return f"{label} must be one of {ctx.get('expected', '')}, not {value!r}"
+        return _literal_message(label, str(ctx.get("expected", "")), value, unit)
+    if kind.startswith("takes_"):
+        return f"{label} {err.get('msg', 'is not valid')}, not {_shown(value, unit)}"
     if kind in ("greater_than_equal", "greater_than"):
         limit = ctx.get("ge", ctx.get("gt"))
-        return f"{label} is {value}; the minimum is {limit}"
+        return f"{label} is {_shown(value, unit)}; the minimum is {_with_unit(limit, unit)}"
     if kind in ("less_than_equal", "less_than"):
         limit = ctx.get("le", ctx.get("lt"))
-        return f"{label} is {value}; the maximum is {limit}"
+        return f"{label} is {_shown(value, unit)}; the maximum is {_with_unit(limit, unit)}"
     if kind == "string_too_long":
         return (f"{label} is {len(value):,} characters; this model takes at most "
                 f"{ctx['max_length']:,}")
@@ -244,9 +333,9 @@ def friendly(err: Any, label: str) -> str:
         return (f"{label}: {ctx.get('actual_length')} given; this model needs at least "
                 f"{ctx.get('min_length')}")
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"{label} must be a whole number"
+        return f"{label} must be a whole number, not {_shown(value, unit)}"
     if kind in ("float_parsing", "float_type"):
-        return f"{label} must be a number"
+        return f"{label} must be a number, not {_shown(value)}"
     if kind in ("bool_parsing", "bool_type"):
         return f"{label} must be true or false"
     if kind == "string_type":
@@ -281,18 +370,28 @@ def media_problems(info: MediaInfo, rule: MediaRule, label: str) -> list[tuple[S
     def err(msg: str) -> None:
         problems.append(("error", msg))
 
-    if info.kind != rule.kind:
+    # A GIF is a picture or a clip: fields whose formats list it take it either way.
+    gif_ok = info.format == "gif" and "gif" in rule.formats
+    if info.kind != rule.kind and not gif_ok:
         err(f"{label} is {_a(info.kind)} file; this field takes {rule.kind}s")
         return problems
     if rule.formats and info.format not in rule.formats:
         name = FORMAT_LABELS.get(info.format, info.format.upper())
         err(f"{label} is {name}; this model takes {rule.formats_text()}")
     if rule.max_mb is not None and info.size_bytes > rule.max_mb * MB:
-        err(f"{label} is {fmt_mb(info.size_bytes)}; this model takes at most "
+        err(f"{label} is {_size_over(info.size_bytes, rule.max_mb)}; this model takes at most "
             f"{fmt_num(rule.max_mb)} MB per {rule.kind}")
     _check_geometry(info, rule, label, problems)
     _check_time(info, rule, label, problems)
     return problems
+
+
+def _size_over(size_bytes: int, max_mb: float) -> str:
+    """'34.2 MB'; a file just over the limit would read as the limit itself, so say it."""
+    text = fmt_mb(size_bytes)
+    if float(text.split()[0]) <= max_mb:
+        return f"{size_bytes:,} bytes, just over {fmt_num(max_mb)} MB"
+    return text
 
 
 def _a(word: str) -> str:
@@ -387,8 +486,10 @@ def prompt_texts(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return texts
 
 
-def _check_mentions(ctx: Context) -> None:
-    counts = available_tags(ctx.spec, ctx.data)
+def _check_mentions(ctx: Context, params: Mapping[str, Any]) -> None:
+    # A reference whose value is invalid still exists: count what the payload holds.
+    present = {k: params[k] for k in ctx.data if ctx.data[k] is None and params.get(k)}
+    counts = available_tags(ctx.spec, {**ctx.data, **present})
     prefixes = ctx.spec.mention_prefixes
     for path, text in prompt_texts(ctx.data):
         bad: list[str] = []

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from app.catalog.media import MediaInfo, ProbeError
+
+if TYPE_CHECKING:
+    import av
 
 _IMAGE_MAGIC = [
     (b"\xff\xd8\xff", "jpeg"),
@@ -95,23 +99,27 @@ def _probe_av(path: str, kind: str, fmt: str, size: int) -> MediaInfo:
     except ProbeError:
         raise
     except (av.error.FFmpegError, ValueError, OSError, IndexError) as e:
-        raise ProbeError(path, f"the {fmt.upper()} file is damaged or truncated "
-                         f"({_why(e)})") from None
+        raise _damaged(path, fmt, e) from None
 
 
 def _why(e: Exception) -> str:
     return str(getattr(e, "strerror", None) or e).rstrip(".")
 
 
-def _facts(container: object, path: str, kind: str, fmt: str, size: int) -> MediaInfo:
-    import av
+def _damaged(path: str, fmt: str, e: Exception) -> ProbeError:
+    return ProbeError(path, f"the {fmt.upper()} file is damaged or truncated ({_why(e)})")
 
+
+def _facts(container: object, path: str, kind: str, fmt: str, size: int) -> MediaInfo:
     c: av.container.InputContainer = container  # type: ignore[assignment]
     video = next(iter(c.streams.video), None)
     audio = next(iter(c.streams.audio), None)
-    duration = _duration(c, video or audio)
+    if fmt == "wav":
+        _check_riff_size(path, size)
+    declared = _duration(c, video or audio)
+    measured = _scan(c, video if kind in ("video", "image") else None, path, fmt)
+    duration = _reconcile(declared, measured, path, fmt)
     if kind in ("video", "image") and video is not None:
-        _decode_one(c, video, path, fmt)
         fps = _fps(video)
         width, height = video.codec_context.width, video.codec_context.height
         if fmt == "gif" and (duration or 0) <= 0.0:
@@ -127,18 +135,63 @@ def _facts(container: object, path: str, kind: str, fmt: str, size: int) -> Medi
     return MediaInfo(path, "audio", fmt, size, None, None, duration, None, True)
 
 
-def _decode_one(c: object, stream: object, path: str, fmt: str) -> None:
-    """Decode a first frame: proves the file is not just a header."""
+def _scan(c: av.container.InputContainer, video: av.VideoStream | None, path: str,
+          fmt: str) -> float | None:
+    """Read every packet, decoding one picture when there is video: a cut-off file fails here.
+
+    Returns the longest span the packets of one stream really cover, in seconds (None when
+    they carry no times).
+    """
     import av
 
+    decoded = video is None
+    spans: dict[int, list[float]] = {}
     try:
-        for frame in c.demux(stream).__iter__():  # type: ignore[attr-defined]
-            for _ in frame.decode():
-                return
+        for packet in c.demux():
+            if not decoded and packet.stream is video:
+                decoded = bool(packet.decode())
+            _extend(spans, packet)
+        if not decoded:
+            decoded = bool(video.decode(None))  # type: ignore[union-attr]  # flush
     except av.error.FFmpegError as e:
-        raise ProbeError(path, f"the {fmt.upper()} file is damaged or truncated "
-                         f"({_why(e)})") from None
-    raise ProbeError(path, f"the {fmt.upper()} file holds no decodable frames (truncated?)")
+        raise _damaged(path, fmt, e) from None
+    if not decoded:
+        raise ProbeError(path, f"the {fmt.upper()} file holds no decodable frames (truncated?)")
+    return max((end - start for start, end in spans.values()), default=None)
+
+
+def _extend(spans: dict[int, list[float]], packet: av.Packet) -> None:
+    if packet.pts is None or packet.time_base is None:
+        return
+    start = float(packet.pts * packet.time_base)
+    end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+    span = spans.setdefault(packet.stream.index, [start, end])
+    span[0], span[1] = min(span[0], start), max(span[1], end)
+
+
+def _reconcile(declared: float | None, measured: float | None, path: str,
+               fmt: str) -> float | None:
+    """The duration to report. A header that promises more than the packets hold means a
+    cut-off file. MP3 has no index (its header length is often an estimate from the bitrate and
+    the file size), so there the packets are the truth."""
+    if measured is None or declared is None:
+        return declared if declared is not None else measured
+    if declared <= measured + max(0.25, 0.02 * measured):
+        return declared
+    if fmt == "mp3":
+        return measured
+    raise ProbeError(path, f"the {fmt.upper()} file is truncated: it should last {declared:.1f} s "
+                     f"but only {measured:.1f} s of it is there")
+
+
+def _check_riff_size(path: str, size: int) -> None:
+    """A WAV header states its length; a file shorter than that was cut off."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    declared = int.from_bytes(head[4:8], "little") + 8
+    if declared not in (8, 0xFFFFFFFF + 8) and size < declared:
+        raise ProbeError(path, f"the WAV file is truncated: its header promises "
+                         f"{declared:,} bytes but the file has {size:,}")
 
 
 def _duration(c: object, stream: object | None) -> float | None:

@@ -87,21 +87,42 @@ class Attempt:
     error: str | None = None
 
 
+class Secret:
+    """A value that never shows itself in a repr, str, vars() dump or log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
 class _Bearer(httpx.Auth):
     """Adds the key only to requests for the API's own origin (a result URL on another host
     never sees it)."""
 
-    def __init__(self, key: str, origin: tuple[str, str, int | None]) -> None:
-        self.__key = key
+    def __init__(self, key: str | Secret, origin: tuple[str, str, int | None]) -> None:
+        self._key = key if isinstance(key, Secret) else Secret(key)
         self._origin = origin
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if _origin(request.url) == self._origin and self.__key:
-            request.headers["Authorization"] = f"Bearer {self.__key}"
+        if _origin(request.url) == self._origin and self._key:
+            request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
         yield request
 
     def scrub(self, text: str) -> str:
-        return text.replace(self.__key, "***") if self.__key else text
+        key = self._key.reveal()
+        return text.replace(key, "***") if key else text
 
     def __repr__(self) -> str:
         return "<Bearer ***>"
@@ -136,7 +157,7 @@ def job_body(payload: Mapping[str, Any]) -> bytes:
 class ApiClient:
     """Async client for the render API. Use as `async with ApiClient(url, key) as api:`."""
 
-    def __init__(self, base_url: str, api_key: str, *,
+    def __init__(self, base_url: str, api_key: str | Secret, *,
                  timeout: float | httpx.Timeout = 30.0, max_retries: int = 5,
                  backoff: float = 0.5, backoff_cap: float = 15.0,
                  retry_after_cap: float = 60.0, deadline_s: float = 120.0,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from app.client.api import ApiClient
+from app.client.api import ApiClient, Secret
 from app.client.paths import data_dir
 
 KEYRING_SERVICE = "takes"
@@ -154,17 +154,18 @@ class Connection:
     """A usable endpoint: its base URL, a way to make clients, and the sandbox it runs (if
     any). Holds the key privately; the repr never shows it."""
 
-    def __init__(self, profile: Profile, base_url: str, key: str, server: Any = None) -> None:
+    def __init__(self, profile: Profile, base_url: str, key: str | Secret,
+                 server: Any = None) -> None:
         self.profile = profile
         self.base_url = base_url
-        self.__key = key
+        self._key = key if isinstance(key, Secret) else Secret(key)
         self.server = server
 
     def __repr__(self) -> str:
         return f"Connection({self.profile.name!r}, {self.base_url!r})"
 
     def client(self, **kw: Any) -> ApiClient:
-        return ApiClient(self.base_url, self.__key, **kw)
+        return ApiClient(self.base_url, self._key, **kw)
 
     def close(self) -> None:
         if self.server is not None:

@@ -1,0 +1,129 @@
+"""The job store: round trips, history, filters, resumable rows, speed at 10,000 rows."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from app.client.store import JobRecord, JobStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = JobStore(tmp_path / "jobs.sqlite3")
+    yield s
+    s.close()
+
+
+def test_round_trip_keeps_every_field(store):
+    rec = JobRecord.new("kling_v3_pro_i2v", {"start_image_url": "/tmp/a b.png", "prompt": "é",
+                                             "out": "x.mp4", "mock": True},
+                        credits_estimated=168, parent_id="p1")
+    store.add(rec)
+    got = store.get(rec.id)
+    assert got == rec
+    assert got.mock is True and got.status == "pending" and got.history[0][0] == "pending"
+    assert store.get("nope") is None
+
+
+def test_update_appends_status_history_and_persists(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    s = JobStore(path)
+    rec = s.add(JobRecord.new("wan_27_video_edit", {"prompt": "p", "out": "o.mp4"}))
+    s.update(rec.id, status="queued", remote_id="job_1")
+    s.update(rec.id, progress=0.5)
+    out = s.update(rec.id, status="succeeded", result={"url": "/v1/files/x.mp4"},
+                   result_path="/w/o.mp4", credits_charged=100)
+    assert [h[0] for h in out.history] == ["pending", "queued", "succeeded"]
+    s.close()
+    again = JobStore(path)
+    assert again.get(rec.id) == out
+    assert again.by_remote_id("job_1").id == rec.id
+    with pytest.raises(ValueError, match="unknown status"):
+        again.update(rec.id, status="exploded")
+    with pytest.raises(ValueError):
+        again.update(rec.id, bogus=1)
+    again.close()
+
+
+def test_wal_mode_and_no_key_column(store):
+    db = sqlite3.connect(store.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    cols = {r[1] for r in db.execute("PRAGMA table_info(jobs)")}
+    assert not any("key" in c and c != "idempotency_key" for c in cols)
+    db.close()
+
+
+def test_query_filters_newest_first_and_count(store):
+    t0 = 1_700_000_000.0
+    for i in range(6):
+        store.add(JobRecord.new("seedance_r2v" if i % 2 else "wan_27_video_edit",
+                                {"prompt": f"take {i} {'red_fox' if i == 3 else 'red fox'} 50%",
+                                 "out": f"o{i}.mp4"}, created_at=t0 + i,
+                                favourite=i in (1, 4)))
+    ids = [r.payload["out"] for r in store.query()]
+    assert ids == [f"o{i}.mp4" for i in range(5, -1, -1)]
+    assert [r.payload["out"] for r in store.query(search="red_fox")] == ["o3.mp4"]
+    assert store.count(search="d_f") == 1  # LIKE wildcards are escaped: 'red fox' ≠ 'd_f'
+    assert store.count(search="RED FOX") == 5  # case-insensitive
+    assert store.count(search="50%") == 6
+    assert store.count(model_id="seedance_r2v") == 3
+    assert store.count(favourite=True) == 2
+    assert store.count(since=t0 + 4) == 2
+    assert [r.payload["out"] for r in store.query(limit=2, offset=1)] == ["o4.mp4", "o3.mp4"]
+    first = store.query()[0]
+    store.update(first.id, status="failed")
+    assert store.count(status="failed") == 1
+    assert store.count(status=["failed", "pending"]) == 6
+
+
+def test_unfinished_and_delete(store):
+    a = store.add(JobRecord.new("wan_27_video_edit", {"out": "a.mp4"}))
+    b = store.add(JobRecord.new("wan_27_video_edit", {"out": "b.mp4"}))
+    c = store.add(JobRecord.new("wan_27_video_edit", {"out": "c.mp4"}))
+    d = store.add(JobRecord.new("wan_27_video_edit", {"out": "d.mp4"}))
+    store.update(b.id, status="succeeded", result={"url": "u"})  # not downloaded yet
+    store.update(c.id, status="succeeded", result={"url": "u"}, result_path="/x/c.mp4")
+    store.update(d.id, status="failed")
+    assert {r.id for r in store.unfinished()} == {a.id, b.id}
+    store.delete(a.id, keep_row=True)
+    assert store.get(a.id).deleted is True
+    assert store.count() == 3 and a.id not in {r.id for r in store.unfinished()}
+    store.delete(b.id)
+    assert store.get(b.id) is None
+
+
+def test_wire_side_table(store):
+    rec = store.add(JobRecord.new("wan_27_video_edit", {"out": "a.mp4"}))
+    assert store.wire(rec.id) == (None, None)
+    store.set_wire(rec.id, body=b'{"a":1}')
+    store.set_wire(rec.id, final_path="/w/a.mp4")
+    assert store.wire(rec.id) == (b'{"a":1}', "/w/a.mp4")
+
+
+def test_fast_at_ten_thousand_rows(store):
+    rows = [JobRecord.new("seedance_r2v" if i % 3 else "kling_v3_pro_i2v",
+                          {"prompt": f"shot number {i} of a lighthouse", "out": f"o{i}.mp4"},
+                          created_at=1e9 + i, favourite=i % 50 == 0)
+            for i in range(10_000)]
+    with store._lock:  # bulk insert in one transaction to keep the setup quick
+        store._db.execute("BEGIN")
+        for r in rows:
+            store.add(r)
+        store._db.execute("COMMIT")
+    t = time.perf_counter()
+    page = store.query(limit=100)
+    n = store.count()
+    fav = store.query(favourite=True, limit=100)
+    found = store.query(search="number 9999 ")
+    by_model = store.count(model_id="kling_v3_pro_i2v")
+    store.update(rows[5000].id, status="running")
+    unfinished = store.unfinished()
+    elapsed = time.perf_counter() - t
+    assert len(page) == 100 and page[0].payload["out"] == "o9999.mp4"
+    assert n == 10_000 and len(fav) == 100 and by_model == 3334
+    assert [r.payload["out"] for r in found] == ["o9999.mp4"]
+    assert len(unfinished) == 10_000
+    assert elapsed < 1.5, elapsed

@@ -1,0 +1,363 @@
+"""The history gallery: every take as a poster-frame grid, filtered, lazily loaded off-thread.
+
+`HistoryModel` pages through `JobStore.query` (newest first) with `canFetchMore`/`fetchMore`;
+each page is read on a worker thread and inserted when it arrives, so the GUI thread never
+waits on the database, and 10,000 takes cost only the pages scrolled into view.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
+
+from app.catalog import MODELS
+from app.ui import present
+from app.ui.paint import draw_badge, draw_thumb, status_colour
+from app.ui.queue import JobRole, thumb_path
+from app.ui.thumbs import ThumbnailCache
+
+_Index = QModelIndex | QPersistentModelIndex
+PAGE = 120
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    search: str = ""
+    task: str | None = None
+    model_id: str | None = None
+    status: tuple[str, ...] | None = None
+    favourite: bool | None = None
+    since: float | None = None
+
+    def sources(self) -> list[str | None]:
+        """The model ids to page through (None = all models in one query)."""
+        if self.model_id:
+            return [self.model_id]
+        if self.task:
+            return [m.id for m in MODELS.values() if m.task == self.task]
+        return [None]
+
+    def query_args(self, model_id: str | None) -> dict[str, Any]:
+        return {"search": self.search or None, "model_id": model_id,
+                "status": list(self.status) if self.status else None,
+                "favourite": self.favourite, "since": self.since}
+
+    def matches(self, job: Any) -> bool:
+        """The same test as the store's query, for takes that arrive while the view is open."""
+        if job.deleted:
+            return False
+        if self.search:
+            needle = self.search.lower()
+            hay = f"{present.prompt_of(job.payload)}\n{job.payload.get('out', '')}\n{job.model_id}"
+            if needle not in hay.lower():
+                return False
+        if self.model_id and job.model_id != self.model_id:
+            return False
+        if self.task and present.task_of(job.model_id) != self.task:
+            return False
+        if self.status and job.status not in self.status:
+            return False
+        if self.favourite is not None and bool(job.favourite) != self.favourite:
+            return False
+        return not (self.since is not None and (present.ts(job.created_at) or 0) < self.since)
+
+
+def fetch_page(store: Any, flt: HistoryFilter, offsets: dict[str | None, int],
+               limit: int = PAGE) -> tuple[list[Any], dict[str | None, int], bool]:
+    """The next `limit` takes across the filter's sources, merged newest first.
+
+    Returns (records, new offsets, exhausted). Runs on a worker thread.
+    """
+    rows: list[tuple[float, int, str | None, Any]] = []
+    done = True
+    for i, src in enumerate(flt.sources()):
+        got = store.query(**flt.query_args(src), limit=limit, offset=offsets.get(src, 0))
+        if len(got) >= limit:
+            done = False
+        rows += [(present.ts(r.created_at) or 0.0, i, src, r) for r in got]
+    rows.sort(key=lambda t: (-t[0], t[1]))
+    taken = rows[:limit]
+    new = dict(offsets)
+    for _, _, src, _ in taken:
+        new[src] = new.get(src, 0) + 1
+    exhausted = done and len(rows) <= limit
+    return [r for *_, r in taken], new, exhausted
+
+
+def count_takes(store: Any, flt: HistoryFilter) -> int:
+    return sum(store.count(**flt.query_args(src)) for src in flt.sources())
+
+
+class HistoryModel(QAbstractListModel):
+    """Takes matching a `HistoryFilter`, fetched a page at a time on a worker thread."""
+
+    count_changed = Signal(int)
+    page_loaded = Signal(int)  # rows now loaded
+    _page = Signal(int, object, object, bool)
+    _count = Signal(int, int)
+
+    def __init__(self, store: Any, thumbs: ThumbnailCache, parent: QObject | None = None,
+                 page_size: int = PAGE) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.thumbs = thumbs
+        self.page_size = page_size
+        self.filter = HistoryFilter()
+        self._rows: list[Any] = []
+        self._ids: dict[str, int] = {}
+        self._offsets: dict[str | None, int] = {}
+        self._exhausted = False
+        self._fetching = False
+        self._gen = 0
+        self.total = 0
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        self._closed = False
+        self._page.connect(self._on_page, Qt.ConnectionType.QueuedConnection)
+        self._count.connect(self._on_count, Qt.ConnectionType.QueuedConnection)
+        thumbs.thumbnail_ready.connect(self._on_thumb)
+
+    # ---- the store, off the GUI thread -----------------------------------------------------
+    def run_io(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        """Run a store or file operation on the history's worker thread, in order."""
+        if not self._closed:
+            self._io.submit(fn, *args, **kw)
+
+    def set_filter(self, flt: HistoryFilter) -> None:
+        self.filter = flt
+        self.reload()
+
+    def reload(self) -> None:
+        self._gen += 1
+        self.beginResetModel()
+        self._rows, self._ids, self._offsets = [], {}, {}
+        self._exhausted = False
+        self._fetching = False
+        self.endResetModel()
+        self._request_count()
+        self.fetchMore(QModelIndex())
+
+    def _request_count(self) -> None:
+        gen, flt = self._gen, self.filter
+        self.run_io(lambda: self._count.emit(gen, count_takes(self.store, flt)))
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted or self._fetching or self._closed:
+            return
+        self._fetching = True
+        gen, flt, offsets, size = self._gen, self.filter, dict(self._offsets), self.page_size
+
+        def work() -> None:
+            try:
+                rows, new, done = fetch_page(self.store, flt, offsets, size)
+            except Exception:
+                rows, new, done = [], offsets, True
+            if not self._closed:
+                self._page.emit(gen, rows, new, done)
+
+        self._io.submit(work)
+
+    @property
+    def loading(self) -> bool:
+        return self._fetching
+
+    def _on_page(self, gen: int, rows: list[Any], offsets: dict[Any, int], done: bool) -> None:
+        if gen != self._gen:
+            return
+        self._fetching = False
+        self._offsets = offsets
+        self._exhausted = done
+        fresh = [r for r in rows if r.id not in self._ids]
+        if fresh:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+            for r in fresh:
+                self._ids[r.id] = len(self._rows)
+                self._rows.append(r)
+            self.endInsertRows()
+        self.page_loaded.emit(len(self._rows))
+
+    def _on_count(self, gen: int, n: int) -> None:
+        if gen == self._gen:
+            self.total = n
+            self.count_changed.emit(n)
+
+    # ---- live updates ----------------------------------------------------------------------
+    def upsert(self, job: Any) -> None:
+        """A take changed or appeared (from the job manager)."""
+        row = self._ids.get(job.id)
+        if row is not None:
+            if self.filter.matches(job):
+                self._rows[row] = job
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx)
+            else:
+                self._drop(row, job)
+            return
+        if not self.filter.matches(job):
+            return
+        newest = present.ts(self._rows[0].created_at) if self._rows else None
+        if newest is None and not self._exhausted:
+            return  # the first page is on its way and will include it
+        if newest is not None and (present.ts(job.created_at) or 0) < newest:
+            return  # older than what is shown: paging will reach it
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self._rows.insert(0, job)
+        self._reindex()
+        self.endInsertRows()
+        self._bump(job, +1)
+        self.total += 1
+        self.count_changed.emit(self.total)
+
+    def remove(self, job_id: str) -> None:
+        row = self._ids.get(job_id)
+        if row is not None:
+            self._drop(row, self._rows[row])
+
+    def _drop(self, row: int, job: Any) -> None:
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._rows[row]
+        self._reindex()
+        self.endRemoveRows()
+        self._bump(job, -1)
+        self.total = max(0, self.total - 1)
+        self.count_changed.emit(self.total)
+
+    def _bump(self, job: Any, delta: int) -> None:
+        src: str | None = job.model_id if self.filter.sources() != [None] else None
+        self._offsets[src] = max(0, self._offsets.get(src, 0) + delta)
+
+    def _reindex(self) -> None:
+        self._ids = {r.id: i for i, r in enumerate(self._rows)}
+
+    def replace_job(self, job: Any) -> None:
+        row = self._ids.get(job.id)
+        if row is not None:
+            self._rows[row] = job
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx)
+
+    # ---- Qt model ----------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def job_at(self, row: int) -> Any | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, job_id: str) -> int | None:
+        return self._ids.get(job_id)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        job = self.job_at(index.row()) if index.isValid() else None
+        if job is None:
+            return None
+        if role == JobRole:
+            return job
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbs.get(thumb_path(job))
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            bits = ["★" if job.favourite else "", "MOCK" if job.mock else "",
+                    present.task_title(job.model_id),
+                    present.excerpt(present.prompt_of(job.payload), 60),
+                    present.STATUS_WORDS.get(job.status, job.status)]
+            return " · ".join(b for b in bits if b)
+        return None
+
+    def _on_thumb(self, path: str) -> None:
+        for row, job in enumerate(self._rows):
+            if thumb_path(job) == path:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def close(self) -> None:
+        self._closed = True
+        self._io.shutdown(wait=True, cancel_futures=True)
+
+
+def with_favourite(job: Any, on: bool) -> Any:
+    return replace(job, favourite=on)
+
+
+class HistoryDelegate(QStyledItemDelegate):
+    """A gallery tile: poster frame, task, status, favourite star, MOCK badge, prompt."""
+
+    TILE = QSize(208, 166)
+    THUMB = QSize(192, 108)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        return self.TILE
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        job = index.data(JobRole)
+        if job is None:
+            return
+        p.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            p.fillRect(option.rect.adjusted(2, 2, -2, -2), option.palette.highlight())
+        r = option.rect.adjusted(8, 8, -8, -6)
+        thumb = QRect(r.x(), r.y(), self.THUMB.width(), self.THUMB.height())
+        draw_thumb(p, thumb, index.data(Qt.ItemDataRole.DecorationRole),
+                   present.task_of(job.model_id) or "?")
+        if job.mock:
+            draw_badge(p, thumb.right() - 4, thumb.y() + 4, "MOCK")
+        if job.status != "succeeded":
+            draw_badge(p, thumb.right() - 4, thumb.bottom() - 20,
+                       present.STATUS_WORDS.get(job.status, job.status).upper(),
+                       status_colour(job.status))
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        fg = option.palette.highlightedText().color() if selected else option.palette.text().color()
+        fm = p.fontMetrics()
+        lh = fm.height()
+        y = thumb.bottom() + 5
+        star = "★ " if job.favourite else ""
+        bold = QFont(option.font)
+        bold.setBold(True)
+        p.setFont(bold)
+        p.setPen(QColor("#e0b030") if job.favourite else fg)
+        if star:
+            p.drawText(QRect(r.x(), y, 16, lh), Qt.AlignmentFlag.AlignLeft, "★")
+        p.setPen(fg)
+        x0 = r.x() + (16 if star else 0)
+        p.drawText(QRect(x0, y, r.right() - x0, lh), Qt.AlignmentFlag.AlignLeft,
+                   p.fontMetrics().elidedText(present.task_title(job.model_id),
+                                              Qt.TextElideMode.ElideRight, r.right() - x0))
+        p.setFont(option.font)
+        dim = QColor(fg)
+        dim.setAlpha(160)
+        p.setPen(dim)
+        text = present.prompt_of(job.payload) or job.model_id
+        p.drawText(QRect(r.x(), y + lh + 1, r.width(), lh), Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(" ".join(text.split()), Qt.TextElideMode.ElideRight, r.width()))
+        p.restore()
+
+
+def since_for(choice: str, now: float | None = None) -> float | None:
+    """'Today', 'Last 7 days', 'Last 30 days' → an epoch lower bound."""
+    now = time.time() if now is None else now
+    if choice == "Today":
+        lt = time.localtime(now)
+        return time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 0, 0, 0, 0, 0, -1))
+    days = {"Last 7 days": 7, "Last 30 days": 30}.get(choice)
+    return now - days * 86400 if days else None

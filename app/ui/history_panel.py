@@ -1,0 +1,394 @@
+"""The history page: filters, the take grid, and a details panel with the take's actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.catalog import MODELS
+from app.ui import present
+from app.ui.history import HistoryDelegate, HistoryFilter, HistoryModel, since_for
+
+STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {
+    "Any status": None,
+    "Done": ("succeeded",),
+    "Failed": ("failed", "timed_out"),
+    "Canceled": ("canceled",),
+    "In progress": ("pending", "queued", "running"),
+}
+DATE_FILTERS = ("Any time", "Today", "Last 7 days", "Last 30 days")
+DIFF_BRUSH = QBrush(QColor(224, 138, 30, 70))
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "—"
+    return dt.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ro(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    item.setToolTip(text)
+    return item
+
+
+class CompareDialog(QDialog):
+    """Two takes' parameters side by side; the rows that differ are highlighted."""
+
+    def __init__(self, a: Any, b: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Compare takes")
+        self.resize(720, 480)
+        self.rows = present.diff_params(self._flat(a), self._flat(b))
+        self.table = QTableWidget(len(self.rows), 3, self)
+        self.table.setHorizontalHeaderLabels(
+            ["Parameter", self._head(a), self._head(b)])
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for i, (key, va, vb, differs) in enumerate(self.rows):
+            for col, text in enumerate((key, va, vb)):
+                item = _ro(text)
+                if differs:
+                    item.setBackground(DIFF_BRUSH)
+                    item.setFont(bold)
+                self.table.setItem(i, col, item)
+        n = sum(1 for r in self.rows if r[3])
+        summary = QLabel(f"{n} parameter{'s' if n != 1 else ''} differ (highlighted).", self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(summary)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(buttons)
+
+    @staticmethod
+    def _head(job: Any) -> str:
+        return f"{present.task_title(job.model_id)} · {_when(present.ts(job.created_at))}"
+
+    @staticmethod
+    def _flat(job: Any) -> dict[str, Any]:
+        return {"model": job.model_id, **job.payload}
+
+    def differing(self) -> list[str]:
+        return [k for k, _, _, d in self.rows if d]
+
+
+class DetailsPanel(QWidget):
+    """Everything about one take, and what can be done with it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job: Any = None
+        self.title = QLabel("Select a take", self)
+        self.title.setObjectName("detailsTitle")
+        self.title.setWordWrap(True)
+        f = QFont(self.title.font())
+        f.setPointSizeF(f.pointSizeF() * 1.2)
+        f.setBold(True)
+        self.title.setFont(f)
+        self.meta = QLabel("", self)
+        self.meta.setWordWrap(True)
+        self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.params = QTableWidget(0, 2, self)
+        self.params.setHorizontalHeaderLabels(["Parameter", "Value"])
+        self.params.verticalHeader().hide()
+        self.params.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents)
+        self.params.horizontalHeader().setStretchLastSection(True)
+        self.play_btn = QPushButton("Play", self)
+        self.rerun_btn = QPushButton("Re-run", self)
+        self.rerun_btn.setToolTip("Render again with the same parameters (a new take)")
+        self.open_btn = QPushButton("Open in form", self)
+        self.open_btn.setToolTip("Fill the form with this take's parameters")
+        self.compare_btn = QPushButton("Compare with…", self)
+        self.compare_btn.setToolTip("Pick another take to compare parameters")
+        self.compare_btn.setCheckable(True)
+        self.fav_btn = QPushButton("☆ Favourite", self)
+        self.fav_btn.setCheckable(True)
+        self.delete_btn = QPushButton("Delete…", self)
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        for b in (self.play_btn, self.rerun_btn, self.open_btn):
+            row1.addWidget(b)
+        for b in (self.compare_btn, self.fav_btn, self.delete_btn):
+            row2.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.title)
+        lay.addWidget(self.meta)
+        lay.addWidget(self.params, 1)
+        lay.addLayout(row1)
+        lay.addLayout(row2)
+        self.show_job(None)
+
+    def show_job(self, job: Any) -> None:
+        self.job = job
+        for b in (self.play_btn, self.rerun_btn, self.open_btn, self.compare_btn, self.fav_btn,
+                  self.delete_btn):
+            b.setEnabled(job is not None)
+        if job is None:
+            self.title.setText("Select a take")
+            self.meta.setText("")
+            self.params.setRowCount(0)
+            return
+        self.play_btn.setEnabled(bool(job.result_path))
+        mock = "  [MOCK]" if job.mock else ""
+        self.title.setText(f"{present.task_title(job.model_id)}{mock}")
+        run = present.run_seconds(job)
+        lines = [
+            f"Model: {job.model_id}",
+            f"Status: {present.status_text(job)}",
+            f"Credits: {present.credits_text(job) or '—'}",
+            f"Created: {_when(present.ts(job.created_at))}"
+            + (f" · rendered in {present.duration_text(run)}" if run is not None else ""),
+            f"File: {job.result_path or '—'}",
+            f"Job id: {job.remote_id or job.id}",
+        ]
+        self.meta.setText("\n".join(lines))
+        rows = present.param_rows(job.payload)
+        self.params.setRowCount(len(rows))
+        for i, (k, v) in enumerate(rows):
+            self.params.setItem(i, 0, _ro(k))
+            self.params.setItem(i, 1, _ro(v))
+        self.fav_btn.blockSignals(True)
+        self.fav_btn.setChecked(bool(job.favourite))
+        self.fav_btn.setText("★ Favourite" if job.favourite else "☆ Favourite")
+        self.fav_btn.blockSignals(False)
+
+    def param_dict(self) -> dict[str, str]:
+        return {self.params.item(i, 0).text(): self.params.item(i, 1).text()
+                for i in range(self.params.rowCount())}
+
+
+class HistoryPanel(QWidget):
+    """Search and filters above a lazily loaded grid of takes, details on the right."""
+
+    take_selected = Signal(object)
+    message = Signal(str)
+    _delete_failed = Signal(str)
+    play_requested = Signal(object)
+    rerun_requested = Signal(object)
+    open_requested = Signal(object)
+
+    def __init__(self, model: HistoryModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search prompts…")
+        self.search.setClearButtonEnabled(True)
+        self.task = QComboBox(self)
+        self.task.addItem("All tasks", (None, None))
+        for task, name in present.TASK_NAMES.items():
+            models = [m for m in MODELS.values() if m.task == task]
+            self.task.addItem(name, (task, None))
+            if len(models) > 1:
+                for m in models:
+                    self.task.addItem(f"   {name} · {m.tier or m.id}", (None, m.id))
+        self.status = QComboBox(self)
+        self.status.addItems(list(STATUS_FILTERS))
+        self.date = QComboBox(self)
+        self.date.addItems(list(DATE_FILTERS))
+        self.fav_only = QCheckBox("★ only", self)
+        self.count = QLabel("", self)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self.apply_filter)
+        self.search.textChanged.connect(self._debounce.start)
+        for combo in (self.task, self.status, self.date):
+            combo.currentIndexChanged.connect(self.apply_filter)
+        self.fav_only.toggled.connect(self.apply_filter)
+        model.count_changed.connect(self._on_count)
+
+        self.view = QListView(self)
+        self.view.setObjectName("historyView")
+        self.view.setViewMode(QListView.ViewMode.IconMode)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setMovement(QListView.Movement.Static)
+        self.view.setUniformItemSizes(True)
+        self.view.setSpacing(4)
+        self.view.setWrapping(True)
+        self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.view.setModel(model)
+        self.view.setItemDelegate(HistoryDelegate(self.view))
+        self.view.selectionModel().currentChanged.connect(self._on_current)
+        self.view.doubleClicked.connect(lambda idx: self.play_requested.emit(self._job(idx)))
+        model.dataChanged.connect(self._on_data)
+        model.modelReset.connect(lambda: self.details.show_job(None))
+
+        self.details = DetailsPanel(self)
+        d = self.details
+        d.play_btn.clicked.connect(lambda: self._emit(self.play_requested))
+        d.rerun_btn.clicked.connect(lambda: self._emit(self.rerun_requested))
+        d.open_btn.clicked.connect(lambda: self._emit(self.open_requested))
+        d.fav_btn.toggled.connect(self.set_favourite)
+        d.delete_btn.clicked.connect(self.ask_delete)
+        d.compare_btn.toggled.connect(self._compare_mode)
+        self._compare_base: Any = None
+        self.compare_dialog: CompareDialog | None = None
+        self.delete_box: QMessageBox | None = None
+        self._delete_failed.connect(self._on_delete_failed, Qt.ConnectionType.QueuedConnection)
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 2)
+        for w in (self.task, self.status, self.date, self.fav_only, self.count):
+            filters.addWidget(w)
+        left = QWidget(self)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(filters)
+        self.hint = QLabel("", self)
+        self.hint.setStyleSheet("color: #e08a1e;")
+        self.hint.hide()
+        ll.addWidget(self.hint)
+        ll.addWidget(self.view, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("historySplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.splitter)
+
+    # ---- filters ---------------------------------------------------------------------------
+    def current_filter(self) -> HistoryFilter:
+        task, model_id = self.task.currentData() or (None, None)
+        return HistoryFilter(
+            search=self.search.text().strip(), task=task, model_id=model_id,
+            status=STATUS_FILTERS[self.status.currentText()],
+            favourite=True if self.fav_only.isChecked() else None,
+            since=since_for(self.date.currentText()))
+
+    def apply_filter(self, *_: Any) -> None:
+        self._debounce.stop()
+        flt = self.current_filter()
+        if flt != self.model.filter:
+            self.model.set_filter(flt)
+
+    def _on_count(self, n: int) -> None:
+        self.count.setText(f"{n:,} take{'s' if n != 1 else ''}")
+
+    # ---- selection ---------------------------------------------------------------------------
+    def _job(self, idx: QModelIndex) -> Any:
+        return self.model.job_at(idx.row()) if idx.isValid() else None
+
+    def current_job(self) -> Any:
+        return self._job(self.view.currentIndex())
+
+    def select(self, job_id: str) -> bool:
+        row = self.model.row_of(job_id)
+        if row is None:
+            return False
+        self.view.setCurrentIndex(self.model.index(row))
+        return True
+
+    def _on_current(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        job = self._job(current)
+        if self._compare_base is not None and job is not None and job.id != self._compare_base.id:
+            self.compare(self._compare_base, job)
+            self.details.compare_btn.setChecked(False)
+        self.details.show_job(job)
+        self.take_selected.emit(job)
+
+    def _on_data(self, top: QModelIndex, bottom: QModelIndex, roles: Any = None) -> None:
+        cur = self.view.currentIndex()
+        if cur.isValid() and top.row() <= cur.row() <= bottom.row() and not roles:
+            self.details.show_job(self.current_job())
+
+    def _emit(self, signal: Any) -> None:
+        if self.details.job is not None:
+            signal.emit(self.details.job)
+
+    # ---- actions -----------------------------------------------------------------------------
+    def set_favourite(self, on: bool) -> None:
+        job = self.details.job
+        if job is None or bool(job.favourite) == on:
+            return
+        from dataclasses import replace
+
+        updated = replace(job, favourite=on)
+        self.model.run_io(self.model.store.update, job.id, favourite=on)
+        if self.model.filter.matches(updated):
+            self.model.replace_job(updated)
+        else:
+            self.model.remove(job.id)
+        self.details.show_job(updated if self.model.row_of(job.id) is not None else None)
+
+    def _compare_mode(self, on: bool) -> None:
+        self._compare_base = self.details.job if on else None
+        self.hint.setText("Pick another take to compare its parameters with this one.")
+        self.hint.setVisible(on)
+
+    def compare(self, a: Any, b: Any) -> CompareDialog:
+        self.compare_dialog = CompareDialog(a, b, self)
+        self.compare_dialog.open()
+        return self.compare_dialog
+
+    def ask_delete(self) -> QMessageBox | None:
+        """Confirm, then move the file to the trash and drop the take (row kept if asked)."""
+        job = self.details.job
+        if job is None:
+            return None
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete take",
+                          "Move this take's file to the trash and remove it from history?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          self)
+        keep = QCheckBox("Keep the take's record in the job store (hidden from history)", box)
+        box.setCheckBox(keep)
+        box.finished.connect(
+            lambda _r: self._delete_answer(job, box.clickedButton() == box.button(
+                QMessageBox.StandardButton.Yes), keep.isChecked()))
+        self.delete_box = box
+        box.open()
+        return box
+
+    def _delete_answer(self, job: Any, yes: bool, keep_row: bool) -> None:
+        self.delete_box = None
+        if yes:
+            self.delete(job, keep_row)
+
+    def delete(self, job: Any, keep_row: bool = False) -> None:
+        from app.ui.files import move_to_trash
+
+        path = job.result_path
+        store = self.model.store
+
+        def work() -> None:
+            if path and not move_to_trash(str(path)):
+                self._delete_failed.emit(str(path))
+                return
+            store.delete(job.id, keep_row=keep_row)
+
+        self.model.run_io(work)
+        self.model.remove(job.id)
+        self.model.thumbs.forget(str(path or ""))
+
+    def _on_delete_failed(self, path: str) -> None:
+        self.message.emit(f"Could not move {path} to the trash: the take was kept.")
+        self.model.reload()

@@ -1,0 +1,465 @@
+"""The plain editors: enum, numbers (sliders), unset state, toggle, text, seed, auto-int, JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledDoubleSlider, QLabeledSlider, QToggleSwitch
+
+from app.catalog.rules import keyframe_max
+from app.forms.base import (
+    MUTED_COLOR,
+    OMIT,
+    Editor,
+    EditorContext,
+    FormState,
+    format_value,
+    signals_blocked,
+)
+from app.forms.fields import FieldSpec, decimals_for
+
+INT32_MAX = 2_147_483_647
+
+
+def _row(widget: QWidget) -> QHBoxLayout:
+    layout = QHBoxLayout(widget)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(8)
+    return layout
+
+
+def muted(text: str = "", parent: QWidget | None = None) -> QLabel:
+    label = QLabel(text, parent)
+    label.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+    label.setWordWrap(True)
+    return label
+
+
+# ---- enum ----------------------------------------------------------------------------------
+
+
+class EnumEditor(Editor):
+    """A dropdown; each choice carries the reference's guidance as its tooltip."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = _row(self)
+        self.combo = QComboBox(self)
+        self.combo.setAccessibleName(spec.title)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.setMinimumWidth(110)
+        if spec.unset_allowed:
+            self.combo.addItem("unset", OMIT)
+            self.combo.setItemData(0, "Not sent: the model's default", Qt.ItemDataRole.ToolTipRole)
+        for choice in spec.enum:
+            self.combo.addItem(format_value(choice, spec.unit), choice)
+            if str(choice) in spec.guidance:
+                self.combo.setItemData(self.combo.count() - 1, spec.guidance[str(choice)],
+                                       Qt.ItemDataRole.ToolTipRole)
+        self.combo.setEnabled(len(spec.enum) > 1)
+        self.hint = muted(parent=self)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.hint, 1)
+        self.main = self.combo
+        self.combo.currentIndexChanged.connect(self._on_change)
+        self.reset()
+
+    def value(self) -> Any:
+        return self.combo.currentData()
+
+    def set_value(self, value: Any) -> None:
+        with signals_blocked(self.combo):
+            self.combo.setCurrentIndex(self._index_of(value))
+        self._update_hint()
+
+    def _index_of(self, value: Any) -> int:
+        if value is OMIT or value is None:
+            return 0
+        for i in range(self.combo.count()):
+            data = self.combo.itemData(i)
+            if data is not OMIT and str(data) == str(value) and not isinstance(data, bool):
+                return i
+        # Not a choice: keep it (the round trip stays lossless) and let validation flag it.
+        self.combo.addItem(f"{value} (not a choice)", value)
+        return self.combo.count() - 1
+
+    def _on_change(self) -> None:
+        self._update_hint()
+        self.emit_changed()
+
+    def _update_hint(self) -> None:
+        guidance = self.spec.guidance.get(str(self.combo.currentData()), "")
+        self.hint.setText(guidance)
+        self.combo.setToolTip("\n".join(x for x in (self.toolTip(), guidance) if x))
+
+
+# ---- numbers ---------------------------------------------------------------------------------
+
+
+class SliderEditor(Editor):
+    """A bounded number: a labeled slider whose label is an exact-value box, the unit after it,
+    and, for an optional value with no default, an explicit "unset" state (not a zero)."""
+
+    UNSET_TEXT = "Unset"
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        self.is_float = spec.type == "number"
+        self.decimals = decimals_for(spec.step) if self.is_float else 0
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        layout = QHBoxLayout()
+        layout.setSpacing(8)
+        outer.addLayout(layout)
+        self.note = muted("", self)
+        self.note.hide()
+        outer.addWidget(self.note)
+        self.unset: QCheckBox | None = None
+        if spec.unset_allowed:
+            self.unset = QCheckBox(self.UNSET_TEXT, self)
+            self.unset.setToolTip(spec.description)
+            self.unset.toggled.connect(self._on_unset)
+            layout.addWidget(self.unset)
+        self.slider = self._make_slider()
+        layout.addWidget(self.slider, 1)
+        if spec.unit:
+            layout.addWidget(QLabel(spec.unit, self))
+        self.main = self.slider
+        self.slider.valueChanged.connect(lambda _v: self.emit_changed())
+        self.reset()
+
+    def set_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def _make_slider(self) -> QLabeledSlider:
+        spec = self.spec
+        slider: QLabeledSlider
+        if self.is_float:
+            slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal, self)
+            slider.setDecimals(max(self.decimals, 1))
+        else:
+            slider = QLabeledSlider(Qt.Orientation.Horizontal, self)
+        lo, hi = self._bounds()
+        slider.setRange(lo, hi)
+        if spec.step:
+            slider.setSingleStep(spec.step)
+            slider.setPageStep(spec.step * (5 if self.is_float else 1))
+        slider.setAccessibleName(spec.title)
+        slider.setMinimumWidth(160)
+        return slider
+
+    def _bounds(self) -> tuple[float, float]:
+        lo = self.spec.minimum if self.spec.minimum is not None else 0
+        hi = self.spec.maximum if self.spec.maximum is not None else max(lo + 100, 100)
+        return lo, hi
+
+    def value(self) -> Any:
+        if self.unset is not None and self.unset.isChecked():
+            return OMIT
+        v = self.slider.value()
+        if self.is_float:
+            return round(float(v), self.decimals)
+        return round(v)
+
+    def set_value(self, value: Any) -> None:
+        with signals_blocked(self.slider):
+            if value is OMIT or value is None:
+                if self.unset is not None:
+                    self._set_unset(True)
+                    return
+                value = self._bounds()[0]
+            if self.unset is not None:
+                self._set_unset(False)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self._widen_to(value)
+                if self.is_float:
+                    self._fit_decimals(float(value))
+                self.slider.setValue(value)
+
+    def _fit_decimals(self, value: float) -> None:
+        needed = next((d for d in range(0, 7) if math.isclose(round(value, d), value)), 6)
+        if needed > self.decimals:
+            self.decimals = needed
+            self.slider.setDecimals(needed)
+
+    def _widen_to(self, value: float) -> None:
+        """A value outside the schema's range is kept (and flagged by validation), not clamped."""
+        lo, hi = self._bounds()
+        self.slider.setRange(min(lo, value), max(hi, value))
+
+    def _set_unset(self, unset: bool) -> None:
+        assert self.unset is not None
+        with signals_blocked(self.unset):
+            self.unset.setChecked(unset)
+        self.slider.setEnabled(not unset)
+
+    def _on_unset(self, checked: bool) -> None:
+        self.slider.setEnabled(not checked)
+        self.emit_changed()
+
+
+class SpinEditor(Editor):
+    """An integer without both bounds: a spin box."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = _row(self)
+        self.spin = QSpinBox(self)
+        self.spin.setRange(int(spec.minimum if spec.minimum is not None else -INT32_MAX),
+                           int(spec.maximum if spec.maximum is not None else INT32_MAX))
+        self.spin.setSuffix(f" {spec.unit}" if spec.unit else "")
+        layout.addWidget(self.spin)
+        layout.addStretch(1)
+        self.main = self.spin
+        self.spin.valueChanged.connect(lambda _v: self.emit_changed())
+        self.reset()
+
+    def value(self) -> Any:
+        return self.spin.value()
+
+    def set_value(self, value: Any) -> None:
+        with signals_blocked(self.spin):
+            if isinstance(value, int) and not isinstance(value, bool):
+                self.spin.setValue(value)
+
+
+class KeyframeEditor(SliderEditor):
+    """A frame number whose maximum follows the probed source: duration × 24."""
+
+    UNKNOWN_MAX = 240
+    NO_SOURCE = "Choose a source video to set the range (1 … duration × 24)."
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        self.dynamic_max: int | None = None
+        super().__init__(spec, ctx, path, parent)
+        self.set_note(self.NO_SOURCE)
+
+    def _bounds(self) -> tuple[float, float]:
+        lo = self.spec.minimum if self.spec.minimum is not None else 1
+        return lo, self.dynamic_max or self.UNKNOWN_MAX
+
+    def refresh(self, state: FormState) -> None:
+        from app.catalog.media import MediaInfo
+
+        info = state.probes.get(state.values.get(self.spec.depends_on or "")) \
+            if self.spec.depends_on else None
+        if isinstance(info, MediaInfo) and info.duration_s:
+            top = keyframe_max(info.duration_s)
+            self.set_note(f"1 – {top}: the source is {info.duration_s:.2f} s × 24 fps")
+        else:
+            top = None
+            self.set_note(self.NO_SOURCE)
+        if top != self.dynamic_max:
+            self.dynamic_max = top
+            current = self.value()
+            with signals_blocked(self.slider):
+                self.slider.setRange(*self._bounds())
+                self._widen_to(current)
+                self.slider.setValue(current)
+
+
+class DependentIntEditor(SliderEditor):
+    """A bounded integer that also tells how it compares to the probed source (Wan duration)."""
+
+    def refresh(self, state: FormState) -> None:
+        from app.catalog.media import MediaInfo
+
+        info = state.probes.get(state.values.get(self.spec.depends_on or ""))
+        if isinstance(info, MediaInfo) and info.duration_s:
+            self.set_note(f"The source is {info.duration_s:.1f} s")
+        else:
+            self.set_note("")
+
+
+class AutoIntEditor(Editor):
+    """"auto" or a whole number in a range (Seedance duration)."""
+
+    AUTO = "auto"
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = _row(self)
+        self.auto = QCheckBox("Auto", self)
+        self.auto.setToolTip("Let the model decide the length")
+        self.slider = QLabeledSlider(Qt.Orientation.Horizontal, self)
+        lo = int(spec.minimum if spec.minimum is not None else 1)
+        hi = int(spec.maximum if spec.maximum is not None else 60)
+        self.bounds = (lo, hi)
+        self.slider.setRange(lo, hi)
+        self.slider.setValue(min(max(5, lo), hi))
+        self.slider.setAccessibleName(spec.title)
+        self.slider.setMinimumWidth(160)
+        layout.addWidget(self.auto)
+        layout.addWidget(self.slider, 1)
+        if spec.unit:
+            layout.addWidget(QLabel(spec.unit, self))
+        self.main = self.slider
+        self.auto.toggled.connect(self._on_auto)
+        self.slider.valueChanged.connect(lambda _v: self.emit_changed())
+        self.reset()
+
+    def value(self) -> Any:
+        return self.AUTO if self.auto.isChecked() else self.slider.value()
+
+    def set_value(self, value: Any) -> None:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        is_auto = not isinstance(value, int) or isinstance(value, bool)
+        with signals_blocked(self.auto), signals_blocked(self.slider):
+            self.auto.setChecked(is_auto)
+            if not is_auto:
+                lo, hi = self.bounds
+                self.slider.setRange(min(lo, value), max(hi, value))
+                self.slider.setValue(value)
+        self.slider.setEnabled(not is_auto)
+
+    def _on_auto(self, checked: bool) -> None:
+        self.slider.setEnabled(not checked)
+        self.emit_changed()
+
+
+# ---- bool, text, seed, json --------------------------------------------------------------------
+
+
+class BoolEditor(Editor):
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = _row(self)
+        self.toggle = QToggleSwitch(self)
+        self.toggle.setAnimationDuration(0)
+        self.toggle.setAccessibleName(spec.title)
+        layout.addWidget(self.toggle)
+        layout.addStretch(1)
+        self.main = self.toggle
+        self.toggle.toggled.connect(self._on_toggle)
+        self.reset()
+
+    def value(self) -> Any:
+        return self.toggle.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        with signals_blocked(self.toggle):
+            self.toggle.setChecked(bool(value) if value is not OMIT else False)
+        self.toggle.setText("On" if self.toggle.isChecked() else "Off")
+
+    def _on_toggle(self, checked: bool) -> None:
+        self.toggle.setText("On" if checked else "Off")
+        self.emit_changed()
+
+
+class StringEditor(Editor):
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = _row(self)
+        self.edit = QLineEdit(self)
+        self.edit.setAccessibleName(spec.title)
+        if spec.nullable:
+            self.edit.setPlaceholderText("optional")
+        layout.addWidget(self.edit)
+        self.main = self.edit
+        self.edit.textChanged.connect(lambda _t: self.emit_changed(False))
+        self.reset()
+
+    def value(self) -> Any:
+        text = self.edit.text()
+        if not text and self.spec.nullable:
+            return OMIT
+        return text
+
+    def set_value(self, value: Any) -> None:
+        with signals_blocked(self.edit):
+            self.edit.setText("" if value is OMIT or value is None else str(value))
+
+
+class SeedEditor(Editor):
+    """A seed: a number, or "random" (not sent)."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = _row(self)
+        self.random = QCheckBox("Random", self)
+        self.random.setToolTip("A new random seed each render (not sent)")
+        self.spin = QSpinBox(self)
+        self.spin.setRange(int(spec.minimum if spec.minimum is not None else 0),
+                           int(spec.maximum if spec.maximum is not None else INT32_MAX))
+        self.spin.setMinimumWidth(130)
+        self.spin.setAccessibleName(spec.title)
+        layout.addWidget(self.random)
+        layout.addWidget(self.spin)
+        layout.addStretch(1)
+        self.main = self.spin
+        self.random.toggled.connect(self._on_random)
+        self.spin.valueChanged.connect(lambda _v: self.emit_changed(False))
+        self.reset()
+
+    def value(self) -> Any:
+        return OMIT if self.random.isChecked() else self.spin.value()
+
+    def set_value(self, value: Any) -> None:
+        is_random = not isinstance(value, int) or isinstance(value, bool)
+        with signals_blocked(self.random), signals_blocked(self.spin):
+            self.random.setChecked(is_random)
+            if not is_random:
+                self.spin.setValue(value)
+        self.spin.setEnabled(not is_random)
+
+    def _on_random(self, checked: bool) -> None:
+        self.spin.setEnabled(not checked)
+        self.emit_changed()
+
+
+class JsonEditor(Editor):
+    """Any shape the registry has no editor for: JSON text, parsed on read."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.edit = QPlainTextEdit(self)
+        self.edit.setPlaceholderText("JSON value")
+        self.edit.setFixedHeight(64)
+        self.edit.setAccessibleName(spec.title)
+        layout.addWidget(self.edit)
+        self.main = self.edit
+        self.edit.textChanged.connect(lambda: self.emit_changed(False))
+        self.reset()
+
+    def value(self) -> Any:
+        text = self.edit.toPlainText().strip()
+        if not text:
+            return OMIT
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # validation says what is wrong with it
+
+    def set_value(self, value: Any) -> None:
+        with signals_blocked(self.edit):
+            self.edit.setPlainText("" if value is OMIT else json.dumps(value))

@@ -1,0 +1,548 @@
+"""`ModelForm`: a model's whole form, generated from its JSON Schema, with live validation and
+the credit estimate in the footer."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.catalog import Estimate, Report, available_tags, estimate, get_model, validate_payload
+from app.catalog.media import MediaInfo, local_path
+from app.catalog.models import FORMAT_TO_ASPECT
+from app.catalog.validate import Issue, local_media, split_payload
+from app.forms.base import (
+    ACCENT_COLOR,
+    ERROR_COLOR,
+    MUTED_COLOR,
+    OMIT,
+    Editor,
+    EditorContext,
+    FormState,
+    IssueLabel,
+)
+from app.forms.fields import FieldSpec, field_specs
+from app.forms.probing import ProbeService, probe_service
+
+DEBOUNCE_MS = 150
+LABEL_WIDTH = 132
+SUMMARY_LINES = 4
+
+FORM_STYLE = f"""
+QLabel#fieldLabel {{ color: #26303d; padding-top: 4px; }}
+QLabel#sectionTitle {{ color: {MUTED_COLOR}; font-weight: 600; text-transform: uppercase;
+                       padding-top: 6px; }}
+QFrame#footer {{ border-top: 1px solid #d5dbe3; background: #f6f8fb; }}
+QLabel#estimate {{ font-size: 20px; font-weight: 700; color: #17202b; }}
+QPushButton[mode="true"] {{ background: {ACCENT_COLOR}; color: white; border: 1px solid
+                            {ACCENT_COLOR}; border-radius: 4px; padding: 3px 12px; }}
+QPushButton[mode="false"] {{ background: #eef2f7; color: #26303d; border: 1px solid #c6cfdb;
+                             border-radius: 4px; padding: 3px 12px; }}
+"""
+
+
+def default_out(model_id: str, now: float | None = None) -> str:
+    """A workdir-relative output name: ``takes/<model>-<YYYYmmdd-HHMMSS>.mp4``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return f"takes/{model_id}-{stamp}.mp4"
+
+
+class ModeSwitch(QWidget):
+    """Two mutually exclusive fields (``x-exclusive``) shown as a segmented switch."""
+
+    def __init__(self, names: tuple[str, str], titles: tuple[str, str],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"{names[0]}_mode")
+        self.names = names
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.group = QButtonGroup(self)
+        self.buttons: dict[str, QPushButton] = {}
+        for name, title in zip(names, titles, strict=True):
+            b = QPushButton(title, self)
+            b.setObjectName(f"mode:{name}")
+            b.setCheckable(True)
+            self.group.addButton(b)
+            layout.addWidget(b)
+            self.buttons[name] = b
+        layout.addStretch(1)
+        self.set_active(names[0])
+
+    def active(self) -> str:
+        return next(n for n, b in self.buttons.items() if b.isChecked())
+
+    def set_active(self, name: str) -> None:
+        for n, b in self.buttons.items():
+            b.blockSignals(True)
+            b.setChecked(n == name)
+            b.setProperty("mode", n == name)
+            b.style().unpolish(b)
+            b.style().polish(b)
+            b.blockSignals(False)
+
+
+class ModelForm(QWidget):
+    """The form of one model. `payload()` is exactly what will be sent."""
+
+    payload_changed = Signal(dict)
+    validation_changed = Signal(object)
+    estimate_changed = Signal(object)
+
+    def __init__(self, model_id: str, parent: QWidget | None = None,
+                 service: ProbeService | None = None) -> None:
+        super().__init__(parent)
+        self.model_id = model_id
+        self.spec = get_model(model_id)
+        self.service = service or probe_service()
+        self.setObjectName(f"form:{model_id}")
+        self.setStyleSheet(FORM_STYLE)
+        self.fields: dict[str, FieldSpec] = {f.name: f for f in
+                                             field_specs(self.spec.json_schema())}
+        self.ctx = EditorContext(self.service, field_specs=self.fields)
+        self.editors: dict[str, Editor] = {}
+        self.issue_labels: dict[str, IssueLabel] = {}
+        self.field_labels: dict[str, QLabel] = {}
+        self.switches: dict[str, ModeSwitch] = {}
+        self._pages: dict[str, QWidget] = {}
+        self._extra: dict[str, Any] = {}
+        self._loading = False
+        self._pending: list[str] = []
+        self._report = Report()
+        self._estimate = Estimate(0, 0, "")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.revalidate)
+        self._build()
+        self.service.probed.connect(self._on_probed)
+        self.revalidate()
+
+    # ---- building ------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.body = QWidget()
+        self.body.setObjectName("formBody")
+        self.grid = QGridLayout(self.body)
+        self.grid.setContentsMargins(16, 12, 16, 12)
+        self.grid.setHorizontalSpacing(14)
+        self.grid.setVerticalSpacing(3)
+        self.grid.setColumnMinimumWidth(0, LABEL_WIDTH)
+        self.grid.setColumnStretch(1, 1)
+        self._row = 0
+        self._add_header()
+        self._add_fields()
+        self._add_wrapper()
+        self.grid.setRowStretch(self._row, 1)
+        self.scroll.setWidget(self.body)
+        outer.addWidget(self.scroll, 1)
+        outer.addWidget(self._make_footer())
+
+    def _add_header(self) -> None:
+        title = QLabel(self.spec.name, self.body)
+        title.setStyleSheet("font-size: 16px; font-weight: 700;")
+        task = QLabel(self.spec.task_label, self.body)
+        task.setStyleSheet(f"color: {MUTED_COLOR};")
+        self.grid.addWidget(title, self._row, 0, 1, 2)
+        self.grid.addWidget(task, self._row + 1, 0, 1, 2)
+        self._row += 2
+        self._spacer(8)
+
+    def _spacer(self, h: int) -> None:
+        self.grid.setRowMinimumHeight(self._row, h)
+        self._row += 1
+
+    def _add_fields(self) -> None:
+        done: set[str] = set()
+        for name, spec in self.fields.items():
+            if name in done:
+                continue
+            partner = self.fields.get(spec.exclusive or "")
+            if partner is not None and partner.exclusive == name:
+                self._add_exclusive(spec, partner)
+                done |= {name, partner.name}
+            else:
+                self._add_field(spec)
+                done.add(name)
+
+    def _label_for(self, spec: FieldSpec) -> QLabel:
+        label = QLabel(spec.title + (" *" if spec.required else ""), self.body)
+        label.setObjectName("fieldLabel")
+        label.setToolTip(spec.description + ("\nRequired" if spec.required else ""))
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        label.setWordWrap(True)
+        label.setMaximumWidth(LABEL_WIDTH + 20)
+        self.field_labels[spec.name] = label
+        return label
+
+    def _make_editor(self, spec: FieldSpec, parent: QWidget) -> tuple[Editor, IssueLabel]:
+        editor = self.ctx.build(spec, spec.name, parent)
+        editor.changed.connect(self._on_editor_changed)
+        issues = IssueLabel(spec.name, parent)
+        self.editors[spec.name] = editor
+        self.issue_labels[spec.name] = issues
+        return editor, issues
+
+    def _add_field(self, spec: FieldSpec) -> None:
+        label = self._label_for(spec)
+        editor, issues = self._make_editor(spec, self.body)
+        label.setBuddy(editor.main)
+        self.grid.addWidget(label, self._row, 0)
+        self.grid.addWidget(editor, self._row, 1)
+        self.grid.addWidget(issues, self._row + 1, 1)
+        self._row += 2
+        self._spacer(6)
+
+    def _add_exclusive(self, first: FieldSpec, second: FieldSpec) -> None:
+        label = self._label_for(first)
+        titles = ("Single prompt" if first.widget == "prompt" else first.title, second.title)
+        switch = ModeSwitch((first.name, second.name), titles, self.body)
+        self.switches[first.name] = self.switches[second.name] = switch
+        box = QWidget(self.body)
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(4)
+        col.addWidget(switch)
+        for spec in (first, second):
+            page = QWidget(box)
+            page_layout = QVBoxLayout(page)
+            page_layout.setContentsMargins(0, 0, 0, 0)
+            page_layout.setSpacing(2)
+            editor, issues = self._make_editor(spec, page)
+            page_layout.addWidget(editor)
+            page_layout.addWidget(issues)
+            col.addWidget(page)
+            self._pages[spec.name] = page
+        label.setBuddy(self.editors[first.name].main)
+        for name, button in switch.buttons.items():
+            button.clicked.connect(lambda _c=False, n=name: self.set_mode(n))
+        self.grid.addWidget(label, self._row, 0)
+        self.grid.addWidget(box, self._row, 1)
+        self._row += 1
+        self._spacer(6)
+        self._show_mode(first.name)
+
+    def _add_wrapper(self) -> None:
+        section = QLabel("Output", self.body)
+        section.setObjectName("sectionTitle")
+        self.grid.addWidget(section, self._row, 0, 1, 2)
+        self._row += 1
+        self.out_edit = QLineEdit(default_out(self.model_id), self.body)
+        self.out_edit.setObjectName("out")
+        self.out_edit.setToolTip("Where the result is saved, relative to the work folder")
+        self.out_edit.textChanged.connect(lambda _t: self._on_editor_changed(False))
+        self._wrapper_row("File *", self.out_edit, "out")
+        self.format_combo: QComboBox | None = None
+        if self.spec.has_format:
+            combo = QComboBox(self.body)
+            combo.setObjectName("format")
+            combo.addItem("none", OMIT)
+            combo.setItemData(0, "No preset: the aspect ratio above is sent as shown",
+                              Qt.ItemDataRole.ToolTipRole)
+            for name, aspect in FORMAT_TO_ASPECT.items():
+                combo.addItem(f"{name} ({aspect})", name)
+            combo.setToolTip("A delivery preset: sets the aspect ratio")
+            combo.currentIndexChanged.connect(self._on_format)
+            self.format_combo = combo
+            self._wrapper_row("Format", combo, "format", stretch=True)
+        self.mock_box = QCheckBox("Mock render: a free placeholder, nothing is charged", self.body)
+        self.mock_box.setObjectName("mock")
+        self.mock_box.toggled.connect(lambda _c: self._on_editor_changed(True))
+        self._wrapper_row("Mock", self.mock_box, "mock")
+
+    def _wrapper_row(self, title: str, widget: QWidget, name: str,
+                     stretch: bool = False) -> None:
+        label = QLabel(title, self.body)
+        label.setObjectName("fieldLabel")
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        label.setBuddy(widget)
+        issues = IssueLabel(name, self.body)
+        self.issue_labels[name] = issues
+        self.field_labels[name] = label
+        if stretch:
+            holder = QWidget(self.body)
+            row = QHBoxLayout(holder)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(widget)
+            row.addStretch(1)
+            widget = holder
+        self.grid.addWidget(label, self._row, 0)
+        self.grid.addWidget(widget, self._row, 1)
+        self.grid.addWidget(issues, self._row + 1, 1)
+        self._row += 2
+        self._spacer(4)
+
+    def _make_footer(self) -> QFrame:
+        footer = QFrame(self)
+        footer.setObjectName("footer")
+        layout = QVBoxLayout(footer)
+        layout.setContentsMargins(16, 8, 16, 10)
+        layout.setSpacing(2)
+        top = QHBoxLayout()
+        self.estimate_label = QLabel(footer)
+        self.estimate_label.setObjectName("estimate")
+        self.breakdown_label = QLabel(footer)
+        self.breakdown_label.setObjectName("breakdown")
+        self.breakdown_label.setWordWrap(True)
+        self.breakdown_label.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                           QSizePolicy.Policy.Preferred)
+        top.addWidget(self.estimate_label)
+        top.addSpacing(12)
+        top.addWidget(self.breakdown_label, 1)
+        self.notes_label = QLabel(footer)
+        self.notes_label.setObjectName("notes")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+        self.summary_label = QLabel(footer)
+        self.summary_label.setObjectName("summary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addLayout(top)
+        layout.addWidget(self.notes_label)
+        layout.addWidget(self.summary_label)
+        return footer
+
+    # ---- public API --------------------------------------------------------------------------
+    def payload(self) -> dict[str, Any]:
+        """Exactly what will be sent: model params, then the wrapper params."""
+        out: dict[str, Any] = {}
+        for name, editor in self.editors.items():
+            if not self._is_active(name):
+                continue
+            value = editor.value()
+            if value is not OMIT:
+                out[name] = value
+        out.update(self._extra)
+        out["out"] = self.out_edit.text()
+        out["mock"] = self.mock_box.isChecked()
+        if self.format_combo is not None and self.format_combo.currentData() is not OMIT:
+            out["format"] = self.format_combo.currentData()
+        return out
+
+    def set_payload(self, payload: dict[str, Any]) -> None:
+        """Show a payload (e.g. a take from history); `payload()` gives it back."""
+        params, wrapper = split_payload(payload)
+        with self._loading_state():
+            for name, editor in self.editors.items():
+                if name in params and params[name] is not None:
+                    editor.set_value(params[name])
+                else:
+                    editor.reset()
+            self._extra = {k: v for k, v in params.items() if k not in self.editors}
+            for first in {s.names[0]: s for s in self.switches.values()}.values():
+                second = first.names[1]
+                has_second = bool(params.get(second)) and not params.get(first.names[0])
+                self._show_mode(second if has_second else first.names[0])
+            if "out" in wrapper:
+                self.out_edit.setText("" if wrapper["out"] is None else str(wrapper["out"]))
+            if "mock" in wrapper:
+                self.mock_box.setChecked(wrapper["mock"] is True)
+            if self.format_combo is not None:
+                i = self.format_combo.findData(wrapper.get("format", OMIT))
+                if i < 0:
+                    self.format_combo.addItem(f"{wrapper['format']} (not a choice)",
+                                              wrapper["format"])
+                    i = self.format_combo.count() - 1
+                self.format_combo.setCurrentIndex(i)
+        self.revalidate()
+
+    def set_mock(self, mock: bool) -> None:
+        self.mock_box.setChecked(bool(mock))
+
+    def report(self) -> Report:
+        return self._report
+
+    def estimate(self) -> Estimate:
+        return self._estimate
+
+    def is_submittable(self) -> bool:
+        return self._report.valid and not self._pending
+
+    def pending_probes(self) -> list[str]:
+        return list(self._pending)
+
+    def refresh_out(self) -> None:
+        """A fresh output name (after a render, so the next one does not overwrite it)."""
+        self.out_edit.setText(default_out(self.model_id))
+
+    def editor(self, name: str) -> Editor:
+        return self.editors[name]
+
+    def issue_label(self, path: str) -> QLabel | None:
+        return self.findChild(QLabel, f"error:{path}")
+
+    def mode(self, name: str) -> str | None:
+        switch = self.switches.get(name)
+        return switch.active() if switch else None
+
+    def set_mode(self, name: str) -> None:
+        """Switch an exclusive pair (e.g. Single prompt | Shots) to the field `name`."""
+        self._show_mode(name)
+        editor = self.editors[name]
+        if getattr(editor, "cards", None) == [] and hasattr(editor, "add"):
+            editor.blockSignals(True)
+            editor.add()  # a shots timeline starts with one shot, not an empty list
+            editor.blockSignals(False)
+        self._sync_shot_duration()
+        self._on_editor_changed(True)
+
+    # ---- modes and dependent fields -------------------------------------------------------
+    def _show_mode(self, name: str) -> None:
+        switch = self.switches[name]
+        switch.set_active(name)
+        for n in switch.names:
+            self._pages[n].setVisible(n == name)
+        duration = self.editors.get("duration")
+        if duration is not None and self.fields[name].widget == "shots":
+            duration.setEnabled(False)
+            duration.setToolTip("In shots mode the length is the shots' total")
+        elif duration is not None:
+            duration.setEnabled(True)
+            duration.setToolTip(duration.spec.description)
+
+    def _is_active(self, name: str) -> bool:
+        switch = self.switches.get(name)
+        return switch is None or switch.active() == name
+
+    def _sync_shot_duration(self) -> None:
+        """In shots mode the clip length is the shots' total (when it is a valid length)."""
+        duration = self.editors.get("duration")
+        shots = next((e for n, e in self.editors.items()
+                      if self.fields[n].widget == "shots" and self._is_active(n)), None)
+        if duration is None or shots is None or not hasattr(shots, "total"):
+            return
+        total = str(shots.total())
+        if total in {str(v) for v in duration.spec.enum}:
+            duration.set_value(total)
+
+    def _on_format(self) -> None:
+        fmt = self.format_combo.currentData() if self.format_combo is not None else OMIT
+        aspect = self.editors.get("aspect_ratio")
+        if fmt in FORMAT_TO_ASPECT and aspect is not None and not self._loading:
+            aspect.set_value(FORMAT_TO_ASPECT[fmt])
+        self._on_editor_changed(True)
+
+    # ---- validation ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _loading_state(self) -> Iterator[None]:
+        self._loading = True
+        try:
+            yield
+        finally:
+            self._loading = False
+
+    def _on_editor_changed(self, immediate: bool) -> None:
+        if self._loading:
+            return
+        sender = self.sender()
+        if isinstance(sender, Editor) and sender.spec.widget == "shots":
+            self._sync_shot_duration()
+        if immediate:
+            self._timer.stop()
+            self.revalidate()
+        else:
+            self._timer.start()
+
+    def _on_probed(self, path: str, _result: object) -> None:
+        if any(local_path(v) == path for v in self._pending):
+            self.revalidate()
+
+    def revalidate(self) -> None:
+        """Validate and estimate now (the form calls this itself, debounced for typing)."""
+        self._timer.stop()
+        payload = self.payload()
+        params, _ = split_payload(payload)
+        values = local_media(self.model_id, payload)
+        probes: dict[str, Any] = {}
+        for v in values:
+            result = self.service.request(v)
+            if result is not None:
+                probes[v] = result
+        self._pending = [v for v in values if v not in probes]
+        self._report = validate_payload(self.model_id, payload, probes)
+        self._estimate = estimate(self.model_id, payload, probes)
+        state = FormState(probes=probes, tags=available_tags(self.spec, params),
+                          prefixes=tuple(self.spec.mention_prefixes), values=params)
+        for editor in self.editors.values():
+            editor.refresh(state)
+        self._route_issues()
+        self._update_footer()
+        self.payload_changed.emit(payload)
+        self.validation_changed.emit(self._report)
+        self.estimate_changed.emit(self._estimate)
+
+    def _route_issues(self) -> None:
+        issues = self._report.errors + self._report.warnings
+        for name, label in self.issue_labels.items():
+            mine = [i for i in issues if i.field == name or i.field.startswith(name + ".")]
+            editor = self.editors.get(name)
+            label.set_issues(editor.show_issues(mine) if editor is not None else mine)
+
+    def _update_footer(self) -> None:
+        est = self._estimate
+        self.estimate_label.setText(("≈ " if est.is_range else "") + est.text())
+        self.breakdown_label.setText(est.breakdown)
+        self.notes_label.setText("  ".join(est.notes))
+        self.notes_label.setVisible(bool(est.notes))
+        self.summary_label.setText(self._summary())
+        errors = bool(self._report.errors)
+        color = ERROR_COLOR if errors else (MUTED_COLOR if self._pending else "#2e7d32")
+        self.summary_label.setStyleSheet(f"color: {color};")
+
+    def _summary(self) -> str:
+        errors = self._report.errors
+        lines: list[str] = []
+        if errors:
+            n = len(errors)
+            lines.append(f"{n} problem{'s' if n != 1 else ''} to fix before rendering:")
+            lines += [f"• {self._where(i)}{i.message}" for i in errors[:SUMMARY_LINES]]
+            if n > SUMMARY_LINES:
+                lines.append(f"  … and {n - SUMMARY_LINES} more")
+        if self._pending:
+            lines.append(f"Reading {len(self._pending)} file"
+                         f"{'s' if len(self._pending) != 1 else ''}…")
+        if not lines:
+            warnings = len(self._report.warnings)
+            lines.append("Ready to render" + (f" ({warnings} warning"
+                                              f"{'s' if warnings != 1 else ''})"
+                                              if warnings else ""))
+        return "\n".join(lines)
+
+    def _where(self, issue: Issue) -> str:
+        top = issue.field.split(".")[0]
+        if top in self.fields or top in ("out", "mock", "format"):
+            return ""
+        return f"{issue.field}: " if issue.field else ""
+
+    def probe_facts(self, value: str) -> MediaInfo | None:
+        result = self.service.result(value)
+        return result if isinstance(result, MediaInfo) else None
+
+
+def build_form(model_id: str, parent: QWidget | None = None) -> ModelForm:
+    """The form of a catalog model (a QApplication must exist)."""
+    return ModelForm(model_id, parent)

@@ -1,0 +1,469 @@
+"""Media fields: drop zones taking files, pasted paths/URLs or a file dialog; tagged items with a
+thumbnail, probed facts, reorder/remove, and the reason in red when a limit breaks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QSize, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QElidingLabel
+
+from app.catalog.media import (
+    FORMAT_LABELS,
+    MediaInfo,
+    MediaRule,
+    ProbeError,
+    fmt_mb,
+    is_remote,
+    local_path,
+)
+from app.catalog.validate import Issue
+from app.forms.base import (
+    ACCENT_COLOR,
+    ERROR_COLOR,
+    MUTED_COLOR,
+    OMIT,
+    Editor,
+    EditorContext,
+    FormState,
+    IssueLabel,
+    relative,
+)
+from app.forms.fields import FieldSpec
+from app.forms.probing import THUMB_H, THUMB_W
+from app.media.probe import sniff
+
+_EXTENSIONS = {"jpeg": "*.jpg *.jpeg", "mp3": "*.mp3", "wav": "*.wav"}
+_KIND_ICON = {"image": "🖼", "video": "🎞", "audio": "♪"}
+
+ITEM_STYLE = f"""
+QFrame#mediaItem {{ border: 1px solid #d5dbe3; border-radius: 6px; background: #fbfcfe; }}
+QFrame#mediaItem[bad="true"] {{ border: 1px solid {ERROR_COLOR}; background: #fdeeee; }}
+QFrame#dropZone {{ border: 1px dashed #9aa7b8; border-radius: 6px; background: #f4f7fb; }}
+QFrame#dropZone[hover="true"] {{ border: 2px dashed {ACCENT_COLOR}; background: #e8f0fc; }}
+"""
+
+
+def describe(info: MediaInfo) -> str:
+    """'1280×720 · 4.00 s · 24 fps · MP4 · 1.2 MB'."""
+    parts: list[str] = []
+    if info.width and info.height:
+        parts.append(f"{info.width}×{info.height}")
+    if info.duration_s is not None and info.kind != "image":
+        parts.append(f"{info.duration_s:.2f} s")
+    if info.fps:
+        parts.append(f"{info.fps:g} fps")
+    parts.append(FORMAT_LABELS.get(info.format, info.format.upper()))
+    parts.append(fmt_mb(info.size_bytes))
+    if info.kind == "video" and info.has_audio:
+        parts.append("audio")
+    return " · ".join(parts)
+
+
+def refusal(value: str, rule: MediaRule, existing: list[str]) -> str | None:
+    """Why a dropped or pasted value cannot go in this field (None: it can)."""
+    if value in existing:
+        return "it is already in the list"
+    if is_remote(value):
+        return None
+    path = local_path(value)
+    if not os.path.exists(path):
+        return "no such file"
+    if os.path.isdir(path):
+        return "it is a folder, not a file"
+    try:
+        with open(path, "rb") as fh:
+            found = sniff(fh.read(64))
+    except OSError as e:
+        return f"it cannot be opened ({e.strerror or e})"
+    if found is None:
+        return "not an image, video or audio file this app can read"
+    kind, fmt = found
+    if kind != rule.kind and fmt not in rule.formats:
+        return f"it is {'an' if kind[0] in 'aeiou' else 'a'} {kind}; this field takes {rule.kind}s"
+    return None
+
+
+def values_from_mime(mime: QMimeData) -> list[str]:
+    if mime.hasUrls():
+        out = []
+        for url in mime.urls():
+            out.append(url.toLocalFile() if url.isLocalFile() else url.toString())
+        return [v for v in out if v]
+    if mime.hasText():
+        return [clean_pasted(line) for line in mime.text().splitlines() if line.strip()]
+    return []
+
+
+def clean_pasted(text: str) -> str:
+    text = text.strip().strip("'\"")
+    if text.startswith("file://"):
+        return QUrl(text).toLocalFile()
+    if text.startswith("~"):
+        return os.path.expanduser(text)
+    return text
+
+
+class MediaItem(QFrame):
+    """One file in a media field."""
+
+    def __init__(self, owner: MediaEditor, index: int, value: str) -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.value = value
+        self.setObjectName("mediaItem")
+        self.setProperty("bad", False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(10)
+        self.thumb = QLabel(self)
+        self.thumb.setObjectName("thumbnail")
+        self.thumb.setFixedSize(THUMB_W, THUMB_H)
+        self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumb.setStyleSheet("background: #e9edf3; border-radius: 4px; font-size: 22px;")
+        self.thumb.setText(_KIND_ICON.get(owner.rule.kind, "?"))
+        layout.addWidget(self.thumb)
+        text = QVBoxLayout()
+        text.setSpacing(1)
+        head = QHBoxLayout()
+        head.setSpacing(6)
+        self.tag = QLabel(self)
+        self.tag.setObjectName("tag")
+        self.tag.setStyleSheet(f"color: {ACCENT_COLOR}; font-weight: 600;")
+        self.name = QElidingLabel(self)
+        self.name.setText(_display_name(value))
+        self.name.setToolTip(value)
+        self.name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        head.addWidget(self.tag)
+        head.addWidget(self.name, 1)
+        self.facts = QLabel(self)
+        self.facts.setObjectName("facts")
+        self.facts.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+        self.problem = QLabel(self)
+        self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(f"color: {ERROR_COLOR}; font-size: 11px;")
+        self.problem.hide()
+        text.addLayout(head)
+        text.addWidget(self.facts)
+        text.addWidget(self.problem)
+        text.addStretch(1)
+        layout.addLayout(text, 1)
+        buttons = QVBoxLayout()
+        buttons.setSpacing(2)
+        self.up = self._button("▲", "Move up", lambda: owner.move(self.index, -1))
+        self.down = self._button("▼", "Move down", lambda: owner.move(self.index, 1))
+        self.remove = self._button("✕", "Remove", lambda: owner.remove_at(self.index))
+        for b in (self.up, self.down, self.remove):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.index = index
+        self.has_thumbnail = False
+
+    def _button(self, text: str, tip: str, slot: Any) -> QToolButton:
+        b = QToolButton(self)
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setAccessibleName(tip)
+        b.setObjectName({"Move up": "up", "Move down": "down", "Remove": "remove"}[tip])
+        b.setAutoRaise(True)
+        b.setFixedSize(QSize(22, 20))
+        b.clicked.connect(slot)
+        return b
+
+    def set_position(self, index: int, count: int, tag: str) -> None:
+        self.index = index
+        self.tag.setText(tag)
+        self.tag.setVisible(bool(tag))
+        self.up.setEnabled(index > 0)
+        self.down.setEnabled(index < count - 1)
+        self.up.setVisible(count > 1)
+        self.down.setVisible(count > 1)
+
+    def set_result(self, result: MediaInfo | ProbeError | None, pending: bool) -> None:
+        if is_remote(self.value):
+            self.facts.setText("Remote URL: not checked here; the service fetches it")
+        elif isinstance(result, MediaInfo):
+            self.facts.setText(describe(result))
+        elif isinstance(result, ProbeError):
+            self.facts.setText("Could not be read")
+        else:
+            self.facts.setText("Reading…" if pending else "")
+
+    def set_thumbnail(self, image: QImage | None) -> None:
+        if image is None or image.isNull():
+            return
+        pix = QPixmap.fromImage(image).scaled(self.thumb.size(),
+                                              Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation)
+        self.thumb.setPixmap(pix)
+        self.has_thumbnail = True
+
+    def set_problems(self, issues: list[Issue]) -> None:
+        lines = [i.message if i.severity == "error" else f"⚠ {i.message}" for i in issues]
+        self.problem.setText("\n".join(dict.fromkeys(lines)))
+        self.problem.setVisible(bool(lines))
+        errors = any(i.severity == "error" for i in issues)
+        color = ERROR_COLOR if errors else "#9a6700"
+        self.problem.setStyleSheet(f"color: {color}; font-size: 11px;")
+        if self.property("bad") != errors:
+            self.setProperty("bad", errors)
+            self.style().unpolish(self)
+            self.style().polish(self)
+
+    @property
+    def is_bad(self) -> bool:
+        return bool(self.property("bad"))
+
+
+def _display_name(value: str) -> str:
+    return value if is_remote(value) else Path(local_path(value)).name
+
+
+class DropZone(QFrame):
+    """Takes file drops (file URLs), and hosts the paste box and the browse button."""
+
+    def __init__(self, owner: MediaEditor) -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.setObjectName("dropZone")
+        self.setAcceptDrops(True)
+        self.setProperty("hover", False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(8)
+        self.hint = QLabel(self)
+        self.hint.setStyleSheet(f"color: {MUTED_COLOR};")
+        self.paste = QLineEdit(self)
+        self.paste.setObjectName("paste")
+        self.paste.setPlaceholderText("or paste a path / URL, then Enter")
+        self.paste.setClearButtonEnabled(True)
+        self.browse = QPushButton("Browse…", self)
+        self.browse.setObjectName("browse")
+        layout.addWidget(self.hint)
+        layout.addWidget(self.paste, 1)
+        layout.addWidget(self.browse)
+
+    def _hover(self, on: bool) -> None:
+        self.setProperty("hover", on)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() or event.mimeData().hasText():
+            event.acceptProposedAction()
+            self._hover(True)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() or event.mimeData().hasText():
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event: Any) -> None:  # noqa: N802
+        self._hover(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self._hover(False)
+        values = values_from_mime(event.mimeData())
+        if not values:
+            self.owner.show_refusals(["Only files, paths or URLs can be dropped here"])
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.owner.add_values(values)
+
+
+class MediaEditor(Editor):
+    """A media field: one file (``start_image_url``) or a list (``image_urls``)."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        assert spec.media is not None
+        self.rule: MediaRule = spec.media
+        self.single = not spec.is_list
+        self.capacity = 1 if self.single else spec.max_items
+        self.values: list[str] = []
+        self.items: list[MediaItem] = []
+        self._issues: dict[str, list[Issue]] = {}
+        self.setStyleSheet(ITEM_STYLE)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.list_box = QVBoxLayout()
+        self.list_box.setSpacing(4)
+        layout.addLayout(self.list_box)
+        self.drop_zone = DropZone(self)
+        self.drop_zone.hint.setText(self._hint_text())
+        self.drop_zone.setToolTip(self.toolTip())
+        self.drop_zone.paste.returnPressed.connect(self._on_paste)
+        self.drop_zone.browse.clicked.connect(self.open_dialog)
+        layout.addWidget(self.drop_zone)
+        self.refused = IssueLabel(f"{path}:refused", self)
+        self.refused.setObjectName(f"refused:{path}")
+        layout.addWidget(self.refused)
+        self.main = self.drop_zone
+        self.setAcceptDrops(False)
+        ctx.service.thumbnail_ready.connect(self._on_thumbnail)
+        ctx.service.probed.connect(self._on_probed)
+        self.reset()
+
+    def _hint_text(self) -> str:
+        noun = self.rule.kind if self.single else f"{self.rule.kind}s"
+        if self.capacity and not self.single:
+            noun = f"up to {self.capacity} {noun}"
+        return f"Drop {noun}"
+
+    # ---- value protocol ---------------------------------------------------------------
+    def value(self) -> Any:
+        if not self.values:
+            return OMIT
+        return self.values[0] if self.single else list(self.values)
+
+    def set_value(self, value: Any) -> None:
+        if value is OMIT or value is None or value == "":
+            values: list[str] = []
+        elif isinstance(value, list):
+            values = [str(v) for v in value]
+        else:
+            values = [str(value)]
+        self._set_values(values)
+
+    def media_values(self) -> list[str]:
+        return list(self.values)
+
+    # ---- editing -------------------------------------------------------------------------
+    def add_values(self, candidates: list[str]) -> list[str]:
+        """Add what fits; say why the rest is refused. Returns the values added."""
+        added: list[str] = []
+        refused: list[str] = []
+        values = [] if self.single else list(self.values)
+        for raw in candidates:
+            value = clean_pasted(raw)
+            why = refusal(value, self.rule, values)
+            if why is None and self.capacity and len(values) >= self.capacity:
+                why = f"this field takes at most {self.capacity}"
+            if why is not None:
+                refused.append(f"{_display_name(value) or raw!r} was not added: {why}")
+                continue
+            values.append(value)
+            added.append(value)
+            if self.single:
+                break
+        self.show_refusals(refused)
+        if added:
+            self._set_values(values)
+            self.emit_changed()
+        return added
+
+    def show_refusals(self, messages: list[str]) -> None:
+        self.refused.set_issues([Issue(self.path, m) for m in messages])
+
+    def move(self, index: int, step: int) -> None:
+        j = index + step
+        if 0 <= index < len(self.values) and 0 <= j < len(self.values):
+            self.values[index], self.values[j] = self.values[j], self.values[index]
+            self._set_values(self.values)
+            self.emit_changed()
+
+    def remove_at(self, index: int) -> None:
+        if 0 <= index < len(self.values):
+            del self.values[index]
+            self._set_values(self.values)
+            self.emit_changed()
+
+    def open_dialog(self) -> None:
+        dialog = QFileDialog(self, f"Choose {self.spec.title.lower()}")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile if self.single
+                           else QFileDialog.FileMode.ExistingFiles)
+        patterns = " ".join(_EXTENSIONS.get(f, f"*.{f}") for f in self.rule.formats)
+        dialog.setNameFilters([f"{self.rule.kind.capitalize()} files ({patterns})",
+                               "All files (*)"])
+        dialog.filesSelected.connect(self.add_values)
+        dialog.open()  # not exec(): no nested event loop (qasync)
+
+    def _on_paste(self) -> None:
+        text = self.drop_zone.paste.text().strip()
+        if text and self.add_values([text]):
+            self.drop_zone.paste.clear()
+
+    # ---- display ---------------------------------------------------------------------------
+    def _set_values(self, values: list[str]) -> None:
+        self.values = list(values)
+        for item in self.items:
+            item.setParent(None)
+            item.deleteLater()
+        self.items = []
+        for i, v in enumerate(self.values):
+            item = MediaItem(self, i, v)
+            self.list_box.addWidget(item)
+            self.items.append(item)
+            item.set_result(self.ctx.service.result(v), self.ctx.service.is_pending(v))
+            item.set_thumbnail(self.ctx.service.thumbnail(v))
+        self._update_positions()
+        full = bool(self.capacity) and len(self.values) >= (self.capacity or 0)
+        self.drop_zone.hint.setText("Drop to replace" if self.single and self.values
+                                    else ("Full" if full else self._hint_text()))
+
+    def _update_positions(self) -> None:
+        prefix = self.spec.mention
+        offset = self.ctx.tag_offsets.get(self.path, 0)
+        for i, item in enumerate(self.items):
+            tag = f"@{prefix}{offset + i + 1}" if prefix else (
+                "" if self.single else f"#{i + 1}")
+            item.set_position(i, len(self.items), tag)
+            item.set_problems(self._issues.get(str(i), []) if not self.single
+                              else self._issues.get("", []))
+
+    def tags(self) -> list[str]:
+        return [item.tag.text() for item in self.items]
+
+    def refresh(self, state: FormState) -> None:
+        for item in self.items:
+            result = state.probes.get(item.value) or self.ctx.service.result(item.value)
+            item.set_result(result, self.ctx.service.is_pending(item.value))
+            if not item.has_thumbnail:
+                item.set_thumbnail(self.ctx.service.thumbnail(item.value))
+
+    def show_issues(self, issues: list[Issue]) -> list[Issue]:
+        grouped = relative(issues, self.path)
+        self._issues = grouped
+        rest: list[Issue] = []
+        if self.single:
+            if self.items:
+                self.items[0].set_problems(grouped.get("", []))
+            else:
+                rest = grouped.get("", [])
+            return rest
+        for i, item in enumerate(self.items):
+            item.set_problems(grouped.get(str(i), []))
+        rest = [i for k, group in grouped.items() if not k.isdigit() or int(k) >= len(self.items)
+                for i in group]
+        return rest
+
+    def _on_thumbnail(self, path: str, image: QImage) -> None:
+        for item in self.items:
+            if local_path(item.value) == path:
+                item.set_thumbnail(image)
+
+    def _on_probed(self, path: str, result: object) -> None:
+        for item in self.items:
+            if local_path(item.value) == path:
+                item.set_result(result, False)  # type: ignore[arg-type]

@@ -1,0 +1,190 @@
+"""The prompt editor: multi-line, a live character count, '@' completion, mention highlighting."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from app.catalog.validate import mentions
+from app.forms.base import ERROR_COLOR, MUTED_COLOR, OMIT, Editor, EditorContext, FormState
+from app.forms.fields import FieldSpec
+
+_TYPING_MENTION = re.compile(r"@(\w*)$")
+
+
+def tag_list(tags: dict[str, int] | Any, prefixes: tuple[str, ...]) -> list[str]:
+    """['@Image1', '@Image2', '@Video1'] in prefix order."""
+    return [f"@{p}{i}" for p in prefixes for i in range(1, int(tags.get(p, 0)) + 1)]
+
+
+class MentionHighlighter(QSyntaxHighlighter):
+    """Known mentions in the accent colour; a mention of a tag that does not exist gets a red
+    wavy underline."""
+
+    def __init__(self, document: QTextDocument) -> None:
+        super().__init__(document)
+        self.known: set[str] = set()
+        self.good = QTextCharFormat()
+        self.good.setForeground(QColor("#1f5fbf"))
+        self.good.setBackground(QColor("#e3ecfa"))
+        self.good.setFontWeight(600)
+        self.bad = QTextCharFormat()
+        self.bad.setForeground(QColor(ERROR_COLOR))
+        self.bad.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+        self.bad.setUnderlineColor(QColor(ERROR_COLOR))
+
+    def set_known(self, known: set[str]) -> None:
+        if known != self.known:
+            self.known = known
+            self.rehighlight()
+
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt override)
+        for prefix, n, start, end in mentions(text):
+            fmt = self.good if f"@{prefix}{n}" in self.known else self.bad
+            self.setFormat(start, end - start, fmt)
+
+
+class MentionTextEdit(QPlainTextEdit):
+    """A plain text editor that offers the existing tags after '@'."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = QStringListModel(self)
+        self.completer = QCompleter(self.model, self)
+        self.completer.setWidget(self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer.activated.connect(self.insert_completion)
+        self.setTabChangesFocus(True)
+
+    def set_tags(self, tags: list[str]) -> None:
+        if self.model.stringList() != tags:
+            self.model.setStringList(tags)
+
+    def typed_mention(self) -> str | None:
+        """The '@…' being typed just before the cursor, if any."""
+        cursor = self.textCursor()
+        block = cursor.block().text()[: cursor.positionInBlock()]
+        m = _TYPING_MENTION.search(block)
+        return m.group(0) if m else None
+
+    def insert_completion(self, tag: str) -> None:
+        typed = self.typed_mention() or ""
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.Left, QTextCursor.MoveMode.KeepAnchor,
+                            len(typed))
+        cursor.insertText(tag + " ")
+        self.setTextCursor(cursor)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        popup = self.completer.popup()
+        if popup.isVisible() and event.key() in (Qt.Key.Key_Enter, Qt.Key.Key_Return,
+                                                 Qt.Key.Key_Tab, Qt.Key.Key_Escape):
+            event.ignore()  # the completer's popup handles these
+            return
+        super().keyPressEvent(event)
+        self.update_completer()
+
+    def update_completer(self) -> None:
+        typed = self.typed_mention()
+        popup = self.completer.popup()
+        if typed is None or not self.model.stringList():
+            popup.hide()
+            return
+        self.completer.setCompletionPrefix(typed)
+        if self.completer.completionCount() == 0:
+            popup.hide()
+            return
+        popup.setCurrentIndex(self.completer.completionModel().index(0, 0))
+        rect = self.cursorRect()
+        rect.setWidth(popup.sizeHintForColumn(0) + popup.verticalScrollBar().sizeHint().width()
+                      + 12)
+        self.completer.complete(rect)
+
+
+class PromptEditor(Editor):
+    """A prompt: multi-line, counts characters against maxLength, knows the model's tags."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None, lines: int = 5) -> None:
+        super().__init__(spec, ctx, path, parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.edit = MentionTextEdit(self)
+        self.edit.setAccessibleName(spec.title)
+        self.edit.setToolTip(self.toolTip())
+        self.edit.setPlaceholderText(_placeholder(spec))
+        line_h = self.edit.fontMetrics().lineSpacing()
+        self.edit.setMinimumHeight(line_h * lines + 14)
+        self.edit.setMaximumHeight(line_h * max(lines * 2, 8) + 14)
+        self.highlighter = MentionHighlighter(self.edit.document())
+        foot = QHBoxLayout()
+        foot.setContentsMargins(0, 0, 0, 0)
+        self.tags_hint = QLabel(self)
+        self.tags_hint.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+        self.count = QLabel(self)
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight)
+        foot.addWidget(self.tags_hint, 1)
+        foot.addWidget(self.count)
+        layout.addWidget(self.edit)
+        layout.addLayout(foot)
+        self.main = self.edit
+        self.edit.textChanged.connect(self._on_text)
+        self.reset()
+
+    def value(self) -> Any:
+        text = self.edit.toPlainText()
+        if not text and self.spec.nullable:
+            return OMIT
+        return text
+
+    def set_value(self, value: Any) -> None:
+        text = "" if value is OMIT or value is None else str(value)
+        if text != self.edit.toPlainText():
+            self.edit.blockSignals(True)
+            self.edit.setPlainText(text)
+            self.edit.blockSignals(False)
+        self._update_count()
+
+    def refresh(self, state: FormState) -> None:
+        tags = tag_list(state.tags, state.prefixes)
+        self.edit.set_tags(tags)
+        self.highlighter.set_known(set(tags))
+        self.tags_hint.setText(("Type @ for " + ", ".join(tags[:6]) +
+                                (" …" if len(tags) > 6 else "")) if tags else "")
+
+    def dangling(self) -> list[str]:
+        """The mentions in the text that point at no existing tag."""
+        text = self.edit.toPlainText()
+        return [f"@{p}{n}" for p, n, _, _ in mentions(text)
+                if f"@{p}{n}" not in self.highlighter.known]
+
+    def _on_text(self) -> None:
+        self._update_count()
+        self.emit_changed(False)
+
+    def _update_count(self) -> None:
+        n = len(self.edit.toPlainText())
+        top = self.spec.max_length
+        over = top is not None and n > top
+        self.count.setText(f"{n:,} / {top:,}" if top else f"{n:,} characters")
+        color = ERROR_COLOR if over else MUTED_COLOR
+        self.count.setStyleSheet(f"color: {color}; font-size: 11px;")
+
+
+def _placeholder(spec: FieldSpec) -> str:
+    if spec.mention or "@" in spec.description:
+        return spec.title + " (type @ to mention a reference)"
+    return spec.title

@@ -1,0 +1,95 @@
+"""The table from a field's kind (`app.forms.fields.editor_kind`) to the editor that edits it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from PySide6.QtWidgets import QWidget
+
+from app.forms.base import Editor, EditorContext
+from app.forms.fields import FieldSpec, shape_kind
+
+Factory = Callable[[FieldSpec, EditorContext, str, "QWidget | None"], Editor]
+
+
+def _slider_or_spin(spec: FieldSpec, ctx: EditorContext, path: str,
+                    parent: QWidget | None) -> Editor:
+    from app.forms.editors import DependentIntEditor, SliderEditor, SpinEditor
+
+    if not spec.bounded:
+        return SpinEditor(spec, ctx, path, parent)
+    if spec.depends_on:
+        return DependentIntEditor(spec, ctx, path, parent)
+    return SliderEditor(spec, ctx, path, parent)
+
+
+def _default_table() -> dict[str, Factory]:
+    from app.forms.editors import (
+        AutoIntEditor,
+        BoolEditor,
+        EnumEditor,
+        JsonEditor,
+        KeyframeEditor,
+        SeedEditor,
+        StringEditor,
+    )
+    from app.forms.elements import ElementsEditor
+    from app.forms.media import MediaEditor
+    from app.forms.prompt import PromptEditor
+    from app.forms.shots import ShotsEditor
+
+    return {
+        "enum": EnumEditor,
+        "integer": _slider_or_spin,
+        "number": _slider_or_spin,
+        "bool": BoolEditor,
+        "string": StringEditor,
+        "prompt": PromptEditor,
+        "seed": SeedEditor,
+        "auto-int": AutoIntEditor,
+        "keyframe": KeyframeEditor,
+        "media": MediaEditor,
+        "media-list": MediaEditor,
+        "shots": ShotsEditor,
+        "elements": ElementsEditor,
+        "json": JsonEditor,
+    }
+
+
+_table: dict[str, Factory] | None = None
+
+
+def editor_table() -> dict[str, Factory]:
+    global _table
+    if _table is None:
+        _table = _default_table()
+    return _table
+
+
+def register_editor(kind: str, factory: Factory) -> None:
+    """Use `factory` for every field of this kind (an ``x-widget`` value or a shape)."""
+    editor_table()[kind] = factory
+
+
+@contextlib.contextmanager
+def editor_registered(kind: str, factory: Factory) -> Iterator[None]:
+    """Temporarily register an editor (tests)."""
+    table = editor_table()
+    previous = table.get(kind)
+    table[kind] = factory
+    try:
+        yield
+    finally:
+        if previous is None:
+            table.pop(kind, None)
+        else:
+            table[kind] = previous
+
+
+def editor_for(spec: FieldSpec, ctx: EditorContext, path: str,
+               parent: QWidget | None = None) -> Editor:
+    table = editor_table()
+    kind = spec.widget if spec.widget in table else shape_kind(spec)
+    factory = table.get(kind) or table["json"]
+    return factory(spec, ctx, path, parent)

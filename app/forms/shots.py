@@ -1,0 +1,157 @@
+"""The multi-shot timeline (Kling ``multi_prompt``): shots as cards and a bar of the budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+
+from app.forms.base import ERROR_COLOR, MUTED_COLOR, EditorContext, FormState
+from app.forms.cards import Card, CardListEditor, ChildFields
+from app.forms.fields import FieldSpec
+
+_SEGMENT_COLORS = ["#4a7fd4", "#6aa84f", "#e69138", "#8e63c7", "#3d9ca8", "#c9587b"]
+DEFAULT_BUDGET = 15
+
+
+def budget_from(fields: dict[str, FieldSpec]) -> int:
+    """The clip budget: the largest value the sibling ``duration`` field accepts."""
+    spec = fields.get("duration")
+    numbers = [int(v) for v in (spec.enum if spec else ()) if str(v).isdigit()]
+    if spec and spec.maximum is not None:
+        numbers.append(int(spec.maximum))
+    return max(numbers) if numbers else DEFAULT_BUDGET
+
+
+def seconds_of(shot: dict[str, Any]) -> int:
+    d = shot.get("duration")
+    return int(d) if str(d).isdigit() else 0
+
+
+class TotalBar(QWidget):
+    """Shots as coloured segments on a track that is the clip budget; red past the budget."""
+
+    def __init__(self, budget: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.budget = budget
+        self.parts: list[int] = []
+        self.setObjectName("shotsTotal")
+        self.setMinimumHeight(20)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    @property
+    def total(self) -> int:
+        return sum(self.parts)
+
+    def set_parts(self, parts: list[int]) -> None:
+        self.parts = parts
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(1, 3, -1, -3)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#e4e9f0"))
+        p.drawRoundedRect(r, 4, 4)
+        scale = max(self.budget, self.total, 1)
+        x = r.left()
+        for i, secs in enumerate(self.parts):
+            w = r.width() * secs / scale
+            p.setBrush(QColor(_SEGMENT_COLORS[i % len(_SEGMENT_COLORS)]))
+            p.drawRect(QRectF(x, r.top(), max(w - 1, 0), r.height()))
+            x += w
+        if self.total > self.budget:
+            edge = r.left() + r.width() * self.budget / scale
+            p.setBrush(QColor(ERROR_COLOR))
+            p.drawRect(QRectF(edge - 1, r.top() - 3, 2, r.height() + 6))
+        p.end()
+
+
+class ShotCard(Card):
+    def __init__(self, owner: ShotsEditor, index: int, data: dict[str, Any] | None) -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.fields = ChildFields(self, owner.ctx, owner.spec.children,
+                                  f"{owner.path}.{index}", owner.emit_changed,
+                                  labels={"prompt": "Prompt", "duration": "Length"})
+        prompt = self.fields.editors.get("prompt")
+        if prompt is not None and hasattr(prompt, "edit"):
+            line_h = prompt.edit.fontMetrics().lineSpacing()
+            prompt.edit.setMinimumHeight(line_h * 2 + 14)
+        self.outer.addLayout(self.fields.grid)
+        self.outer.addWidget(self.issues)
+        if data is not None:
+            self.fields.set_value(data)
+
+    def set_index(self, index: int, count: int) -> None:
+        self.tag.setText(f"{self.owner.spec.item_label or 'Item'} {index + 1}")
+        self.fields.set_base(f"{self.owner.path}.{index}")
+        self.set_position(index, count)
+
+
+class ShotsEditor(CardListEditor):
+    """Up to ``maxItems`` shots, each a prompt and a length, with the total against the budget."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(spec, ctx, path, parent)
+        self.budget = budget_from(ctx.fields)
+        self.empty.setText("No shots yet: add the first one.")
+        bar_row = QHBoxLayout()
+        self.bar = TotalBar(self.budget, self)
+        self.total_label = QLabel(self)
+        self.total_label.setObjectName("shotsTotalLabel")
+        bar_row.addWidget(self.bar, 1)
+        bar_row.addWidget(self.total_label)
+        self.layout_.addLayout(bar_row)
+        self.add_button = QPushButton(f"+ Add {(spec.item_label or 'item').lower()}", self)
+        self.add_button.setObjectName("add_shot")
+        self.add_button.clicked.connect(lambda: self.add())
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addStretch(1)
+        self.layout_.addLayout(buttons)
+        self.main = self.add_button
+        self.changed.connect(lambda _i: self._update_total())
+        self.reset()
+
+    def make_card(self, index: int, data: dict[str, Any] | None) -> ShotCard:
+        if data is None:
+            data = {"duration": str(self._fitting_length())}
+        return ShotCard(self, index, data)
+
+    def _fitting_length(self) -> int:
+        duration = next((c for c in self.spec.children if c.name == "duration"), None)
+        default = int(duration.default) if duration and str(duration.default).isdigit() else 5
+        left = self.budget - self.total()
+        return default if left >= default or left < 1 else left
+
+    def card_value(self, card: ShotCard) -> dict[str, Any]:
+        return card.fields.value()
+
+    def total(self) -> int:
+        return sum(seconds_of(card.fields.value()) for card in self.cards)
+
+    def update_cards(self) -> None:
+        super().update_cards()
+        self.empty.setVisible(not self.cards)
+        top = self.spec.max_items
+        self.add_button.setEnabled(top is None or len(self.cards) < top)
+        self.add_button.setToolTip(f"At most {top} shots" if top else "")
+        self._update_total()
+
+    def _update_total(self) -> None:
+        parts = [seconds_of(c.fields.value()) for c in self.cards]
+        self.bar.set_parts(parts)
+        total = sum(parts)
+        over = total > self.budget
+        self.total_label.setText(f"{total} s of {self.budget} s")
+        color = ERROR_COLOR if over else MUTED_COLOR
+        self.total_label.setStyleSheet(f"color: {color}; font-weight: {600 if over else 400};")
+
+    def refresh(self, state: FormState) -> None:
+        super().refresh(state)
+        self._update_total()

@@ -1,0 +1,53 @@
+"""`takes sandbox`: run the local sandbox render API in the foreground until Ctrl+C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("takes", appauthor=False)) / "sandbox"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from app.sandbox.server import SandboxServer
+
+    data = Path(args.data).expanduser() if args.data else default_data_dir()
+    server = SandboxServer(data, key=args.key, credits=args.credits, port=args.port,
+                           render_seconds=args.render_seconds)
+    try:
+        url = server.start()
+    except OSError as e:
+        print(f"takes sandbox: cannot listen on port {args.port}: {e.strerror or e}",
+              file=sys.stderr)
+        return 2
+    print(f"Sandbox API at {url}  (data: {data})", flush=True)
+    if not args.key:
+        print(f"API key: {server.key}", flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("sandbox", help="run the local sandbox render API")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--key", help="the API key to require (default: a random one, printed)")
+    p.add_argument("--data", help="state directory (default: the user data folder)")
+    p.add_argument("--credits", type=int, default=10_000,
+                   help="starting balance of a new data directory (default 10,000)")
+    p.add_argument("--render-seconds", type=float, default=2.0,
+                   help="how long each job runs (default 2)")
+    p.set_defaults(func=_run)

@@ -49,7 +49,7 @@ class MentionHighlighter(QSyntaxHighlighter):
             self.known = known
             self.rehighlight()
 
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt override)
+    def highlightBlock(self, text: str) -> None:
         for prefix, n, start, end in mentions(text):
             fmt = self.good if f"@{prefix}{n}" in self.known else self.bad
             self.setFormat(start, end - start, fmt)
@@ -87,7 +87,7 @@ class MentionTextEdit(QPlainTextEdit):
         cursor.insertText(tag + " ")
         self.setTextCursor(cursor)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         popup = self.completer.popup()
         if popup.isVisible() and event.key() in (Qt.Key.Key_Enter, Qt.Key.Key_Return,
                                                  Qt.Key.Key_Tab, Qt.Key.Key_Escape):

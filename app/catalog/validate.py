@@ -373,7 +373,7 @@ def media_problems(info: MediaInfo, rule: MediaRule, label: str) -> list[tuple[S
     # A GIF is a picture or a clip: fields whose formats list it take it either way.
     gif_ok = info.format == "gif" and "gif" in rule.formats
     if info.kind != rule.kind and not gif_ok:
-        err(f"{label} is {_a(info.kind)} file; this field takes {rule.kind}s")
+        err(f"{label} is {_a(info.kind)} file; this field takes {_KINDS[rule.kind]}")
         return problems
     if rule.formats and info.format not in rule.formats:
         name = FORMAT_LABELS.get(info.format, info.format.upper())
@@ -384,6 +384,9 @@ def media_problems(info: MediaInfo, rule: MediaRule, label: str) -> list[tuple[S
     _check_geometry(info, rule, label, problems)
     _check_time(info, rule, label, problems)
     return problems
+
+
+_KINDS = {"image": "images", "video": "videos", "audio": "audio files"}
 
 
 def _size_over(size_bytes: int, max_mb: float) -> str:

@@ -361,7 +361,8 @@ class MediaEditor(Editor):
             if why is None and self.capacity and len(values) >= self.capacity:
                 why = f"this field takes at most {self.capacity}"
             if why is not None:
-                refused.append(f"{_display_name(value) or raw!r} was not added: {why}")
+                name = _display_name(value) or repr(raw)
+                refused.append(f"{name} was not added: {why}")
                 continue
             values.append(value)
             added.append(value)

@@ -116,9 +116,15 @@ class DetailsPanel(QWidget):
         self.params = QTableWidget(0, 2, self)
         self.params.setHorizontalHeaderLabels(["Parameter", "Value"])
         self.params.verticalHeader().hide()
-        self.params.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents)
-        self.params.horizontalHeader().setStretchLastSection(True)
+        header = self.params.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(0, 150)
+        self.params.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.params.setWordWrap(False)
+        self.params.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.params.verticalHeader().setDefaultSectionSize(
+            self.params.fontMetrics().height() + 6)
         self.play_btn = QPushButton("Play", self)
         self.rerun_btn = QPushButton("Re-run", self)
         self.rerun_btn.setToolTip("Render again with the same parameters (a new take)")
@@ -253,13 +259,17 @@ class HistoryPanel(QWidget):
         self.delete_box: QMessageBox | None = None
         self._delete_failed.connect(self._on_delete_failed, Qt.ConnectionType.QueuedConnection)
 
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.count)
         filters = QHBoxLayout()
-        filters.addWidget(self.search, 2)
-        for w in (self.task, self.status, self.date, self.fav_only, self.count):
+        for w in (self.task, self.status, self.date, self.fav_only):
             filters.addWidget(w)
+        filters.addStretch(1)
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(search_row)
         ll.addLayout(filters)
         self.hint = QLabel("", self)
         self.hint.setStyleSheet("color: #e08a1e;")

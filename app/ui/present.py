@@ -160,6 +160,10 @@ def typical_duration(jobs: Iterable[Any]) -> float | None:
     return statistics.median(times) if times else None
 
 
+def typical_duration_of(times: list[float]) -> float | None:
+    return statistics.median(times) if times else None
+
+
 def eta_s(job: Any, typical: float | None, now: float) -> float | None:
     """Seconds left: the model's typical duration minus what has run, refined by progress."""
     if job.status not in ACTIVE:

@@ -263,6 +263,14 @@ class PreviewWidget(QWidget):
         self.loaded.emit(result_path)
         if autoplay:
             self.play()
+        else:
+            self.show_first_frame()
+
+    def show_first_frame(self) -> None:
+        """Paused on the first frame: a picture instead of a black box."""
+        self.player.pause()
+        if self.comparing:
+            self.source_player.pause()
 
     def set_compare_mode(self, mode: str) -> None:
         if self.mode.currentText() != mode:
@@ -286,6 +294,13 @@ class PreviewWidget(QWidget):
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             self.source_player.play()
         self.compare.update()
+
+    def current_image(self) -> QImage:
+        """The frame on screen in the single view (QVideoWidget draws into a native window
+        that `grab()` cannot see, so screenshots paint this in)."""
+        sink = self.video.videoSink()
+        frame = sink.videoFrame() if sink is not None else QVideoFrame()
+        return frame.toImage() if frame.isValid() else QImage()
 
     @property
     def comparing(self) -> bool:

@@ -234,13 +234,14 @@ class QueueDelegate(QStyledItemDelegate):
         iw = fm.horizontalAdvance(info)
         p.setPen(dim)
         p.drawText(QRect(text.right() - iw, y3, iw, lh), Qt.AlignmentFlag.AlignRight, info)
-        p.setPen(status_colour(job.status))
+        p.setPen(fg if selected else status_colour(job.status))
         sw = max(0, text.width() - iw - 8)
         p.drawText(QRect(text.x(), y3, sw, lh), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(index.data(StatusTextRole), Qt.TextElideMode.ElideRight, sw))
         if job.status in present.ACTIVE:
             bar = QRect(text.x(), min(r.bottom() - 3, y3 + lh + 3), text.width(), 4)
-            draw_progress(p, bar, float(job.progress or 0.0), status_colour(job.status))
+            draw_progress(p, bar, float(job.progress or 0.0),
+                          fg if selected else status_colour(job.status))
         p.restore()
 
 

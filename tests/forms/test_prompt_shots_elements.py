@@ -70,7 +70,7 @@ def test_shots_mode_switch_timeline_and_budget(form_factory) -> None:
     assert not form.editor("duration").isEnabled()
     assert "multi_prompt.0.prompt" in {i.field for i in form.report().errors}
     assert form.issue_label("multi_prompt.0.prompt").text()
-    for i in range(5):
+    for _ in range(5):
         shots.add()
     assert len(shots.cards) == 6 and not shots.add_button.isEnabled()
     # budget: 5 + 5 + 5 then trimmed to what is left, then the default again

@@ -94,7 +94,9 @@ def build_app(server: SandboxServer) -> ASGIApp:
     app.add_api_route("/v1/jobs/{job_id}/cancel", api.cancel_job, methods=["POST"])
     app.add_api_route("/v1/account", api.account, methods=["GET"])
     app.add_api_route("/v1/models", api.models, methods=["GET"])
-    app.add_api_route("/v1/files/{name}", api.file, methods=["GET", "HEAD"])
+    app.add_api_route("/v1/files/{name}", api.file, methods=["GET"])
+    app.add_api_route("/v1/files/{name}", api.file, methods=["HEAD"], name="file_head",
+                      include_in_schema=False)
     app.add_api_route("/v1/_test/faults", api.set_faults, methods=["POST"])
     app.add_api_route("/v1/_test/faults", api.get_faults, methods=["GET"])
     return AuthMiddleware(FaultMiddleware(app, server), server)

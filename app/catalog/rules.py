@@ -176,9 +176,6 @@ def keyframe_max(duration_s: float) -> int:
 
 def wan_duration(ctx: Context) -> None:
     duration = ctx.data.get("duration")
-    if duration == 1:
-        ctx.report.error("duration", "Duration must be 0 (match the source) or 2–10 s")
-        return
     info = ctx.info(ctx.data.get("video_url"))
     if duration and info is not None and info.duration_s is not None \
             and duration > info.duration_s + 1e-6:

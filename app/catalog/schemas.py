@@ -43,6 +43,16 @@ def _seedance_duration(value: Any, handler: Any) -> Any:
         raise PydanticCustomError("takes_range", "must be auto or 4–15 s") from None
 
 
+def _wan_duration(value: Any, handler: Any) -> Any:
+    try:
+        seconds = handler(value)
+    except Exception:
+        seconds = None
+    if seconds is None or seconds == 1:
+        raise PydanticCustomError("takes_range", "must be 0 (match the source) or 2–10 s")
+    return seconds
+
+
 KLING_SECONDS = tuple(str(s) for s in range(3, 16))
 SHOT_SECONDS = tuple(str(s) for s in range(1, 16))
 KlingDuration = Annotated[Literal[KLING_SECONDS], BeforeValidator(_int_to_str)]  # type: ignore[valid-type]
@@ -381,8 +391,8 @@ class Wan27VideoEdit(_Input):
     aspect_ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | None = Field(
         None, title="Aspect ratio", description="Unset: match the input video."
     )
-    duration: int = Field(
-        0, ge=0, le=10, title="Duration",
+    duration: Annotated[int, Field(ge=0, le=10), WrapValidator(_wan_duration)] = Field(
+        0, title="Duration",
         description="0 = match the input; 2–10 s truncates from the start.",
         json_schema_extra={"x-unit": "s", "x-depends-on": "video_url"},
     )

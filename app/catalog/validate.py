@@ -489,6 +489,9 @@ def prompt_texts(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return texts
 
 
+_NOUNS = {"Audio": "audio clip"}
+
+
 def _check_mentions(ctx: Context, params: Mapping[str, Any]) -> None:
     # A reference whose value is invalid still exists: count what the payload holds.
     present = {k: params[k] for k in ctx.data if ctx.data[k] is None and params.get(k)}
@@ -503,6 +506,6 @@ def _check_mentions(ctx: Context, params: Mapping[str, Any]) -> None:
             elif n < 1 or n > counts.get(prefix, 0):
                 have = counts.get(prefix, 0)
                 bad.append(f"{tag} (there {'is' if have == 1 else 'are'} "
-                           f"{_plural(have, prefix.lower())})")
+                           f"{_plural(have, _NOUNS.get(prefix, prefix.lower()))})")
         if bad:
             ctx.report.error(path, "Mentions point at nothing: " + ", ".join(dict.fromkeys(bad)))

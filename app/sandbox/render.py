@@ -56,8 +56,7 @@ def _encode(plan: dict[str, Any], job_id: str, path: Path,
             if should_stop():
                 raise RenderStopped
             overlay.draw(img, i)
-            arr = np.asarray(img.convert("RGBA"))
-            for pkt in vs.encode(av.VideoFrame.from_ndarray(arr, format="rgba")):
+            for pkt in vs.encode(av.VideoFrame.from_image(img)):
                 out.mux(pkt)
         for pkt in vs.encode():
             out.mux(pkt)
@@ -125,7 +124,10 @@ def _posterize(img: Image.Image) -> Image.Image:
 
 
 def _upscale(img: Image.Image) -> Image.Image:
-    return ImageOps.autocontrast(img.convert("RGB"))
+    out = img.convert("RGB")
+    ImageDraw.Draw(out).rectangle((0, 0, out.width - 1, out.height - 1), outline=(0, 255, 120),
+                                  width=max(2, out.width // 160))
+    return out
 
 
 _EFFECTS: dict[str, Callable[[Image.Image], Image.Image]] = {
@@ -151,15 +153,26 @@ class Overlay:
         if plan.get("mock"):
             self.lines.append("MOCK")
 
+        self.static = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+        d = ImageDraw.Draw(self.static)
+        box_w = max(int(d.textlength(t, font=self.font)) for t in
+                    [*self.lines, "t=00.00s  frame 000/000"]) + 12
+        d.rectangle((0, 0, min(box_w, width), 8 + (len(self.lines) + 1) * self.line),
+                    fill=(0, 0, 0, 210))
+        for n, text in enumerate(self.lines):
+            self._text(d, 4 + n * self.line, text)
+        self.clock_y = 4 + len(self.lines) * self.line
+
+    def _text(self, d: ImageDraw.ImageDraw, y: int, text: str) -> None:
+        d.text((5, y + 1), text, fill=(0, 0, 0, 255), font=self.font)
+        d.text((4, y), text, fill=(255, 255, 255, 255), font=self.font)
+
     def draw(self, img: Image.Image, i: int) -> None:
+        """The static lines, a clock and the ball, drawn onto `img` (RGB) in place."""
+        img.paste(self.static, (0, 0), self.static)
         d = ImageDraw.Draw(img)
         w, h = self.width, self.height
-        t = i / self.fps
-        y = 4
-        for text in [*self.lines, f"t={t:5.2f}s  frame {i + 1}/{self.n}"]:
-            d.text((5, y + 1), text, fill=(0, 0, 0), font=self.font)
-            d.text((4, y), text, fill=(255, 255, 255), font=self.font)
-            y += self.line
+        self._text(d, self.clock_y, f"t={i / self.fps:5.2f}s  frame {i + 1}/{self.n}")
         r = max(6, min(w, h) // 12)
         phase = i / max(self.n - 1, 1)
         cx = r + (w - 2 * r) * (0.5 - 0.5 * math.cos(2 * math.pi * phase))

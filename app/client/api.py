@@ -300,6 +300,16 @@ class ApiClient:
         if have:
             headers["Range"] = f"bytes={have}-"
         attempt = self._begin("GET", url)
+        try:
+            return await self._stream_into(url, headers, attempt, part, have, total, progress)
+        except (httpx.TransportError, _Retryable) as e:
+            attempt.error = type(e).__name__
+            raise
+
+    async def _stream_into(self, url: str, headers: dict[str, str], attempt: Attempt,
+                           part: Path, have: int, total: int | None,
+                           progress: Callable[[int, int | None], None] | None
+                           ) -> tuple[bool, int | None]:
         async with self._http.stream("GET", url, headers=headers) as r:
             attempt.status = r.status_code
             if r.status_code == 416 and have:
@@ -315,7 +325,7 @@ class ApiClient:
             fh = await asyncio.to_thread(_open_at, part, offset)
             try:
                 written = offset
-                async for chunk in r.aiter_raw(CHUNK):
+                async for chunk in r.aiter_raw():  # no re-chunking: a cut keeps every byte
                     await asyncio.to_thread(fh.write, chunk)
                     written += len(chunk)
                     if progress:

@@ -84,8 +84,9 @@ class Studio:
         credits = account.get("credits") if isinstance(account, dict) else None
         return int(credits) if isinstance(credits, int | float) else None
 
-    async def close(self) -> None:
-        """Stop following jobs (they stay resumable), then the client, store and server."""
+    async def close(self, keep_connection: bool = False) -> None:
+        """Stop following jobs (they stay resumable), then the client, store and server
+        (`keep_connection`: leave the server running, e.g. for the next window)."""
         if self._closed:
             return
         self._closed = True
@@ -94,5 +95,5 @@ class Studio:
         with contextlib.suppress(Exception):
             await self.client.close()
         self.store.close()
-        if self.connection is not None:
+        if self.connection is not None and not keep_connection:
             self.connection.close()

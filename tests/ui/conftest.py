@@ -1,0 +1,47 @@
+"""UI test fixtures: one qasync loop per test and real media (helpers in helpers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import mediafactory as mf
+import pytest
+
+from app.ui.offscreen import use_offscreen
+
+# The offscreen plugin's screen is 800×800 and clamps restored window geometry; the
+# QApplication is created later (by pytest-qt), so a larger screen can still be chosen here.
+use_offscreen()
+
+@pytest.fixture
+def aloop(qapp):
+    """A qasync loop on the test's QApplication, driven with run_until_complete."""
+    import qasync
+
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    d = tmp_path_factory.mktemp("ui-media")
+    return SimpleNamespace(
+        start=mf.image(d / "start.png", 800, 600),
+        face=mf.image(d / "face.png", 600, 600),
+        side=mf.image(d / "side.jpg", 640, 640),
+        clip=mf.video(d / "clip.mp4", 320, 240, seconds=2.0),
+    )
+

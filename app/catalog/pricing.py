@@ -162,10 +162,9 @@ def _per_second_short_side(rule: dict[str, Any], data: dict[str, Any],
     info = _info(probes, data.get(rule["source_field"]))
     if info is None or info.duration_s is None or info.short_side is None:
         lo_s, hi_s = rule.get("unknown_duration_s", [1, 60])
-        lo_rate = min(r for _, r in tiers) * mult
-        hi_rate = max(r for _, r in tiers) * mult
+        lo_rate, hi_rate = min(r for _, r in tiers), max(r for _, r in tiers)
         return Estimate(
-            round_credits(lo_rate * lo_s), round_credits(hi_rate * hi_s),
+            round_credits(lo_rate * mult * lo_s), round_credits(hi_rate * mult * hi_s),
             f"{lo_rate:g}–{hi_rate:g} cr/s by output size{extra}; the source's length and size "
             f"are not known yet (range assumes {lo_s}–{hi_s} s)",
             ["Topaz is billed per second of video: the price is known once the source is probed."],

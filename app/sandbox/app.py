@@ -394,6 +394,7 @@ class _Api:
         except IdempotencyConflict:
             return _conflict()
         if created:
+            self.server.faults.consume_fate(fate)
             self.engine.submit(row["id"])
         headers = {} if created else {"Idempotent-Replayed": "true"}
         return JSONResponse(self.engine.job_object(row), status_code=202, headers=headers)

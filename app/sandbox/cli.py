@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -19,18 +21,25 @@ def _run(args: argparse.Namespace) -> int:
     from app.sandbox.server import SandboxServer
 
     data = Path(args.data).expanduser() if args.data else default_data_dir()
-    server = SandboxServer(data, key=args.key, credits=args.credits, port=args.port,
-                           render_seconds=args.render_seconds)
+    try:
+        faults = json.loads(args.faults) if args.faults else None
+        server = SandboxServer(data, key=args.key, credits=args.credits, port=args.port,
+                               render_seconds=args.render_seconds,
+                               job_timeout_s=args.job_timeout, faults=faults)
+    except ValueError as e:  # bad JSON or an unknown fault key
+        print(f"takes sandbox: --faults: {e}", file=sys.stderr)
+        return 2
     try:
         url = server.start()
     except OSError as e:
         print(f"takes sandbox: cannot listen on port {args.port}: {e.strerror or e}",
               file=sys.stderr)
         return 2
-    print(f"Sandbox API at {url}  (data: {data})", flush=True)
+    print(f"Sandbox API: {url}", flush=True)
     if not args.key:
         print(f"API key: {server.key}", flush=True)
-    print("Press Ctrl+C to stop.", flush=True)
+    print(f"Data: {data}\nPress Ctrl+C to stop.", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(0.5)
@@ -39,6 +48,10 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def register(subparsers: Any) -> None:
@@ -50,4 +63,7 @@ def register(subparsers: Any) -> None:
                    help="starting balance of a new data directory (default 10,000)")
     p.add_argument("--render-seconds", type=float, default=2.0,
                    help="how long each job runs (default 2)")
+    p.add_argument("--job-timeout", type=float, default=900.0,
+                   help="seconds before an unfinished job times out (default 900)")
+    p.add_argument("--faults", help="faults to inject, as JSON (see app.sandbox.faults)")
     p.set_defaults(func=_run)

@@ -89,19 +89,24 @@ class Faults:
         return None
 
     def job_fate(self) -> tuple[str, str | None, str | None]:
-        """(fate, error code, error message) for a job being created, consuming a use."""
+        """(fate, error code, error message) for a job about to be created. Nothing is
+        consumed: call `consume_fate` once the job exists."""
         with self._lock:
             for key, fate in (("stuck_jobs", "stuck"), ("fail_jobs", "fail")):
-                n = int(self._state.get(key) or 0)
-                if n == 0:
+                if int(self._state.get(key) or 0) == 0:
                     continue
-                if n > 0:
-                    self._state[key] = n - 1
                 if fate == "fail":
                     return (fate, self._state.get("fail_code") or DEFAULT_FAIL[0],
                             self._state.get("fail_message") or DEFAULT_FAIL[1])
                 return fate, None, None
         return "ok", None, None
+
+    def consume_fate(self, fate: str) -> None:
+        key = {"stuck": "stuck_jobs", "fail": "fail_jobs"}.get(fate)
+        with self._lock:
+            n = int(self._state.get(key) or 0) if key else 0
+            if n > 0:
+                self._state[key] = n - 1
 
 
 def _check(spec: dict[str, Any]) -> dict[str, Any]:

@@ -112,6 +112,16 @@ def test_failing_jobs(sandbox: SandboxServer, client: httpx.Client) -> None:
     assert balance(client) == 10_000 - 108
 
 
+def test_a_refused_job_does_not_use_up_a_fault(tmp_path: Path) -> None:
+    with SandboxServer(tmp_path, credits=100, render_seconds=0.1,
+                       faults={"fail_jobs": 1}) as sb, api_client(sb) as c:
+        assert submit(c, "seedance_r2v", CHEAP).status_code == 402
+        assert sb.faults.snapshot()["fail_jobs"] == 1
+        job = wait(c, submit(c, "seedance_r2v", {**CHEAP, "mock": True}).json()["id"])
+        assert job["status"] == "failed" and job["error"]["code"] == "render_failed"
+        assert sb.faults.snapshot()["fail_jobs"] == 0
+
+
 def test_stuck_jobs_run_until_the_timeout(tmp_path: Path) -> None:
     with SandboxServer(tmp_path, render_seconds=0.1, job_timeout_s=1.0,
                        faults={"stuck_jobs": -1}) as sb, api_client(sb) as c:

@@ -1,0 +1,58 @@
+"""`takes sandbox` in a subprocess: prints its URL and key, serves, stops on a signal."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], str, str | None]:
+    proc = subprocess.Popen([sys.executable, "-m", "app", "sandbox", "--port", "0", *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    url = key = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if m := re.match(r"Sandbox API: (http://127\.0\.0\.1:\d+)$", line.strip()):
+            url = m.group(1)
+        if m := re.match(r"API key: (\S+)$", line.strip()):
+            key = m.group(1)
+        if line.startswith("Press Ctrl+C"):
+            break
+    assert url, proc.stderr.read() if proc.stderr else ""
+    return proc, url, key
+
+
+def test_sandbox_command_serves_with_a_generated_key(tmp_path: Path) -> None:
+    proc, url, key = _start("--data", str(tmp_path / "d"), "--credits", "500")
+    try:
+        assert key
+        assert httpx.get(f"{url}/v1/account").status_code == 401
+        r = httpx.get(f"{url}/v1/account", headers={"Authorization": f"Bearer {key}"})
+        assert r.json() == {"credits": 500}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
+    # the same data directory keeps its balance; --credits only seeds a new one
+    proc, url, key2 = _start("--data", str(tmp_path / "d"), "--key", "my-key",
+                             "--credits", "9")
+    try:
+        assert key2 is None  # a given key is not printed
+        r = httpx.get(f"{url}/v1/account", headers={"Authorization": "Bearer my-key"})
+        assert r.json() == {"credits": 500}
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0

@@ -29,6 +29,8 @@ from app.forms.base import (
 )
 from app.forms.fields import FieldSpec
 
+CARD_LABEL_WIDTH = 112
+
 CARD_STYLE = f"""
 QFrame#card {{ border: 1px solid #cfd7e2; border-radius: 8px; background: #f7f9fc; }}
 QFrame#card[bad="true"] {{ border: 1px solid {ERROR_COLOR}; }}
@@ -47,6 +49,7 @@ class ChildFields:
         self.grid.setHorizontalSpacing(10)
         self.grid.setVerticalSpacing(2)
         self.grid.setColumnStretch(1, 1)
+        self.grid.setColumnMinimumWidth(0, CARD_LABEL_WIDTH)
         self.base = base
         self.editors: dict[str, Editor] = {}
         self.labels: dict[str, QLabel] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -76,7 +77,8 @@ class EnumEditor(Editor):
         self.hint = muted(parent=self)
         self.hint.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.combo)
-        layout.addWidget(self.hint, 1)
+        layout.addWidget(self.hint, 100)
+        layout.addStretch(1)
         self.main = self.combo
         self.combo.currentIndexChanged.connect(self._on_change)
         self.reset()
@@ -104,9 +106,13 @@ class EnumEditor(Editor):
         self._update_hint()
         self.emit_changed()
 
+    def set_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
+
     def _update_hint(self) -> None:
         guidance = self.spec.guidance.get(str(self.combo.currentData()), "")
-        self.hint.setText(guidance)
+        self.set_hint(guidance)
         self.combo.setToolTip("\n".join(x for x in (self.toolTip(), guidance) if x))
 
 
@@ -141,8 +147,14 @@ class SliderEditor(Editor):
             layout.addWidget(self.unset)
         self.slider = self._make_slider()
         layout.addWidget(self.slider, 1)
+        self.unset_text = muted(f"not sent: {unset_meaning(spec)}", self)
+        self.unset_text.setObjectName("unsetText")
+        self.unset_text.hide()
+        layout.addWidget(self.unset_text, 1)
+        self.unit_label: QLabel | None = None
         if spec.unit:
-            layout.addWidget(QLabel(spec.unit, self))
+            self.unit_label = QLabel(spec.unit, self)
+            layout.addWidget(self.unit_label)
         self.main = self.slider
         self.slider.valueChanged.connect(lambda _v: self.emit_changed())
         self.reset()
@@ -211,11 +223,28 @@ class SliderEditor(Editor):
         assert self.unset is not None
         with signals_blocked(self.unset):
             self.unset.setChecked(unset)
+        self._show_unset(unset)
+
+    def _show_unset(self, unset: bool) -> None:
+        """Unset shows what unset means instead of a greyed-out number that reads as zero."""
         self.slider.setEnabled(not unset)
+        self.slider.setVisible(not unset)
+        self.unset_text.setVisible(unset)
+        if self.unit_label is not None:
+            self.unit_label.setVisible(not unset)
 
     def _on_unset(self, checked: bool) -> None:
-        self.slider.setEnabled(not checked)
+        self._show_unset(checked)
         self.emit_changed()
+
+
+_UNSET_MEANS = re.compile(r"unset(?: =|:)\s*([^.;]+)", re.IGNORECASE)
+
+
+def unset_meaning(spec: FieldSpec) -> str:
+    """What leaving the field unset does, from its description ("unset = no interpolation")."""
+    found = _UNSET_MEANS.search(spec.description)
+    return found.group(1).strip() if found else "the model's default"
 
 
 class SpinEditor(Editor):

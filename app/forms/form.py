@@ -126,6 +126,7 @@ class ModelForm(QWidget):
         self._pages: dict[str, QWidget] = {}
         self._extra: dict[str, Any] = {}
         self._loading = False
+        self._touched: set[str] = set()  # fields the creator changed (or a loaded payload set)
         self._pending: list[str] = []
         self._report = Report()
         self._estimate = Estimate(0, 0, "")
@@ -353,6 +354,7 @@ class ModelForm(QWidget):
                 else:
                     editor.reset()
             self._extra = {k: v for k, v in params.items() if k not in self.editors}
+            self._touched = set(self.editors)
             for first in {s.names[0]: s for s in self.switches.values()}.values():
                 second = first.names[1]
                 has_second = bool(params.get(second)) and not params.get(first.names[0])
@@ -420,15 +422,18 @@ class ModelForm(QWidget):
         if duration is not None and self.fields[name].widget == "shots":
             duration.setEnabled(False)
             duration.setToolTip("In shots mode the length is the shots' total")
+            self._sync_shot_duration(set_value=False)
         elif duration is not None:
             duration.setEnabled(True)
             duration.setToolTip(duration.spec.description)
+            if hasattr(duration, "_update_hint"):
+                duration._update_hint()
 
     def _is_active(self, name: str) -> bool:
         switch = self.switches.get(name)
         return switch is None or switch.active() == name
 
-    def _sync_shot_duration(self) -> None:
+    def _sync_shot_duration(self, set_value: bool = True) -> None:
         """In shots mode the clip length is the shots' total (when it is a valid length)."""
         duration = self.editors.get("duration")
         shots = next((e for n, e in self.editors.items()
@@ -436,8 +441,12 @@ class ModelForm(QWidget):
         if duration is None or shots is None or not hasattr(shots, "total"):
             return
         total = str(shots.total())
-        if total in {str(v) for v in duration.spec.enum}:
+        valid = total in {str(v) for v in duration.spec.enum}
+        if valid and set_value:
             duration.set_value(total)
+        if hasattr(duration, "set_hint"):
+            duration.set_hint(f"set by the shots: {total} s" + ("" if valid else
+                                                                " (not a valid length)"))
 
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData() if self.format_combo is not None else OMIT
@@ -459,8 +468,10 @@ class ModelForm(QWidget):
         if self._loading:
             return
         sender = self.sender()
-        if isinstance(sender, Editor) and sender.spec.widget == "shots":
-            self._sync_shot_duration()
+        if isinstance(sender, Editor):
+            self._touched.add(sender.spec.name)
+            if sender.spec.widget == "shots":
+                self._sync_shot_duration()
         if immediate:
             self._timer.stop()
             self.revalidate()
@@ -500,6 +511,8 @@ class ModelForm(QWidget):
         for name, label in self.issue_labels.items():
             mine = [i for i in issues if i.field == name or i.field.startswith(name + ".")]
             editor = self.editors.get(name)
+            if editor is not None and name not in self._touched and _empty(editor.value()):
+                mine = []  # an untouched empty field is not scolded (the summary says it)
             label.set_issues(editor.show_issues(mine) if editor is not None else mine)
 
     def _update_footer(self) -> None:
@@ -541,6 +554,10 @@ class ModelForm(QWidget):
     def probe_facts(self, value: str) -> MediaInfo | None:
         result = self.service.result(value)
         return result if isinstance(result, MediaInfo) else None
+
+
+def _empty(value: Any) -> bool:
+    return value is OMIT or value in ("", [], None)
 
 
 def build_form(model_id: str, parent: QWidget | None = None) -> ModelForm:

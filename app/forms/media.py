@@ -25,6 +25,7 @@ from superqt import QElidingLabel
 
 from app.catalog.media import (
     FORMAT_LABELS,
+    MB,
     MediaInfo,
     MediaRule,
     ProbeError,
@@ -69,10 +70,17 @@ def describe(info: MediaInfo) -> str:
     if info.fps:
         parts.append(f"{info.fps:g} fps")
     parts.append(FORMAT_LABELS.get(info.format, info.format.upper()))
-    parts.append(fmt_mb(info.size_bytes))
+    parts.append(fmt_size(info.size_bytes))
     if info.kind == "video" and info.has_audio:
         parts.append("audio")
     return " · ".join(parts)
+
+
+def fmt_size(size_bytes: int) -> str:
+    """'850 KB' below 1 MB (where '0.0 MB' would say nothing), else '12.3 MB'."""
+    if size_bytes < MB:
+        return f"{max(1, round(size_bytes / 1000))} KB"
+    return fmt_mb(size_bytes)
 
 
 def refusal(value: str, rule: MediaRule, existing: list[str]) -> str | None:

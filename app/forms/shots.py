@@ -80,11 +80,27 @@ class ShotCard(Card):
         prompt = self.fields.editors.get("prompt")
         if prompt is not None and hasattr(prompt, "edit"):
             line_h = prompt.edit.fontMetrics().lineSpacing()
-            prompt.edit.setMinimumHeight(line_h * 2 + 14)
+            prompt.edit.setMinimumHeight(line_h * 3 + 12)
+            prompt.edit.setMaximumHeight(line_h * 3 + 12)
+        self._length_in_header()
         self.outer.addLayout(self.fields.grid)
         self.outer.addWidget(self.issues)
         if data is not None:
             self.fields.set_value(data)
+
+    def _length_in_header(self) -> None:
+        """The shot's length sits in the header, next to its name: the card stays compact."""
+        editor = self.fields.editors.get("duration")
+        label = self.fields.labels.get("duration")
+        if editor is None or label is None:
+            return
+        self.fields.grid.removeWidget(editor)
+        self.fields.grid.removeWidget(label)
+        self.header.insertSpacing(1, 12)
+        self.header.insertWidget(2, label)
+        self.header.insertWidget(3, editor)
+        if hasattr(editor, "hint"):
+            editor.hint.hide()
 
     def set_index(self, index: int, count: int) -> None:
         self.tag.setText(f"{self.owner.spec.item_label or 'Item'} {index + 1}")

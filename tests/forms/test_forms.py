@@ -122,6 +122,9 @@ def test_unset_is_a_state_not_zero(form_factory) -> None:
     form: ModelForm = form_factory("topaz_upscale_video")
     fps = form.editor("target_fps")
     assert fps.unset.isChecked() and not fps.slider.isEnabled()
+    assert fps.unset_text.isVisibleTo(form) and not fps.slider.isVisibleTo(form)
+    assert fps.unset_text.text() == "not sent: no interpolation"
+    assert form.editor("noise").unset_text.text() == "not sent: model default"
     assert "target_fps" not in form.payload()
     fps.unset.setChecked(False)
     assert form.payload()["target_fps"] == 16
@@ -174,6 +177,16 @@ def test_a_broken_limit_shows_its_message_next_to_the_field(form_factory, model_
     assert not form.is_submittable()
     # the round trip keeps even the broken value, so the creator sees what was there
     assert form.payload()[path] == params[path] or path == "upscale_factor"
+
+
+def test_untouched_empty_fields_are_not_scolded_inline(form_factory) -> None:
+    form: ModelForm = form_factory("seedance_r2v")
+    assert "Prompt must not be empty" in form.summary_label.text()
+    assert error_text(form, "prompt") == ""
+    form.editor("prompt").edit.setPlainText("x")
+    form.editor("prompt").edit.setPlainText("")
+    form.revalidate()
+    assert "Prompt must not be empty" in error_text(form, "prompt")
 
 
 def test_limit_from_typing_is_debounced(qtbot, form_factory) -> None:

@@ -303,8 +303,8 @@ def with_favourite(job: Any, on: bool) -> Any:
 class HistoryDelegate(QStyledItemDelegate):
     """A gallery tile: poster frame, task, status, favourite star, MOCK badge, prompt."""
 
-    TILE = QSize(208, 166)
-    THUMB = QSize(192, 108)
+    TILE = QSize(188, 150)
+    THUMB = QSize(172, 97)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         return self.TILE

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMenu,
+    QStackedWidget,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -280,10 +281,10 @@ class QueuePanel(QWidget):
         title.setObjectName("panelTitle")
         self.hide_finished = QCheckBox("Hide finished", self)
         self.hide_finished.toggled.connect(model.set_hide_finished)
-        self.empty = QLabel("No renders yet. Fill a form and press Render (Ctrl+Enter).", self)
+        self.empty = QLabel("", self)
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet("color: palette(mid); padding: 16px;")
+        self.empty.setStyleSheet("color: #7a7f88; padding: 16px;")
 
         self.act_cancel = self._action(
             "Cancel", "Cancel this render (unfinished jobs are refunded)", self._cancel)
@@ -296,11 +297,20 @@ class QueuePanel(QWidget):
                                            self._copy_error)
         bar = QHBoxLayout()
         bar.setSpacing(2)
-        for act in self.actions():
+        for act in (self.act_cancel, self.act_retry, self.act_reveal):
             btn = QToolButton(self)
             btn.setDefaultAction(act)
             btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             bar.addWidget(btn)
+        more = QToolButton(self)
+        more.setText("Copy")
+        more.setToolTip("Copy the job id or the error")
+        more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        copy_menu = QMenu(more)
+        copy_menu.addAction(self.act_copy_id)
+        copy_menu.addAction(self.act_copy_error)
+        more.setMenu(copy_menu)
+        bar.addWidget(more)
         bar.addStretch(1)
         head = QHBoxLayout()
         head.addWidget(title)
@@ -309,8 +319,10 @@ class QueuePanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(head)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.empty)
+        self.body = QStackedWidget(self)
+        self.body.addWidget(self.view)
+        self.body.addWidget(self.empty)
+        lay.addWidget(self.body, 1)
         lay.addLayout(bar)
         for sig in (model.rowsInserted, model.rowsRemoved, model.modelReset):
             sig.connect(self._update_empty)
@@ -325,7 +337,12 @@ class QueuePanel(QWidget):
         return act
 
     def _update_empty(self, *_: Any) -> None:
-        self.empty.setVisible(self.model.rowCount() == 0)
+        empty = self.model.rowCount() == 0
+        self.body.setCurrentWidget(self.empty if empty else self.view)
+        if empty and self.model.hide_finished and self.model._all:
+            self.empty.setText("Every take here has finished: untick Hide finished to see them.")
+        elif empty:
+            self.empty.setText("No renders yet.\nFill a form and press Render (Ctrl+Enter).")
 
     # ---- selection -----------------------------------------------------------------------
     def current_job(self) -> Any | None:

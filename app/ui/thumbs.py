@@ -44,14 +44,20 @@ def _video_frame(path: str) -> QImage:
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        target = 0.0
         if stream.duration and stream.time_base:
+            target = float(stream.duration * stream.time_base) * POSTER_AT
             container.seek(int(stream.duration * POSTER_AT), stream=stream)
+        chosen = None
         for frame in container.decode(stream):
-            rgb = frame.reformat(format="rgb24")
-            arr = rgb.to_ndarray()
-            h, w, _ = arr.shape
-            return QImage(arr.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    raise ValueError(f"no video frame in {Path(path).name}")
+            chosen = frame
+            if frame.time is None or frame.time >= target:
+                break  # a seek lands on the keyframe before the target: decode up to it
+        if chosen is None:
+            raise ValueError(f"no video frame in {Path(path).name}")
+        arr = chosen.reformat(format="rgb24").to_ndarray()
+        h, w, _ = arr.shape
+        return QImage(arr.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class ThumbnailCache(QObject):
@@ -116,6 +122,9 @@ class ThumbnailCache(QObject):
             return
         self._pixmaps[path] = QPixmap.fromImage(image)
         self.thumbnail_ready.emit(path)
+
+    def busy(self) -> bool:
+        return bool(self._pending)
 
     def forget(self, path: str) -> None:
         self._pixmaps.pop(path, None)

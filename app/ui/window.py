@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
         self.main_split.addWidget(self.right)
         self.main_split.setStretchFactor(1, 3)
         self.main_split.setStretchFactor(2, 2)
-        self.main_split.setSizes([180, 560, 440])
+        self.main_split.setSizes([180, 780, 460])
         self.setCentralWidget(self.main_split)
         self.status = QLabel("", self)
         self.statusBar().addWidget(self.status, 1)
@@ -277,6 +277,12 @@ class MainWindow(QMainWindow):
             n = len(resumed)
             self._say(f"Resumed {n} unfinished take{'s' if n != 1 else ''}.")
         await self.refresh_balance()
+
+    async def reload_views(self) -> None:
+        """Read the queue and history again from the store (after changes made elsewhere)."""
+        recent = await asyncio.to_thread(self.studio.store.query, limit=QUEUE_RECENT)
+        self.queue_model.load(recent)
+        self.history_model.reload()
 
     async def _load_typical(self) -> None:
         store = self.studio.store

@@ -1,0 +1,148 @@
+"""`takes shot`: the window offscreen against a private sandbox, saved as a PNG."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("shot", help="screenshot the window (offscreen, private sandbox)")
+    p.add_argument("out", help="PNG file to write")
+    p.add_argument("--model", metavar="ID", help="show this model's form (default: Create)")
+    p.add_argument("--history", metavar="N", type=int, default=0,
+                   help="render N demo takes first; without --model the History page shows")
+    p.add_argument("--render", action="store_true",
+                   help="fill the form with a demo take and capture it mid-render")
+    p.add_argument("--mock", action="store_true", help="turn the Mock toggle on")
+    p.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT")
+    p.set_defaults(func=_shot)
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    return int(w), int(h)
+
+
+def _shot(args: argparse.Namespace) -> int:
+    from app.catalog import MODELS
+
+    if args.model and args.model not in MODELS:
+        print(f"takes shot: unknown model {args.model!r}; known: {', '.join(MODELS)}",
+              file=sys.stderr)
+        return 2
+    try:
+        size = _size(args.size)
+    except ValueError:
+        print(f"takes shot: --size must look like 1440x900, not {args.size!r}", file=sys.stderr)
+        return 2
+    if args.history < 0:
+        print("takes shot: --history must be 0 or more", file=sys.stderr)
+        return 2
+    from app.ui.offscreen import use_offscreen
+
+    use_offscreen()
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
+    with tempfile.TemporaryDirectory(prefix="takes-shot-") as tmp:
+        return _run(args, Path(tmp), size)
+
+
+def _run(args: argparse.Namespace, tmp: Path, size: tuple[int, int]) -> int:
+    from app.client.manager import PollPolicy
+    from app.ui.main import make_app, run_loop
+    from app.ui.settings import UiSettings
+    from app.ui.studio import Studio
+    from app.ui.window import MainWindow
+
+    app = make_app([sys.argv[0]])
+    poll = PollPolicy(initial=0.1, factor=1.0, maximum=0.2, min_gap=0.01)
+    studio = Studio.open_sandbox(tmp / "data", render_seconds=0.6, poll=poll)
+
+    async def main() -> int:
+        window = MainWindow(studio, UiSettings(tmp / "config"))
+        window.resize(*size)
+        window.show()
+        try:
+            await window.start()
+            return await _compose(args, window, studio, tmp)
+        finally:
+            window.close()
+            await studio.close()
+
+    code = int(run_loop(app, main) or 0)
+    if code == 0:
+        print(args.out)
+    return code
+
+
+async def _compose(args: argparse.Namespace, window: Any, studio: Any, tmp: Path) -> int:
+    from app.catalog import MODELS
+    from app.ui.demo import fill_demo
+
+    if args.mock:
+        window.set_mock(True)
+    if args.history:
+        await fill_demo(studio, args.history, tmp / "media")
+        await window.reload_views()
+    if args.model:
+        spec = MODELS[args.model]
+        window.choose_task(spec.task, spec.tier)
+    elif args.history and not args.render:
+        window.choose_task("history")
+        await _settle(window)
+        first = window.history_model.job_at(0)
+        if first is not None:
+            window.history.select(first.id)
+    else:
+        window.choose_task("create")
+    if args.render:
+        await _render_one(window, studio, tmp)
+    await _settle(window)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    if not window.screenshot(str(args.out)):
+        print(f"takes shot: cannot write {args.out}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _render_one(window: Any, studio: Any, tmp: Path) -> None:
+    """Fill the current form with a demo take and stop the clock mid-render."""
+    from app.ui.demo import demo_image
+
+    form = window.form
+    if form is None:
+        return
+    image = str(demo_image(tmp / "media" / "render-still.png", seed=1))
+    fill = {"prompt": "A kite surfer jumps a wave at sunset, drone shot following him",
+            "start_image_url": image, "video_url": None, "duration": 5}
+    known = set(form.payload()) | set(form.spec.input_model.model_fields)
+    payload = {k: v for k, v in fill.items() if k in known and v is not None}
+    form.set_payload({**form.payload(), **payload})
+    for _ in range(200):
+        if form.is_submittable():
+            break
+        await asyncio.sleep(0.05)
+    if studio.server is not None and studio.server.engine is not None:
+        studio.server.engine.render_seconds = 20.0  # slow this one down for the picture
+    task = window.render()
+    if task is not None:
+        await task
+    for _ in range(200):
+        job = window.queue_model.job_at(0)
+        if job is not None and job.status == "running" and job.progress >= 0.3:
+            break
+        await asyncio.sleep(0.05)
+
+
+async def _settle(window: Any) -> None:
+    """Let pages load, thumbnails arrive and the layout settle before the picture."""
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if not window.history_model.loading and not window.thumbs.busy():
+            break
+    await asyncio.sleep(0.3)

@@ -1,0 +1,73 @@
+"""`takes` with no arguments: the studio window on the qasync loop, the active profile's API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def make_app(argv: list[str] | None = None) -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app.setApplicationName("Takes")
+    app.setOrganizationName("Takes")
+    app.setQuitOnLastWindowClosed(False)  # the loop ends after the async shutdown, not before
+    return app
+
+
+def run_loop(app: Any, main: Any) -> Any:
+    """Run `main()` on a qasync loop bound to `app`, then tear the loop down cleanly."""
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the window against the active profile (the embedded sandbox by default)."""
+    app = make_app(argv)
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui.settings import UiSettings
+    from app.ui.studio import Studio
+    from app.ui.window import MainWindow
+
+    try:
+        studio = Studio.open_profile()
+    except Exception as e:  # a profile without a key, no keyring, a sandbox that won't start
+        QMessageBox.critical(None, "Takes", f"Takes cannot start: {e}")
+        return 2
+
+    async def main() -> int:
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        window = MainWindow(studio, UiSettings())
+        window.closed.connect(lambda: closed.done() or closed.set_result(None))
+        window.show()
+        try:
+            await window.start()
+            await closed
+        finally:
+            with contextlib.suppress(RuntimeError):
+                if window.isVisible():
+                    window.close()
+            await studio.close()
+        return 0
+
+    return int(run_loop(app, main) or 0)

@@ -191,7 +191,11 @@ class FaultMiddleware:
             await self.app(scope, receive, _delayed(send, float(rule["delay_s"])))
         else:
             try:
-                await self.app(scope, receive, _dropping(send, float(rule["drop"])))
+                dropping = _dropping(send, float(rule["drop"]))
+                if rule.get("run", True):
+                    await self.app(scope, receive, dropping)
+                else:  # the request is never handled: headers, then the connection closes
+                    await _send_json(dropping, 502, {"error": {"code": "dropped"}})
             except _Drop:
                 log.info("fault: dropped the response to %s %s", scope["method"], path)
 

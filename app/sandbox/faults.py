@@ -20,7 +20,9 @@ Keys:
     - ``{"drop": 0.6}``: run the handler, send this fraction of the response body (0 = the
       headers only), then close the socket. On ``POST /v1/jobs/*`` the job is created and
       charged: the client sees a dropped connection after its request was committed. On
-      ``GET /v1/files/*`` this is the "download cut at 60 %" case.
+      ``GET /v1/files/*`` this is the "download cut at 60 %" case. With ``"run": false``
+      the handler is not run at all (nothing is committed): the client gets a status line
+      and headers, then the connection closes.
     - ``{"delay_s": 5}``: run the handler, then wait before sending the response. On
       ``POST /v1/jobs/*`` the job exists before the client's read timeout fires.
 ``fail_jobs`` (int)

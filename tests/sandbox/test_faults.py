@@ -90,6 +90,18 @@ def test_dropped_response_after_the_job_was_created(sandbox: SandboxServer,
     assert len(jobs(client)) == 1 and balance(client) == 10_000 - 108
 
 
+def test_dropped_before_the_request_is_handled(sandbox: SandboxServer,
+                                               client: httpx.Client) -> None:
+    sandbox.set_faults(responses=[{"drop": 0, "run": False, "count": 2,
+                                   "paths": "POST /v1/jobs/*"}])
+    for _ in range(2):
+        with pytest.raises(httpx.RemoteProtocolError):
+            submit(client, "seedance_r2v", CHEAP, key="take-1")
+    assert jobs(client) == [] and balance(client) == 10_000  # nothing committed
+    assert submit(client, "seedance_r2v", CHEAP, key="take-1").status_code == 202
+    assert len(jobs(client)) == 1
+
+
 def test_read_timeout_after_the_job_was_created(sandbox: SandboxServer) -> None:
     sandbox.set_faults(responses=[{"delay_s": 2, "paths": "POST /v1/jobs/*"}])
     with api_client(sandbox, timeout=0.5) as c:

@@ -130,6 +130,7 @@ class ModelForm(QWidget):
         self._pending: list[str] = []
         self._report = Report()
         self._estimate = Estimate(0, 0, "")
+        self._last_emitted: tuple[Any, ...] | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -502,9 +503,19 @@ class ModelForm(QWidget):
             editor.refresh(state)
         self._route_issues()
         self._update_footer()
-        self.payload_changed.emit(payload)
-        self.validation_changed.emit(self._report)
-        self.estimate_changed.emit(self._estimate)
+        self._emit_changes(payload)
+
+    def _emit_changes(self, payload: dict[str, Any]) -> None:
+        """Each signal fires when its value changed (the first pass always counts)."""
+        last = self._last_emitted
+        current = (payload, self._report, self._estimate, tuple(self._pending))
+        self._last_emitted = current
+        if last is None or last[0] != payload:
+            self.payload_changed.emit(payload)
+        if last is None or last[1] != self._report or last[3] != current[3]:
+            self.validation_changed.emit(self._report)
+        if last is None or last[2] != self._estimate:
+            self.estimate_changed.emit(self._estimate)
 
     def _route_issues(self) -> None:
         issues = self._report.errors + self._report.warnings

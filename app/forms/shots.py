@@ -96,6 +96,7 @@ class ShotCard(Card):
             return
         self.fields.grid.removeWidget(editor)
         self.fields.grid.removeWidget(label)
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.header.insertSpacing(1, 12)
         self.header.insertWidget(2, label)
         self.header.insertWidget(3, editor)

@@ -333,3 +333,20 @@ def test_payload_changed_signal_carries_the_payload(qtbot, form_factory) -> None
         combo.setCurrentIndex(combo.findData("object"))
     assert blocker.args[0]["mode"] == "object"
     assert blocker.args[0] == form.payload()
+
+
+def test_signals_fire_on_change_only(qtbot, form_factory) -> None:
+    form: ModelForm = form_factory("kling_v3_pro_i2v")
+    seen: list[str] = []
+    form.estimate_changed.connect(lambda e: seen.append(f"est {e.min}"))
+    form.validation_changed.connect(lambda r: seen.append(f"report {len(r.errors)}"))
+    form.revalidate()
+    assert seen == []
+    form.editor("generate_audio").toggle.setChecked(False)
+    assert seen == ["report 2", "est 112"]  # the report carries the data, which changed
+    seen.clear()
+    form.editor("negative_prompt").edit.setText("")  # typing: debounced, estimate unchanged
+    assert seen == []
+    qtbot.waitUntil(lambda: bool(seen), timeout=1000)
+    qtbot.wait(50)
+    assert seen == ["report 2"]

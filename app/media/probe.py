@@ -114,10 +114,12 @@ def _facts(container: object, path: str, kind: str, fmt: str, size: int) -> Medi
     c: av.container.InputContainer = container  # type: ignore[assignment]
     video = next(iter(c.streams.video), None)
     audio = next(iter(c.streams.audio), None)
-    if fmt == "wav":
-        _check_riff_size(path, size)
     declared = _duration(c, video or audio)
-    measured = _scan(c, video if kind in ("video", "image") else None, path, fmt)
+    if fmt == "wav":  # PCM: the header's length is exact, and a cut file is shorter than it says
+        _check_riff_size(path, size)
+        measured = None
+    else:
+        measured = _scan(c, video if kind in ("video", "image") else None, path, fmt)
     duration = _reconcile(declared, measured, path, fmt)
     if kind in ("video", "image") and video is not None:
         fps = _fps(video)

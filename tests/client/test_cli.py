@@ -1,0 +1,70 @@
+"""`takes submit` (private in-process sandbox), `takes jobs`, and their errors."""
+
+from __future__ import annotations
+
+import json
+
+import mediafactory as mf
+import pytest
+
+from app.cli import main
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAKES_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TAKES_API_KEY", raising=False)
+    (tmp_path / "refs").mkdir()
+    mf.image(tmp_path / "refs" / "start.png", 640, 480)
+    payload = tmp_path / "refs" / "take.json"
+    payload.write_text(json.dumps({"start_image_url": "start.png", "prompt": "pan left",
+                                   "duration": "3", "out": "shots/pan.mp4"}))
+    return tmp_path, payload
+
+
+def test_submit_wait_mock_with_a_private_sandbox_then_jobs(env, capsys):
+    tmp_path, payload = env
+    work = tmp_path / "work"
+    rc = main(["submit", "kling_v3_std_i2v", str(payload), "--wait", "--mock",
+               "--workdir", str(work), "--poll", "0.1"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert rc == 0, out
+    job = json.loads(out[0])
+    assert job["status"] == "succeeded" and job["mock"] is True
+    assert job["credits_charged"] == 0 and job["credits_estimated"] == 0
+    assert out[1] == job["result_path"] == str(work / "shots" / "pan.mp4")
+    # the relative reference was resolved next to the payload file, and stored that way
+    assert job["payload"]["start_image_url"] == str(tmp_path / "refs" / "start.png")
+    assert (tmp_path / "data" / "jobs.sqlite3").exists()
+
+    assert main(["jobs"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert main(["jobs", "--status", "failed"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_submit_without_wait_prints_the_confirmed_job(env, capsys):
+    tmp_path, payload = env
+    rc = main(["submit", "kling_v3_std_i2v", str(payload), "--mock", "--workdir",
+               str(tmp_path / "work")])
+    job = json.loads(capsys.readouterr().out)
+    assert rc == 0 and job["remote_id"] and job["status"] in ("queued", "running")
+
+
+def test_submit_errors(env, capsys):
+    tmp_path, payload = env
+    assert main(["submit", "sora", str(payload)]) == 2
+    assert "unknown model" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"prompt": "no image", "out": "x.mp4"}))
+    assert main(["submit", "kling_v3_std_i2v", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "Start image is required" in err
+    assert json.loads(err.strip().splitlines()[-1])["errors"][0]["field"] == "start_image_url"
+    with pytest.raises(SystemExit) as info:
+        main(["submit", "kling_v3_std_i2v", str(tmp_path / "missing.json")])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["submit", "kling_v3_std_i2v", str(payload), "--api", "http://127.0.0.1:9"])
+    assert "needs a key" in capsys.readouterr().err

@@ -80,11 +80,10 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         async with self._lock:
-            now = time.monotonic()
-            wait = self._next - now
+            wait = self._next - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._next = max(now, self._next) + self.min_gap
+            self._next = time.monotonic() + self.min_gap  # from when it really went
 
 
 class JobManager:

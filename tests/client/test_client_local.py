@@ -137,3 +137,46 @@ def test_profiles_keep_urls_not_keys(tmp_path):
         profiles.save(Profile("bad", "api", "ftp://x"))
     profiles.remove("prod")
     assert profiles.active.is_sandbox
+
+
+def test_no_keyring_gives_a_clear_message(monkeypatch):
+    import keyring
+    from keyring.backends import fail
+
+    from app.client.profiles import KeyringUnavailable, connect, get_key, set_key
+
+    prod = Profile("prod", "api", "https://api.example")
+    old = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with pytest.raises(KeyringUnavailable, match=r"no keyring .* --key or the TAKES_API_KEY"):
+            get_key(prod)
+        with pytest.raises(KeyringUnavailable, match="Cannot save the API key"):
+            set_key(prod, "sk-x")
+        with pytest.raises(KeyringUnavailable):
+            connect(prod)
+        conn = connect(prod, key="sk-given")  # a key given explicitly needs no keyring
+        assert conn.base_url == "https://api.example" and "sk-given" not in repr(conn)
+    finally:
+        keyring.set_keyring(old)
+    with pytest.raises(ProfileError, match="No API key is saved"):
+        connect(prod)  # the null keyring of the test run has nothing
+
+
+def test_sandbox_profile_starts_a_private_server(tmp_path, monkeypatch):
+    from app.client.profiles import SANDBOX, connect
+
+    monkeypatch.setenv("TAKES_DATA_DIR", str(tmp_path))
+
+    async def account(conn: Connection) -> dict:
+        async with conn.client() as api:
+            return await api.account()
+
+    with connect(SANDBOX) as conn:
+        assert conn.base_url.startswith("http://127.0.0.1:")
+        assert asyncio.run(account(conn))["credits"] == 10_000
+        key = conn._key.reveal()
+        assert len(key) >= 24 and key not in repr(conn)
+        assert (tmp_path / "sandbox").is_dir()
+    with connect(SANDBOX) as again:
+        assert again._key.reveal() != key  # a new random key each start

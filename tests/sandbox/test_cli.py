@@ -45,7 +45,8 @@ def test_sandbox_command_serves_with_a_generated_key(tmp_path: Path) -> None:
         assert r.json() == {"credits": 500}
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 0
+        proc.communicate(timeout=15)  # also closes the pipes
+        assert proc.returncode == 0
     # the same data directory keeps its balance; --credits only seeds a new one
     proc, url, key2 = _start("--data", str(tmp_path / "d"), "--key", "my-key",
                              "--credits", "9")
@@ -55,4 +56,5 @@ def test_sandbox_command_serves_with_a_generated_key(tmp_path: Path) -> None:
         assert r.json() == {"credits": 500}
     finally:
         proc.terminate()
-        assert proc.wait(15) == 0
+        proc.communicate(timeout=15)
+        assert proc.returncode == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import json
 import logging
 import os
@@ -85,6 +86,9 @@ class Attempt:
     started: float
     status: int | None = None
     error: str | None = None
+    #: for a bytes body: its SHA-256 (first 16 hex digits) and the idempotency key sent
+    body_sha: str | None = None
+    idempotency_key: str | None = None
 
 
 class Secret:
@@ -351,9 +355,13 @@ class ApiClient:
         while True:
             attempts += 1
             attempt = self._begin(method, path)
+            content = body() if body else None
+            if isinstance(content, bytes):
+                attempt.body_sha = hashlib.sha256(content).hexdigest()[:16]
+                attempt.idempotency_key = (headers or {}).get("Idempotency-Key")
             try:
-                r = await self._http.request(method, path, params=params,
-                                             content=body() if body else None, headers=headers)
+                r = await self._http.request(method, path, params=params, content=content,
+                                             headers=headers)
             except httpx.TransportError as e:
                 attempt.error = type(e).__name__
                 err: ApiError = self._network_error(e, method, path)

@@ -44,6 +44,7 @@ def test_connect_error_twice_then_success_makes_one_job(tmp_path):
         async with Harness(sb, tmp_path, sleep=sleep) as h:
             rec = await h.manager.submit("seedance_r2v", PROMPT_ONLY)
             outcomes = [(a.status, a.error) for a in h.posts()]
+            assert len({(a.body_sha, a.idempotency_key) for a in h.posts()}) == 1
             assert outcomes == [(None, "ConnectError"), (None, "ConnectError"), (202, None)]
             rec = await h.manager.wait(rec.id)
             assert rec.status == "succeeded" and rec.result_path
@@ -66,6 +67,8 @@ def test_429_with_retry_after_2_five_times(sandbox, tmp_path):
             rec = await h.manager.submit("seedance_r2v", PROMPT_ONLY)
             posts = h.posts()
             assert [a.status for a in posts] == [429] * 5 + [202]
+            assert len({(a.body_sha, a.idempotency_key) for a in posts}) == 1
+            assert posts[0].idempotency_key == rec.idempotency_key and posts[0].body_sha
             gaps = [b.started - a.started for a, b in itertools.pairwise(posts)]
             assert len(gaps) == 5 and min(gaps) >= 2.0, gaps
             assert rec.status in ("queued", "running") and rec.remote_id
@@ -86,6 +89,8 @@ def test_post_answer_lost_after_the_job_was_made_still_one_job_one_charge(sandbo
             posts = h.posts()
             expected = "ReadTimeout" if "delay_s" in fault else "RemoteProtocolError"
             assert [(a.status, a.error) for a in posts] == [(None, expected), (202, None)]
+            # the retry resent the same bytes under the same key
+            assert len({(a.body_sha, a.idempotency_key) for a in posts}) == 1
             rec = await h.manager.wait(rec.id)
             assert rec.status == "succeeded"
             jobs = await server_jobs(h.api)

@@ -384,9 +384,9 @@ class JobManager:
         if job.get("result") and job["result"] != rec.result:
             changes["result"] = job["result"]
         err = job.get("error")
-        if isinstance(err, dict) and err:
-            changes.setdefault("error_code", err.get("code"))
-            changes.setdefault("error_message", err.get("message"))
+        if isinstance(err, dict) and err:  # the API's word beats a local note
+            changes["error_code"] = err.get("code")
+            changes["error_message"] = err.get("message")
         changes = {k: v for k, v in changes.items() if getattr(rec, k) != v}
         return self._update(rec, **changes) if changes else rec
 

@@ -25,6 +25,9 @@ Keys:
       and headers, then the connection closes.
     - ``{"delay_s": 5}``: run the handler, then wait before sending the response. On
       ``POST /v1/jobs/*`` the job exists before the client's read timeout fires.
+    A rule may also be given alone: ``set_faults(status=429, retry_after=2, count=5,
+    paths="POST /v1/jobs/*")`` appends it to the current list; ``"responses": {...}`` (one
+    object) is a list of one.
 ``fail_jobs`` (int)
     The next N jobs created (``-1`` = all) fail: status ``failed`` with ``error``
     ``{"code": fail_code, "message": fail_message}`` (defaults ``render_failed`` and a
@@ -43,8 +46,10 @@ import fnmatch
 import threading
 from typing import Any
 
+RULE_KEYS = {"status", "drop", "delay_s", "retry_after", "count", "paths", "code", "message",
+             "run"}
 KNOWN = {"latency_s", "responses", "fail_jobs", "fail_code", "fail_message", "stuck_jobs",
-         "reset"}
+         "reset"} | RULE_KEYS
 DEFAULT_FAIL = ("render_failed", "The model could not render this job (injected fault).")
 
 
@@ -61,10 +66,13 @@ class Faults:
 
     def update(self, spec: dict[str, Any]) -> dict[str, Any]:
         checked = _check(spec)
+        extra = checked.pop("_rule", None)
         with self._lock:
             if checked.pop("reset", False):
                 self._state = {}
             self._state.update(checked)
+            if extra is not None:
+                self._state.setdefault("responses", []).append(extra)
             return copy.deepcopy(self._state)
 
     def snapshot(self) -> dict[str, Any]:
@@ -118,7 +126,10 @@ def _check(spec: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise FaultError(f"unknown fault keys: {', '.join(sorted(unknown))}; "
                          f"known: {', '.join(sorted(KNOWN))}")
-    out = dict(spec)
+    out = {k: v for k, v in spec.items() if k not in RULE_KEYS}
+    alone = {k: v for k, v in spec.items() if k in RULE_KEYS}
+    if alone:
+        out["_rule"] = _rule(alone, len(spec.get("responses") or []))
     for key in ("latency_s",):
         if key in out and (not isinstance(out[key], int | float) or out[key] < 0):
             raise FaultError(f"{key} must be a number of seconds ≥ 0")
@@ -128,6 +139,8 @@ def _check(spec: dict[str, Any]) -> dict[str, Any]:
             raise FaultError(f"{key} must be a whole number (−1 = every job)")
     if "responses" in out:
         rules = out["responses"]
+        if isinstance(rules, dict):
+            rules = [rules]
         if not isinstance(rules, list):
             raise FaultError("responses must be a list of rules")
         out["responses"] = [_rule(r, i) for i, r in enumerate(rules)]
@@ -156,6 +169,8 @@ def _rule(rule: Any, i: int) -> dict[str, Any]:
             raise FaultError(f"{where}.status must be an HTTP error status (400–599)")
         if "retry_after" not in rule and status in (429, 503):
             out["retry_after"] = 1
+    if "run" in rule and not isinstance(rule["run"], bool):
+        raise FaultError(f"{where}.run must be true or false")
     if "drop" in rule and not (isinstance(rule["drop"], int | float) and 0 <= rule["drop"] < 1):
         raise FaultError(f"{where}.drop must be a fraction from 0 to below 1")
     if "delay_s" in rule and not (isinstance(rule["delay_s"], int | float)

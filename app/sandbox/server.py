@@ -90,7 +90,8 @@ class SandboxServer:
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-        config = uvicorn.Config(build_app(self), log_level="warning", access_log=False,
+        config = uvicorn.Config(build_app(self), log_config=None, log_level="warning",
+                                access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=2,
                                 timeout_keep_alive=30)
         self._uvicorn = uvicorn.Server(config)

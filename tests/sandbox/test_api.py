@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -35,8 +36,9 @@ CALLS = [
 @pytest.mark.parametrize("auth", [None, "Bearer wrong-key", "Basic abc", "Bearer"])
 def test_every_call_needs_the_key(sandbox: SandboxServer, auth: str | None) -> None:
     headers = {"Authorization": auth} if auth else {}
-    for method, path in CALLS:
-        r = httpx.request(method, sandbox.url + path, headers=headers, json=CHEAP)
+    with httpx.Client(base_url=sandbox.url, headers=headers) as anon:
+        answers = [anon.request(method, path, json=CHEAP) for method, path in CALLS]
+    for (method, path), r in zip(CALLS, answers, strict=True):
         assert r.status_code == 401, (method, path)
         assert r.json()["error"]["code"] == "unauthorized"
         assert r.headers["WWW-Authenticate"] == "Bearer"
@@ -44,8 +46,14 @@ def test_every_call_needs_the_key(sandbox: SandboxServer, auth: str | None) -> N
     assert job_count(sandbox) == 0
 
 
-def test_the_key_is_in_no_response_repr_or_file(sandbox: SandboxServer, client: httpx.Client,
-                                                media: dict[str, Path], tmp_path: Path) -> None:
+def test_the_key_is_in_no_response_repr_log_or_file(
+        sandbox: SandboxServer, client: httpx.Client, media: dict[str, Path], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    sandbox.set_faults(responses=[{"status": 503, "count": 1}, {"drop": 0.5, "count": 1}])
+    client.get("/v1/account")
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get("/v1/models")
     url = upload(client, media["img_640x480"])
     job = submit(client, "kling_v3_std_i2v", {"start_image_url": url, "prompt": "x",
                                               "out": "a.mp4"}, key="k").json()
@@ -53,6 +61,7 @@ def test_the_key_is_in_no_response_repr_or_file(sandbox: SandboxServer, client: 
                                           f"/v1/jobs/{job['id']}", "/openapi.json")]
     texts += [repr(sandbox), str(wait(client, job["id"]))]
     assert all(sandbox.key not in t for t in texts)
+    assert caplog.records and sandbox.key not in caplog.text
     for f in (tmp_path / "sandbox").glob("sandbox.sqlite3*"):
         assert sandbox.key.encode() not in f.read_bytes()
 

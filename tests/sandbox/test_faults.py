@@ -158,3 +158,9 @@ def test_faults_set_at_start_up_and_through_the_endpoint(tmp_path: Path) -> None
         bad = c.post("/v1/_test/faults", json={"responses": [{"drop": 2}]})
         assert bad.status_code == 422 and "drop" in bad.json()["error"]["message"]
         assert httpx.post(f"{sb.url}/v1/_test/faults", json={"reset": True}).status_code == 401
+        # a rule given alone is appended to the queue
+        sb.set_faults(status=418, paths="GET /v1/account")
+        r = c.post("/v1/_test/faults", json={"status": 503, "retry_after": 4, "count": 1,
+                                             "paths": "GET /v1/account"})
+        assert len(r.json()["faults"]["responses"]) == 2
+        assert [c.get("/v1/account").status_code for _ in range(3)] == [418, 503, 200]

@@ -77,13 +77,16 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
 
 def _probe_image(path: str, fmt: str, size: int) -> MediaInfo:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(path) as im:
             width, height = im.size
             im.load()  # decodes: a truncated file fails here, not later
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except Image.DecompressionBombError:
+        raise ProbeError(path, f"the {fmt.upper()} image is too large to read (over "
+                         f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels)") from None
+    except Exception as e:  # whatever a damaged file makes Pillow raise: never a crash
         if fmt == "avif":
             return _probe_av(path, "image", fmt, size)
         raise ProbeError(path, f"the {fmt.upper()} image is damaged or truncated ({e})") from None
@@ -98,7 +101,7 @@ def _probe_av(path: str, kind: str, fmt: str, size: int) -> MediaInfo:
             return _facts(container, path, kind, fmt, size)
     except ProbeError:
         raise
-    except (av.error.FFmpegError, ValueError, OSError, IndexError) as e:
+    except Exception as e:  # whatever a damaged file makes FFmpeg raise: never a crash
         raise _damaged(path, fmt, e) from None
 
 

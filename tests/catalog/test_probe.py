@@ -159,3 +159,45 @@ def test_header_only_png_is_damaged(tmp_path: Path) -> None:
 )
 def test_sniff(head: bytes, expected) -> None:
     assert sniff(head) == expected
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import zlib
+
+    return (len(data).to_bytes(4, "big") + kind + data
+            + zlib.crc32(kind + data).to_bytes(4, "big"))
+
+
+def test_an_enormous_image_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
+    """A 20000×10000 PNG whose header alone trips Pillow's decompression-bomb guard."""
+    import zlib
+
+    width, height = 20000, 10000
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])
+    rows = zlib.compress((b"\0" + b"\0" * (width // 8)) * height, 9)
+    path = tmp_path / "huge.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", rows)
+                     + _png_chunk(b"IEND", b""))
+    with pytest.raises(ProbeError, match="PNG image is too large to read"):
+        probe(path)
+
+
+MAGICS = [b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\0\0\0\0WEBPVP8 ",
+          b"RIFF\x24\0\0\0WAVEfmt ", b"\0\0\0\x18ftypisom", b"\0\0\0\x18ftypqt  ",
+          b"\0\0\0\x18ftypavif", b"\x1a\x45\xdf\xa3", b"ID3\x04\0\0\0\0\0\0", b"\xff\xfb\x90\x00"]
+
+
+@pytest.mark.parametrize("magic", MAGICS, ids=[m[:12].hex() for m in MAGICS])
+def test_right_magic_then_garbage_never_crashes(tmp_path: Path, magic: bytes) -> None:
+    import random
+
+    rng = random.Random(magic)
+    for n in (0, 100, 5000):
+        path = tmp_path / f"junk{n}"
+        path.write_bytes(magic + bytes(rng.randrange(256) for _ in range(n)))
+        try:
+            info = probe(path)
+        except ProbeError as e:
+            assert e.reason
+        else:  # some decoders accept noise (an MP3 of noise is an MP3): then facts are sane
+            assert info.size_bytes == path.stat().st_size

@@ -341,10 +341,15 @@ class AutoIntEditor(Editor):
         self.slider.setValue(min(max(5, lo), hi))
         self.slider.setAccessibleName(spec.title)
         self.slider.setMinimumWidth(160)
+        self.auto_text = muted(f"the model picks the length ({lo}–{hi} {spec.unit})".rstrip(),
+                               self)
+        self.auto_text.setObjectName("autoText")
         layout.addWidget(self.auto)
         layout.addWidget(self.slider, 1)
-        if spec.unit:
-            layout.addWidget(QLabel(spec.unit, self))
+        layout.addWidget(self.auto_text, 1)
+        self.unit_label = QLabel(spec.unit, self) if spec.unit else None
+        if self.unit_label is not None:
+            layout.addWidget(self.unit_label)
         self.main = self.slider
         self.auto.toggled.connect(self._on_auto)
         self.slider.valueChanged.connect(lambda _v: self.emit_changed())
@@ -363,10 +368,18 @@ class AutoIntEditor(Editor):
                 lo, hi = self.bounds
                 self.slider.setRange(min(lo, value), max(hi, value))
                 self.slider.setValue(value)
+        self._show_auto(is_auto)
+
+    def _show_auto(self, is_auto: bool) -> None:
+        """Auto shows what auto means, not a greyed-out number that reads as a length."""
         self.slider.setEnabled(not is_auto)
+        self.slider.setVisible(not is_auto)
+        self.auto_text.setVisible(is_auto)
+        if self.unit_label is not None:
+            self.unit_label.setVisible(not is_auto)
 
     def _on_auto(self, checked: bool) -> None:
-        self.slider.setEnabled(not checked)
+        self._show_auto(checked)
         self.emit_changed()
 
 

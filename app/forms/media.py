@@ -50,6 +50,7 @@ from app.forms.probing import THUMB_H, THUMB_W
 from app.media.probe import sniff
 
 _EXTENSIONS = {"jpeg": "*.jpg *.jpeg", "mp3": "*.mp3", "wav": "*.wav"}
+_NOUNS = {"audio": "audio clip"}
 _KIND_ICON = {"image": "🖼", "video": "🎞", "audio": "♪"}
 
 ITEM_STYLE = f"""
@@ -328,13 +329,27 @@ class MediaEditor(Editor):
         self.refused.setObjectName(f"refused:{path}")
         layout.addWidget(self.refused)
         self.main = self.drop_zone
-        self.setAcceptDrops(False)
+        self.setAcceptDrops(True)
         ctx.service.thumbnail_ready.connect(self._on_thumbnail)
         ctx.service.probed.connect(self._on_probed)
         self.reset()
 
+    # Drops anywhere on the field (its items included) go to the drop zone.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.drop_zone.dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self.drop_zone.dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event: Any) -> None:
+        self.drop_zone.dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_zone.dropEvent(event)
+
     def _hint_text(self) -> str:
-        noun = self.rule.kind if self.single else f"{self.rule.kind}s"
+        noun = _NOUNS.get(self.rule.kind, self.rule.kind)
+        noun = noun if self.single else f"{noun}s"
         if self.capacity and not self.single:
             noun = f"up to {self.capacity} {noun}"
         return f"Drop {noun}"

@@ -210,7 +210,9 @@ def est(form: ModelForm) -> tuple[int, int]:
 def test_estimate_follows_resolution_duration_audio_seedance(form_factory) -> None:
     form: ModelForm = form_factory("seedance_r2v")
     assert est(form) == (242, 909)  # auto duration: a range
+    assert form.editor("duration").auto_text.isVisibleTo(form)
     form.editor("duration").auto.setChecked(False)
+    assert form.editor("duration").slider.isVisibleTo(form)
     form.editor("duration").slider.setValue(10)
     assert est(form) == (606, 606)
     combo = form.editor("resolution").combo

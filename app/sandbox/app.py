@@ -116,6 +116,8 @@ def _install_errors(app: FastAPI) -> None:
         return error(422, "validation_failed", "The request is invalid", fields)
 
     async def crash(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, _Drop):  # a fault on purpose: the response is abandoned
+            return Response(status_code=500)
         log.error("sandbox error on %s %s: %s", request.method, request.url.path,
                   type(exc).__name__)
         return error(500, "internal_error", "The sandbox hit an internal error")
@@ -196,7 +198,9 @@ class FaultMiddleware:
                     await self.app(scope, receive, dropping)
                 else:  # the request is never handled: headers, then the connection closes
                     await _send_json(dropping, 502, {"error": {"code": "dropped"}})
-            except _Drop:
+            except BaseException as e:
+                if not _is_drop(e):
+                    raise
                 log.info("fault: dropped the response to %s %s", scope["method"], path)
 
     async def _forced(self, rule: dict[str, Any], send: Send) -> None:
@@ -210,6 +214,12 @@ class FaultMiddleware:
             "code": rule.get("code") or default,
             "message": rule.get("message") or f"Injected fault: HTTP {status}",
             "fields": []}}, headers)
+
+
+def _is_drop(e: BaseException) -> bool:
+    if isinstance(e, BaseExceptionGroup):
+        return all(_is_drop(x) for x in e.exceptions)
+    return isinstance(e, _Drop)
 
 
 def _delayed(send: Send, delay: float) -> Send:

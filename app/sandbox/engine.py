@@ -164,11 +164,15 @@ class Engine:
         def should_stop() -> bool:
             return self._stop.is_set() or time.time() >= deadline or not self._unfinished(job_id)
 
-        with self._renders:
-            try:
-                render(row["plan"], job_id, dest, should_stop)
-            except RenderStopped:
+        while not self._renders.acquire(timeout=TICK):  # wait for a render slot
+            if should_stop():
                 return False
+        try:
+            render(row["plan"], job_id, dest, should_stop)
+        except RenderStopped:
+            return False
+        finally:
+            self._renders.release()
         return True
 
     def _unfinished(self, job_id: str) -> bool:

@@ -272,6 +272,18 @@ def test_state_survives_a_restart(tmp_path: Path, media: dict[str, Path]) -> Non
         assert len(sb.store.ledger()) == 3
 
 
+def test_stop_is_prompt_with_renders_in_flight_and_restart_finishes_them(
+        tmp_path: Path) -> None:
+    with SandboxServer(tmp_path, render_seconds=0.1) as sb, api_client(sb) as c:
+        ids = [submit(c, "seedance_r2v", {**CHEAP, "duration": 15, "prompt": f"n{i}"}
+                      ).json()["id"] for i in range(6)]
+        t = time.monotonic()
+    assert time.monotonic() - t < 3
+    with SandboxServer(tmp_path, render_seconds=0.1) as sb, api_client(sb) as c:
+        assert {wait(c, i)["status"] for i in ids} == {"succeeded"}
+        assert len(sb.store.ledger()) == 6  # charged once each, across the restart
+
+
 # ---- listing ------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -61,8 +62,8 @@ def test_500_without_retry_after(sandbox: SandboxServer, client: httpx.Client) -
     assert client.get("/v1/models").status_code == 200
 
 
-def test_download_cut_at_60_percent_then_resumed_with_range(sandbox: SandboxServer,
-                                                           client: httpx.Client) -> None:
+def test_download_cut_at_60_percent_then_resumed_with_range(
+        sandbox: SandboxServer, client: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
     job = wait(client, submit(client, "seedance_r2v", {**CHEAP, "mock": True}).json()["id"])
     url = job["result"]["url"]
     whole = client.get(url).content
@@ -77,6 +78,7 @@ def test_download_cut_at_60_percent_then_resumed_with_range(sandbox: SandboxServ
     r = client.get(url, headers={"Range": f"bytes={len(got)}-"})
     assert r.status_code == 206
     assert bytes(got) + r.content == whole
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
 
 
 def test_dropped_response_after_the_job_was_created(sandbox: SandboxServer,

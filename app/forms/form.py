@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -46,17 +47,26 @@ DEBOUNCE_MS = 150
 LABEL_WIDTH = 132
 SUMMARY_LINES = 4
 
-FORM_STYLE = f"""
-QLabel#fieldLabel {{ color: #26303d; padding-top: 4px; }}
-QLabel#sectionTitle {{ color: {MUTED_COLOR}; font-weight: 600; text-transform: uppercase;
-                       padding-top: 6px; }}
-QFrame#footer {{ border-top: 1px solid #d5dbe3; background: #f6f8fb; }}
-QLabel#estimate {{ font-size: 20px; font-weight: 700; color: #17202b; }}
+#: Styles are set on the few widgets that need them, not on the form: a style sheet on the form
+#: would make every widget in it paint through QStyleSheetStyle (~10% slower form switches).
+FOOTER_STYLE = """
+QFrame#footer { border-top: 1px solid #d5dbe3; background: #f6f8fb; }
+QLabel#estimate { font-size: 20px; font-weight: 700; color: #17202b; }
+"""
+SWITCH_STYLE = f"""
 QPushButton[mode="true"] {{ background: {ACCENT_COLOR}; color: white; border: 1px solid
                             {ACCENT_COLOR}; border-radius: 4px; padding: 3px 12px; }}
 QPushButton[mode="false"] {{ background: #eef2f7; color: #26303d; border: 1px solid #c6cfdb;
                              border-radius: 4px; padding: 3px 12px; }}
 """
+
+
+def _field_label(text: str, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setObjectName("fieldLabel")
+    label.setContentsMargins(0, 4, 0, 0)  # level with the first line of the editor
+    label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+    return label
 
 
 def default_out(model_id: str, now: float | None = None) -> str:
@@ -72,6 +82,7 @@ class ModeSwitch(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"{names[0]}_mode")
+        self.setStyleSheet(SWITCH_STYLE)
         self.names = names
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -115,7 +126,6 @@ class ModelForm(QWidget):
         self.spec = get_model(model_id)
         self.service = service or probe_service()
         self.setObjectName(f"form:{model_id}")
-        self.setStyleSheet(FORM_STYLE)
         self.fields: dict[str, FieldSpec] = {f.name: f for f in
                                              field_specs(self.spec.json_schema())}
         self.ctx = EditorContext(self.service, field_specs=self.fields)
@@ -192,10 +202,8 @@ class ModelForm(QWidget):
                 done.add(name)
 
     def _label_for(self, spec: FieldSpec) -> QLabel:
-        label = QLabel(spec.title + (" *" if spec.required else ""), self.body)
-        label.setObjectName("fieldLabel")
+        label = _field_label(spec.title + (" *" if spec.required else ""), self.body)
         label.setToolTip(spec.description + ("\nRequired" if spec.required else ""))
-        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         label.setWordWrap(True)
         label.setMaximumWidth(LABEL_WIDTH + 20)
         self.field_labels[spec.name] = label
@@ -249,8 +257,15 @@ class ModelForm(QWidget):
         self._show_mode(first.name)
 
     def _add_wrapper(self) -> None:
-        section = QLabel("Output", self.body)
+        section = QLabel("OUTPUT", self.body)
         section.setObjectName("sectionTitle")
+        section.setContentsMargins(4, 6, 0, 0)
+        font = section.font()
+        font.setBold(True)
+        section.setFont(font)
+        palette = section.palette()
+        palette.setColor(section.foregroundRole(), QColor(MUTED_COLOR))
+        section.setPalette(palette)
         self.grid.addWidget(section, self._row, 0, 1, 2)
         self._row += 1
         self.out_edit = QLineEdit(default_out(self.model_id), self.body)
@@ -278,9 +293,7 @@ class ModelForm(QWidget):
 
     def _wrapper_row(self, title: str, widget: QWidget, name: str,
                      stretch: bool = False) -> None:
-        label = QLabel(title, self.body)
-        label.setObjectName("fieldLabel")
-        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        label = _field_label(title, self.body)
         label.setBuddy(widget)
         issues = IssueLabel(name, self.body)
         self.issue_labels[name] = issues
@@ -301,6 +314,7 @@ class ModelForm(QWidget):
     def _make_footer(self) -> QFrame:
         footer = QFrame(self)
         footer.setObjectName("footer")
+        footer.setStyleSheet(FOOTER_STYLE)
         layout = QVBoxLayout(footer)
         layout.setContentsMargins(16, 8, 16, 10)
         layout.setSpacing(2)

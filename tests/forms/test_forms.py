@@ -6,8 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QWidget
-from superqt import QLabeledSlider, QToggleSwitch
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QWidget,
+)
+from superqt import QLabeledSlider
 
 from app.catalog import MODELS
 from app.forms.base import OMIT
@@ -55,7 +63,7 @@ EDITORS: dict[str, dict[str, str]] = {
                             "H264_output": "bool"},
 }
 #: The Qt widget each editor kind is built around.
-INNER = {"enum": QComboBox, "auto": QLabeledSlider, "bool": QToggleSwitch, "str": QLineEdit,
+INNER = {"enum": QComboBox, "auto": QLabeledSlider, "bool": QCheckBox, "str": QLineEdit,
          "prompt": QPlainTextEdit, "slider": QLabeledSlider, "keyframe": QLabeledSlider,
          "seed": QSpinBox}
 
@@ -177,6 +185,16 @@ def test_a_broken_limit_shows_its_message_next_to_the_field(form_factory, model_
     assert not form.is_submittable()
     # the round trip keeps even the broken value, so the creator sees what was there
     assert form.payload()[path] == params[path] or path == "upscale_factor"
+
+
+def test_seed_is_a_number_or_random(form_factory) -> None:
+    form: ModelForm = form_factory("pixverse_swap")
+    seed = form.editor("seed")
+    assert seed.random.isChecked() and seed.random_text.isVisibleTo(form)
+    assert "seed" not in form.payload()
+    seed.random.setChecked(False)
+    seed.spin.setValue(99)
+    assert form.payload()["seed"] == 99 and not seed.random_text.isVisibleTo(form)
 
 
 def test_untouched_empty_fields_are_not_scolded_inline(form_factory) -> None:

@@ -99,7 +99,37 @@ def build_app(server: SandboxServer) -> ASGIApp:
                       include_in_schema=False)
     app.add_api_route("/v1/_test/faults", api.set_faults, methods=["POST"])
     app.add_api_route("/v1/_test/faults", api.get_faults, methods=["GET"])
+    _document_models(app)
     return AuthMiddleware(FaultMiddleware(app, server), server)
+
+
+def _document_models(app: FastAPI) -> None:
+    """Publish each model's input schema in the OpenAPI document (the job POST's body)."""
+    from fastapi.openapi.utils import get_openapi
+    from pydantic.json_schema import models_json_schema
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        inputs = list(dict.fromkeys(m.input_model for m in MODELS.values()))
+        refs, top = models_json_schema([(m, "validation") for m in inputs],
+                                       ref_template="#/components/schemas/{model}")
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
+        op = doc["paths"]["/v1/jobs/{model_id}"]["post"]
+        op["description"] = ("The body is the model's parameters (the schema named for the "
+                             "model) plus the wrapper's `out`, `mock`, `format` (seedance_r2v) "
+                             "and the sandbox's `webhook_url`. Header `Idempotency-Key`.")
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+            "oneOf": [refs[(m, "validation")] for m in inputs]}}}}
+        for param in op.get("parameters", []):
+            if param["name"] == "model_id":
+                param["schema"] = {"type": "string", "enum": list(MODELS)}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -359,6 +389,9 @@ class _Api:
             return error(422, "validation_failed", "The body must be a JSON object",
                          [{"field": "", "message": "must be a JSON object"}])
         key = request.headers.get("idempotency-key")
+        if key is not None and not 1 <= len(key) <= 255:
+            return error(422, "validation_failed", "Idempotency-Key must be 1–255 characters",
+                         [{"field": "Idempotency-Key", "message": "1–255 characters"}])
         fp = fingerprint(model_id, body)
         if key:
             replay = self._replay(key, fp)
@@ -510,7 +543,7 @@ class _Api:
         headers = {"Accept-Ranges": "bytes", "Content-Type": ctype}
         rng = request.headers.get("range")
         start, end, status = 0, size - 1, 200
-        if rng:
+        if rng and _RANGE.fullmatch(rng):  # other forms (several ranges) are ignored: 200
             parsed = _parse_range(rng, size)
             if parsed is None:
                 return error(416, "range_not_satisfiable", f"Range {rng!r} is outside the "
@@ -581,9 +614,12 @@ def _int(text: str | None, default: int | None) -> int | None:
         return None
 
 
+_RANGE = re.compile(r"\s*bytes=(\d*)-(\d*)\s*")
+
+
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     """(start, end) inclusive for one ``bytes=`` range, or None when unsatisfiable."""
-    m = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header)
+    m = _RANGE.fullmatch(header)
     if not m or (m.group(1) == "" and m.group(2) == ""):
         return None
     if m.group(1) == "":

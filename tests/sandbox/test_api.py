@@ -82,6 +82,18 @@ def test_models_lists_the_catalog(client: httpx.Client) -> None:
     assert seedance["price"]["rates"]["720p"] == 303
 
 
+def test_openapi_documents_the_calls_and_model_schemas(client: httpx.Client) -> None:
+    doc = client.get("/openapi.json").json()
+    for path in ("/v1/uploads", "/v1/jobs/{model_id}", "/v1/jobs/{job_id}", "/v1/jobs",
+                 "/v1/jobs/{job_id}/cancel", "/v1/account", "/v1/models", "/v1/files/{name}"):
+        assert path in doc["paths"]
+    schemas = doc["components"]["schemas"]
+    assert schemas["SeedanceR2V"]["properties"]["duration"]
+    assert "KlingShot" in schemas  # nested models resolve inside the document
+    body = doc["paths"]["/v1/jobs/{model_id}"]["post"]["requestBody"]
+    assert len(body["content"]["application/json"]["schema"]["oneOf"]) == 6
+
+
 def test_job_object_fields_and_lifecycle(client: httpx.Client) -> None:
     r = submit(client, "seedance_r2v", CHEAP)
     assert r.status_code == 202
@@ -202,6 +214,7 @@ def test_an_invalid_request_does_not_burn_its_key(client: httpx.Client) -> None:
     bad = submit(client, "seedance_r2v", {"out": "a.mp4"}, key="k")
     assert bad.status_code == 422
     assert submit(client, "seedance_r2v", CHEAP, key="k").status_code == 202
+    assert submit(client, "seedance_r2v", CHEAP, key="x" * 256).status_code == 422
 
 
 # ---- cancel, timeout ------------------------------------------------------------------------
@@ -359,6 +372,10 @@ def test_range_downloads(client: httpx.Client) -> None:
     assert r.content == data[-5:]
     r = client.get(url, headers={"Range": f"bytes={len(data)}-"})
     assert r.status_code == 416 and r.headers["Content-Range"] == f"bytes */{len(data)}"
+    r = client.get(url, headers={"Range": "bytes=0-1,5-6"})  # several ranges: ignored
+    assert r.status_code == 200 and r.content == data
+    r = client.head(url, headers={"Range": "bytes=0-9"})
+    assert r.status_code == 206 and r.headers["Content-Length"] == "10" and not r.content
     assert client.get("/v1/files/nope.mp4").status_code == 404
     assert client.get("/v1/files/..%2Fsandbox.sqlite3").status_code == 404
 

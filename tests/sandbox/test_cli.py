@@ -58,3 +58,37 @@ def test_sandbox_command_serves_with_a_generated_key(tmp_path: Path) -> None:
         proc.terminate()
         proc.communicate(timeout=15)
         assert proc.returncode == 0
+
+
+def test_a_killed_sandbox_finishes_its_jobs_after_a_restart(tmp_path: Path) -> None:
+    args = ("--data", str(tmp_path / "d"), "--key", "k", "--render-seconds", "1.5")
+    auth = {"Authorization": "Bearer k"}
+    proc, url, _ = _start(*args)
+    try:
+        body = {"prompt": "x", "duration": 4, "resolution": "480p", "out": "a.mp4"}
+        r = httpx.post(f"{url}/v1/jobs/seedance_r2v", json=body, headers={
+            **auth, "Idempotency-Key": "once"})
+        job_id = r.json()["id"]
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{url}/v1/jobs/{job_id}", headers=auth).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.kill()  # no clean shutdown
+        proc.communicate(timeout=15)
+    proc, url, _ = _start(*args)
+    try:
+        deadline = time.monotonic() + 20
+        while (job := httpx.get(f"{url}/v1/jobs/{job_id}", headers=auth).json())[
+                "status"] in ("queued", "running"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert job["status"] == "succeeded"
+        assert httpx.get(job["result"]["url"], headers=auth).status_code == 200
+        assert httpx.get(f"{url}/v1/account", headers=auth).json() == {"credits": 10_000 - 108}
+        again = httpx.post(f"{url}/v1/jobs/seedance_r2v", json=body, headers={
+            **auth, "Idempotency-Key": "once"})
+        assert again.json()["id"] == job_id
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)

@@ -89,7 +89,9 @@ class SandboxServer:
         self._socket = sock
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        uv_log = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, _QuietDrops) for f in uv_log.filters):
+            uv_log.addFilter(_QuietDrops())
         config = uvicorn.Config(build_app(self), log_config=None, log_level="warning",
                                 access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=2,

@@ -285,6 +285,20 @@ def test_state_survives_a_restart(tmp_path: Path, media: dict[str, Path]) -> Non
         assert len(sb.store.ledger()) == 3
 
 
+def test_the_same_server_restarts_on_its_port(tmp_path: Path) -> None:
+    sb = SandboxServer(tmp_path, render_seconds=0.1)
+    url = sb.start()
+    sb.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/v1/account")
+    try:
+        assert sb.start() == url
+        with api_client(sb) as c:
+            assert balance(c) == 10_000
+    finally:
+        sb.stop()
+
+
 def test_stop_is_prompt_with_renders_in_flight_and_restart_finishes_them(
         tmp_path: Path) -> None:
     with SandboxServer(tmp_path, render_seconds=0.1) as sb, api_client(sb) as c:

@@ -12,9 +12,11 @@ from typing import Any
 
 
 def default_data_dir() -> Path:
-    from platformdirs import user_data_dir
+    """Beside the app's own data (TAKES_DATA_DIR honoured), apart from the embedded sandbox's
+    folder so a standalone server never shares state with a running app."""
+    from app.client.paths import data_dir
 
-    return Path(user_data_dir("takes", appauthor=False)) / "sandbox"
+    return data_dir() / "sandbox-server"
 
 
 def _run(args: argparse.Namespace) -> int:

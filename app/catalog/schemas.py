@@ -8,6 +8,7 @@ Cross-field rules are in `app.catalog.rules`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator
@@ -94,17 +95,8 @@ KLING_ELEMENT_VIDEO = MediaRule(
     min_fps=24,
     max_fps=60,
 )
-O3_SOURCE_VIDEO = MediaRule(
-    kind="video",
-    formats=["mp4", "mov"],
-    max_mb=200,
-    min_side=720,
-    max_side=2160,
-    min_duration=3.0,
-    max_duration=10.05,
-    min_fps=24,
-    max_fps=60,
-)
+# The same limits as a Kling element video, but only MP4/MOV.
+O3_SOURCE_VIDEO = replace(KLING_ELEMENT_VIDEO, formats=["mp4", "mov"])
 PIXVERSE_VIDEO = MediaRule(kind="video", formats=VIDEO_FORMATS_ALL, warn_duration_over=10.0)
 ANY_IMAGE = MediaRule(kind="image", formats=IMAGE_FORMATS_ALL)
 WAN_VIDEO = MediaRule(kind="video", formats=["mp4", "mov"], max_mb=100, min_duration=2.0,

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -113,6 +114,8 @@ class DetailsPanel(QWidget):
         self.meta = QLabel("", self)
         self.meta.setWordWrap(True)
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for label in (self.title, self.meta):  # long paths must not widen the window
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.params = QTableWidget(0, 2, self)
         self.params.setHorizontalHeaderLabels(["Parameter", "Value"])
         self.params.verticalHeader().hide()

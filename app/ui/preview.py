@@ -6,8 +6,20 @@ Decoding happens in Qt Multimedia's own threads; the GUI thread only paints fram
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    Q_ARG,
+    QMetaObject,
+    QObject,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtMultimedia import (
     QAudioOutput,
@@ -28,10 +40,26 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QElidingLabel
 
 from app.ui import present
 
 COMPARE_MODES = ("Result only", "Side by side", "Wipe")
+
+
+def post(obj: QObject, method: str, *args: Any) -> None:
+    """Call a Qt Multimedia slot from the event loop instead of from Python.
+
+    The FFmpeg backend's renderer threads take the GIL while they tear down (they disconnect
+    from Python-made objects such as our QAudioOutput); a direct call such as `stop()` holds
+    the GIL while it waits for their locks, and the two wait for each other for ever. Queued,
+    the call runs in C++ from the event loop, without the GIL, in the order it was posted.
+    """
+    QMetaObject.invokeMethod(obj, method, Qt.ConnectionType.QueuedConnection, *args)
+
+
+def _seek(player: QMediaPlayer, ms: int) -> None:
+    post(player, "setPosition", Q_ARG("qint64", int(ms)))
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".m4v", ".mkv"}
 
 
@@ -154,6 +182,7 @@ class PreviewWidget(QWidget):
         self.result_path: str | None = None
         self.source_path: str | None = None
         self._scrubbing = False
+        self._first_frame_pending = False
         self._build_controls()
         self.player.setVideoOutput(self.video)
 
@@ -167,8 +196,9 @@ class PreviewWidget(QWidget):
         return b
 
     def _build_controls(self) -> None:
-        self.title = QLabel("", self)
+        self.title = QElidingLabel("", self)
         self.title.setObjectName("previewTitle")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.mock_badge = QLabel("MOCK", self)
         self.mock_badge.setStyleSheet(
             "background:#e08a1e;color:white;font-weight:bold;border-radius:4px;padding:1px 6px;")
@@ -192,7 +222,7 @@ class PreviewWidget(QWidget):
         self.loop_btn = self._button("Loop", "Loop playback", checkable=True)
         self.loop_btn.toggled.connect(self.set_loop)
         self.mute_btn = self._button("Mute", "Mute the sound", checkable=True)
-        self.mute_btn.toggled.connect(self.audio.setMuted)
+        self.mute_btn.toggled.connect(lambda on: post(self.audio, "setMuted", Q_ARG(bool, on)))
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setToolTip("Scrub")
         self.slider.sliderPressed.connect(self._scrub_start)
@@ -229,15 +259,16 @@ class PreviewWidget(QWidget):
         """No playable result (yet): say why."""
         self.unload()
         self.title.setText(title)
+        self.title.setToolTip(title)
         self.mock_badge.setVisible(mock)
         self.message.setText(text)
         self.stack.setCurrentWidget(self.message)
 
     def unload(self) -> None:
-        self.player.stop()
-        self.source_player.stop()
-        self.player.setSource(QUrl())
-        self.source_player.setSource(QUrl())
+        self._first_frame_pending = False
+        for player in (self.player, self.source_player):
+            post(player, "stop")
+            post(player, "setSource", Q_ARG(QUrl, QUrl()))
         self.result_path = self.source_path = None
         self.compare.clear()
         self._set_transport_enabled(False)
@@ -253,10 +284,12 @@ class PreviewWidget(QWidget):
         video_source = bool(source_path) and Path(str(source_path)).suffix.lower() in VIDEO_SUFFIXES
         self.source_path = source_path if video_source else None
         self.title.setText(title)
+        self.title.setToolTip(title)
         self.mock_badge.setVisible(mock)
-        self.player.setSource(QUrl.fromLocalFile(result_path))
+        post(self.player, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(result_path)))
         if self.source_path:
-            self.source_player.setSource(QUrl.fromLocalFile(self.source_path))
+            post(self.source_player, "setSource",
+                 Q_ARG(QUrl, QUrl.fromLocalFile(self.source_path)))
         self.mode.setEnabled(bool(self.source_path))
         self._set_transport_enabled(True)
         self._apply_mode(self.mode.currentText() if self.source_path else COMPARE_MODES[0])
@@ -264,13 +297,13 @@ class PreviewWidget(QWidget):
         if autoplay:
             self.play()
         else:
-            self.show_first_frame()
+            self._first_frame_pending = True  # paused on frame one once loaded
 
     def show_first_frame(self) -> None:
         """Paused on the first frame: a picture instead of a black box."""
-        self.player.pause()
+        post(self.player, "pause")
         if self.comparing:
-            self.source_player.pause()
+            post(self.source_player, "pause")
 
     def set_compare_mode(self, mode: str) -> None:
         if self.mode.currentText() != mode:
@@ -284,15 +317,15 @@ class PreviewWidget(QWidget):
             self.source_player.setVideoOutput(None)
             self.player.setVideoOutput(self.video)
             self.stack.setCurrentWidget(self.video)
-            self.source_player.pause()
+            post(self.source_player, "pause")
             return
         self.compare.mode = mode
         self.player.setVideoOutput(self.compare.result_sink)
         self.source_player.setVideoOutput(self.compare.source_sink)
         self.stack.setCurrentWidget(self.compare)
-        self.source_player.setPosition(self.player.position())
+        _seek(self.source_player, self.player.position())
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.source_player.play()
+            post(self.source_player, "play")
         self.compare.update()
 
     def current_image(self) -> QImage:
@@ -308,14 +341,14 @@ class PreviewWidget(QWidget):
 
     # ---- transport -----------------------------------------------------------------------
     def play(self) -> None:
-        self.player.play()
+        post(self.player, "play")
         if self.comparing:
-            self.source_player.setPosition(self.player.position())
-            self.source_player.play()
+            _seek(self.source_player, self.player.position())
+            post(self.source_player, "play")
 
     def pause(self) -> None:
-        self.player.pause()
-        self.source_player.pause()
+        post(self.player, "pause")
+        post(self.source_player, "pause")
 
     def toggle_play(self) -> None:
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
@@ -325,13 +358,13 @@ class PreviewWidget(QWidget):
 
     def seek(self, ms: int) -> None:
         """Scrub both players to the same time."""
-        self.player.setPosition(ms)
+        _seek(self.player, ms)
         if self.comparing:
-            self.source_player.setPosition(min(ms, max(0, self.source_player.duration())))
+            _seek(self.source_player, min(ms, max(0, self.source_player.duration())))
 
     def set_rate(self, rate: float) -> None:
-        self.player.setPlaybackRate(rate)
-        self.source_player.setPlaybackRate(rate)
+        for player in (self.player, self.source_player):
+            post(player, "setPlaybackRate", Q_ARG(float, float(rate)))
 
     def set_loop(self, on: bool) -> None:
         loops = QMediaPlayer.Loops.Infinite if on else QMediaPlayer.Loops.Once
@@ -373,7 +406,7 @@ class PreviewWidget(QWidget):
             self.slider.blockSignals(False)
         if self.comparing and abs(self.source_player.position() - ms) > 250 \
                 and ms <= self.source_player.duration():
-            self.source_player.setPosition(ms)
+            _seek(self.source_player, ms)
         self._update_time()
 
     def _update_time(self) -> None:
@@ -385,9 +418,13 @@ class PreviewWidget(QWidget):
         playing = state == QMediaPlayer.PlaybackState.PlayingState
         self.play_btn.setText("Pause" if playing else "Play")
         if not playing and self.comparing:
-            self.source_player.pause()
+            post(self.source_player, "pause")
 
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._first_frame_pending:
+            self._first_frame_pending = False
+            if self.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
+                self.show_first_frame()
         if status == QMediaPlayer.MediaStatus.InvalidMedia:
             self.message.setText(f"This file cannot be played: {self.player.errorString()}")
             self.stack.setCurrentWidget(self.message)

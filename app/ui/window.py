@@ -72,6 +72,9 @@ class MainWindow(QMainWindow):
         self.settings = settings or UiSettings()
         self.setWindowTitle("Takes")
         self.setObjectName("mainWindow")
+        # Deleted by Qt on the GUI thread once closed: left to Python's cycle collector, the
+        # window (with its timers and players) could be destroyed on a worker thread.
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.thumbs = ThumbnailCache(studio.thumbs_dir, parent=self)
         self.forms: dict[str, Any] = {}
         self._form_pages: dict[str, QWidget] = {}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from types import SimpleNamespace
 
 import mediafactory as mf
 import pytest
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
 
 from app.ui.offscreen import use_offscreen
 
@@ -33,6 +36,10 @@ def aloop(qapp):
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
+        # Qt objects in reference cycles must die here, on the GUI thread, not whenever the
+        # cycle collector happens to run on some worker thread.
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

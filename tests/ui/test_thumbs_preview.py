@@ -79,7 +79,8 @@ def test_preview_plays_steps_loops_and_compares(qtbot, tmp_path):
     w.play()
     qtbot.waitUntil(lambda: w.player.position() > 300, timeout=10_000)
     w.toggle_play()
-    assert w.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+    qtbot.waitUntil(lambda: w.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState,
+                    timeout=5000)
 
     w.seek(1000)
     qtbot.waitUntil(lambda: abs(w.player.position() - 1000) < 60, timeout=5000)
@@ -90,7 +91,7 @@ def test_preview_plays_steps_loops_and_compares(qtbot, tmp_path):
     w.set_loop(True)
     assert w.player.loops() == QMediaPlayer.Loops.Infinite
     w.mute_btn.setChecked(True)
-    assert w.audio.isMuted()
+    qtbot.waitUntil(w.audio.isMuted, timeout=5000)
 
     w.set_compare_mode(COMPARE_MODES[1])
     assert w.comparing

@@ -92,7 +92,8 @@ def test_animate_pro_render_watch_play_restart_history(aloop, qtbot, tmp_path, m
         w.preview.play_btn.click()
         await until(lambda: player.position() > 800, what="playback to advance")
         w.preview.play_btn.click()
-        assert player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+        await until(lambda: player.playbackState() != QMediaPlayer.PlaybackState.PlayingState,
+                    what="pause")
         w.resize(1500, 900)
         w.main_split.setSizes([200, 700, 600])
         split = w.main_split.sizes()

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
@@ -38,6 +38,7 @@ from app.ui.thumbs import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
 PAGE = 120
+FAVOURITE = QColor("#e0b030")
 
 
 @dataclass(frozen=True)
@@ -309,12 +310,34 @@ class HistoryDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         return self.TILE
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._texts: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+    def _lines(self, job: Any, option: QStyleOptionViewItem, width: int,
+               title_width: int) -> tuple[str, str]:
+        """The tile's two text lines, elided once per take and width (painting is hot)."""
+        key = (job.id, job.payload.get("prompt"), width, title_width, option.font.key())
+        hit = self._texts.get(key)
+        if hit is None:
+            bold = QFont(option.font)
+            bold.setBold(True)
+            title = QFontMetrics(bold).elidedText(present.task_title(job.model_id),
+                                                  Qt.TextElideMode.ElideRight, title_width)
+            text = " ".join((present.prompt_of(job.payload) or job.model_id).split())
+            prompt = option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+            if len(self._texts) > 5000:
+                self._texts.clear()
+            hit = self._texts[key] = (title, prompt)
+        return hit
+
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         job = index.data(JobRole)
         if job is None:
             return
         p.save()
-        if option.state & QStyle.StateFlag.State_Selected:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
             p.fillRect(option.rect.adjusted(2, 2, -2, -2), option.palette.highlight())
         r = option.rect.adjusted(8, 8, -8, -6)
         thumb = QRect(r.x(), r.y(), self.THUMB.width(), self.THUMB.height())
@@ -326,30 +349,24 @@ class HistoryDelegate(QStyledItemDelegate):
             draw_badge(p, thumb.right() - 4, thumb.bottom() - 20,
                        present.STATUS_WORDS.get(job.status, job.status).upper(),
                        status_colour(job.status))
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
         fg = option.palette.highlightedText().color() if selected else option.palette.text().color()
-        fm = p.fontMetrics()
-        lh = fm.height()
+        lh = option.fontMetrics.height()
         y = thumb.bottom() + 5
-        star = "★ " if job.favourite else ""
+        x0 = r.x() + (16 if job.favourite else 0)
+        title, prompt = self._lines(job, option, r.width(), r.right() - x0)
         bold = QFont(option.font)
         bold.setBold(True)
         p.setFont(bold)
-        p.setPen(QColor("#e0b030") if job.favourite else fg)
-        if star:
+        if job.favourite:
+            p.setPen(FAVOURITE)
             p.drawText(QRect(r.x(), y, 16, lh), Qt.AlignmentFlag.AlignLeft, "★")
         p.setPen(fg)
-        x0 = r.x() + (16 if star else 0)
-        p.drawText(QRect(x0, y, r.right() - x0, lh), Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(present.task_title(job.model_id),
-                                              Qt.TextElideMode.ElideRight, r.right() - x0))
+        p.drawText(QRect(x0, y, r.right() - x0, lh), Qt.AlignmentFlag.AlignLeft, title)
         p.setFont(option.font)
         dim = QColor(fg)
         dim.setAlpha(160)
         p.setPen(dim)
-        text = present.prompt_of(job.payload) or job.model_id
-        p.drawText(QRect(r.x(), y + lh + 1, r.width(), lh), Qt.AlignmentFlag.AlignLeft,
-                   fm.elidedText(" ".join(text.split()), Qt.TextElideMode.ElideRight, r.width()))
+        p.drawText(QRect(r.x(), y + lh + 1, r.width(), lh), Qt.AlignmentFlag.AlignLeft, prompt)
         p.restore()
 
 

@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 def make_app(argv: list[str] | None = None) -> Any:
     from PySide6.QtWidgets import QApplication
 
+    from app.ui.compat import protect_none
+
+    protect_none()  # see app.ui.compat: PySide6 6.12 on Python 3.11 loses refs to None
+
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setApplicationName("Takes")
     app.setOrganizationName("Takes")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QRectF, Qt
+from collections import OrderedDict
+
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 
 STATUS_COLOURS = {
@@ -42,15 +44,35 @@ def draw_badge(p: QPainter, right: int, top: int, text: str,
     return rect
 
 
+_SCALED: OrderedDict[tuple[int, int, int], QPixmap] = OrderedDict()
+_SCALED_MAX = 600
+TILE_BG = QColor("#24272c")
+
+
+def fitted(pixmap: QPixmap, size: QSize) -> QPixmap:
+    """`pixmap` scaled to fit `size`, smoothly, once (an LRU of recent sizes)."""
+    key = (pixmap.cacheKey(), size.width(), size.height())
+    hit = _SCALED.get(key)
+    if hit is not None:
+        _SCALED.move_to_end(key)
+        return hit
+    scaled = pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                           Qt.TransformationMode.SmoothTransformation)
+    _SCALED[key] = scaled
+    if len(_SCALED) > _SCALED_MAX:
+        _SCALED.popitem(last=False)
+    return scaled
+
+
 def draw_thumb(p: QPainter, rect: QRect, pixmap: QPixmap | None, placeholder: str) -> None:
     """The thumbnail fitted into `rect` on a dark tile, or a letter while it loads."""
     p.save()
-    p.fillRect(rect, QColor("#24272c"))
+    p.fillRect(rect, TILE_BG)
     if pixmap is not None and not pixmap.isNull():
-        scaled = pixmap.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        scaled = fitted(pixmap, rect.size())
         x = rect.x() + (rect.width() - scaled.width()) // 2
         y = rect.y() + (rect.height() - scaled.height()) // 2
-        p.drawPixmap(QRect(x, y, scaled.width(), scaled.height()), pixmap)
+        p.drawPixmap(x, y, scaled)
     else:
         p.setPen(QColor("#6b7079"))
         font = QFont(p.font())

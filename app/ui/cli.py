@@ -20,6 +20,8 @@ def register(sub: Any) -> None:
     p.add_argument("--render", action="store_true",
                    help="fill the form with a demo take and capture it mid-render")
     p.add_argument("--mock", action="store_true", help="turn the Mock toggle on")
+    p.add_argument("--compare", choices=["side", "wipe"],
+                   help="render a Restyle take of a demo clip and show source vs result")
     p.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT")
     p.set_defaults(func=_shot)
 
@@ -102,6 +104,8 @@ async def _compose(args: argparse.Namespace, window: Any, studio: Any, tmp: Path
         window.choose_task("create")
     if args.render:
         await _render_one(window, studio, tmp)
+    if args.compare:
+        await _compare(window, studio, tmp, args.compare)
     await _settle(window)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     if not window.screenshot(str(args.out)):
@@ -137,6 +141,30 @@ async def _render_one(window: Any, studio: Any, tmp: Path) -> None:
         if job is not None and job.status == "running" and job.progress >= 0.3:
             break
         await asyncio.sleep(0.05)
+
+
+async def _compare(window: Any, studio: Any, tmp: Path, mode: str) -> None:
+    """A finished Restyle take, selected, compared with its source at one third in."""
+    from app.ui.demo import demo_video
+    from app.ui.preview import COMPARE_MODES
+
+    source = demo_video(tmp / "media" / "source.mp4")
+    job = await studio.manager.submit("wan_27_video_edit", {
+        "prompt": "Turn the evening into a watercolour painting", "video_url": str(source),
+        "resolution": "720p", "out": "demo/restyle.mp4"})
+    job = await studio.manager.wait(job.id)
+    window.open_in_form(job)  # the form shows what was asked for
+    await asyncio.sleep(0.2)
+    window.queue.select(job.id)
+    preview = window.preview
+    preview.set_compare_mode(COMPARE_MODES[1] if mode == "side" else COMPARE_MODES[2])
+    preview.seek(1000)
+    preview.play()
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if preview.compare.has_frames() and preview.player.position() > 1000:
+            break
+    preview.pause()
 
 
 async def _settle(window: Any) -> None:

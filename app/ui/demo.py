@@ -45,6 +45,37 @@ def demo_image(path: Path, width: int = 800, height: int = 600, seed: int = 0) -
     return path
 
 
+def demo_video(path: Path, seconds: float = 3.0, width: int = 640, height: int = 360,
+               fps: int = 24) -> Path:
+    """A short H.264 clip: a sun crossing a gradient sky over a hill (PyAV; no Qt needed)."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    y, x = np.mgrid[0:height, 0:width]
+    sky = np.zeros((height, width, 4), np.uint8)
+    sky[..., 0] = 40 + (y * 200 // height)
+    sky[..., 1] = 90 + (y * 120 // height)
+    sky[..., 2] = 170 - (y * 60 // height)
+    sky[..., 3] = 255
+    hill = y > (height * 0.7 - (x - width / 2) ** 2 / (width * 4))
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        frames = round(seconds * fps)
+        for i in range(frames):
+            img = sky.copy()
+            cx, cy, r = width * (0.1 + 0.8 * i / frames), height * 0.35, height // 9
+            sun = (x - cx) ** 2 + (y - cy) ** 2 < r * r
+            img[sun] = (255, 225, 110, 255)
+            img[hill] = (35, 60, 45, 255)
+            for pkt in stream.encode(av.VideoFrame.from_ndarray(img, format="rgba")):
+                out.mux(pkt)
+        for pkt in stream.encode():
+            out.mux(pkt)
+    return path
+
+
 def demo_payloads(n: int, media_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     """N varied, valid payloads: mostly Create, some Animate with a start image; some mock."""
     images = [demo_image(media_dir / f"still-{i}.png", seed=i) for i in range(3)]

@@ -120,19 +120,22 @@ class CompareView(QWidget):
         p.end()
 
     def _paint_wipe(self, p: QPainter) -> None:
-        box = self._fit(self._result if not self._result.isNull() else self._source, self.rect())
+        """Each picture fitted (its own aspect) into the same area; the source left of the
+        divider, the result right of it."""
+        area = self.rect()
+        x = area.x() + int(area.width() * self.wipe)
         if not self._result.isNull():
-            p.drawImage(box, self._result)
-        x = box.x() + int(box.width() * self.wipe)
+            p.drawImage(self._fit(self._result, area), self._result)
         if not self._source.isNull():
             p.save()
-            p.setClipRect(QRect(box.x(), box.y(), x - box.x(), box.height()))
-            p.drawImage(box, self._source)
+            p.setClipRect(QRect(area.x(), area.y(), x - area.x(), area.height()))
+            p.fillRect(area, QColor("#111316"))
+            p.drawImage(self._fit(self._source, area), self._source)
             p.restore()
         p.setPen(QPen(QColor("white"), 2))
-        p.drawLine(QPointF(x, box.top()), QPointF(x, box.bottom()))
-        self._label(p, QRect(box.x(), box.y(), x - box.x(), box.height()), "Source")
-        self._label(p, QRect(x, box.y(), box.right() - x, box.height()), "Result")
+        p.drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()))
+        self._label(p, QRect(area.x(), area.y(), x - area.x(), area.height()), "Source")
+        self._label(p, QRect(x, area.y(), area.right() - x, area.height()), "Result")
 
     @staticmethod
     def _label(p: QPainter, box: QRect, text: str) -> None:
@@ -341,6 +344,7 @@ class PreviewWidget(QWidget):
 
     # ---- transport -----------------------------------------------------------------------
     def play(self) -> None:
+        self._first_frame_pending = False  # asked to play before the media had loaded
         post(self.player, "play")
         if self.comparing:
             _seek(self.source_player, self.player.position())

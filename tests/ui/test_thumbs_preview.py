@@ -120,3 +120,19 @@ def test_preview_without_video_source_offers_no_compare(qtbot, tmp_path):
     w.show_message("Rendering 40%")
     assert w.message.text() == "Rendering 40%"
     assert not w.play_btn.isEnabled()
+
+
+def test_play_asked_before_the_media_loaded_still_plays(qtbot, tmp_path):
+    """Loading pauses on frame one, unless play was asked for meanwhile."""
+    src = mf.video(tmp_path / "src.mp4", seconds=2.0)
+    res = mf.video(tmp_path / "res.mp4", seconds=2.0)
+    w = PreviewWidget()
+    qtbot.addWidget(w)
+    w.show()
+    w.load(str(res), str(src))
+    w.set_compare_mode(COMPARE_MODES[2])
+    w.play()
+    qtbot.waitUntil(lambda: w.player.position() > 300, timeout=10_000)
+    assert w.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+    qtbot.waitUntil(w.compare.has_frames, timeout=10_000)
+    w.unload()

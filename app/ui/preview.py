@@ -20,7 +20,16 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShortcut,
+)
 from PySide6.QtMultimedia import (
     QAudioOutput,
     QMediaMetaData,
@@ -218,6 +227,9 @@ class PreviewWidget(QWidget):
 
         self.play_btn = self._button("Play", "Play / pause (Space)")
         self.play_btn.clicked.connect(self.toggle_play)
+        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        space.activated.connect(self.toggle_play)
         self.back_btn = self._button("◀|", "One frame back")
         self.back_btn.clicked.connect(lambda: self.step(-1))
         self.fwd_btn = self._button("|▶", "One frame forward")

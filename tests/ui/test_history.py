@@ -191,3 +191,15 @@ def test_panel_details_favourite_compare_delete(qtbot, store, thumbs, tmp_path, 
         assert store.get(recs[1].id) is None  # row gone too
     finally:
         model.close()
+
+
+def test_date_filter_bounds():
+    from app.ui.history import since_for
+
+    now = time.mktime((2026, 3, 10, 15, 30, 0, 0, 0, -1))
+    assert since_for("Today", now) == time.mktime((2026, 3, 10, 0, 0, 0, 0, 0, -1))
+    assert since_for("Last 7 days", now) == now - 7 * 86400
+    assert since_for("Any time", now) is None
+    old = JobRecord.new("seedance_r2v", {"prompt": "x"}, created_at=now - 8 * 86400)
+    assert not HistoryFilter(since=since_for("Last 7 days", now)).matches(old)
+    assert HistoryFilter(since=since_for("Last 30 days", now)).matches(old)

@@ -195,6 +195,17 @@ def test_failed_and_canceled_jobs_say_why_and_refund(aloop, qtbot, tmp_path):
         await until(lambda: w.queue_model.job(new.id).result_path, timeout=15, what="retry done")
         assert await studio.balance() == start - 108
 
+        # reveal the file and copy the job id of the finished take
+        revealed: list[str] = []
+        w.queue.reveal = revealed.append
+        w.queue.select(new.id)
+        assert w.queue.act_reveal.isEnabled() and not w.queue.act_copy_error.isEnabled()
+        w.queue.act_reveal.trigger()
+        done = w.queue_model.job(new.id)
+        assert revealed == [done.result_path]
+        w.queue.act_copy_id.trigger()
+        assert QGuiApplication.clipboard().text() == done.remote_id
+
         # hide finished: every row here is finished
         w.queue.hide_finished.setChecked(True)
         assert w.queue_model.rowCount() == 0

@@ -67,6 +67,13 @@ def post(obj: QObject, method: str, *args: Any) -> None:
     QMetaObject.invokeMethod(obj, method, Qt.ConnectionType.QueuedConnection, *args)
 
 
+def _url(value: str) -> QUrl:
+    """A local path or a file:// / http(s):// URL (a source may have been given as a URL)."""
+    if value.startswith(("http://", "https://", "file://")):
+        return QUrl(value)
+    return QUrl.fromLocalFile(value)
+
+
 def _seek(player: QMediaPlayer, ms: int) -> None:
     post(player, "setPosition", Q_ARG("qint64", int(ms)))
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".m4v", ".mkv"}
@@ -296,15 +303,15 @@ class PreviewWidget(QWidget):
             return
         self.unload()
         self.result_path = result_path
-        video_source = bool(source_path) and Path(str(source_path)).suffix.lower() in VIDEO_SUFFIXES
+        video_source = bool(source_path) and \
+            Path(QUrl(str(source_path)).path() or str(source_path)).suffix.lower() in VIDEO_SUFFIXES
         self.source_path = source_path if video_source else None
         self.title.setText(title)
         self.title.setToolTip(title)
         self.mock_badge.setVisible(mock)
         post(self.player, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(result_path)))
         if self.source_path:
-            post(self.source_player, "setSource",
-                 Q_ARG(QUrl, QUrl.fromLocalFile(self.source_path)))
+            post(self.source_player, "setSource", Q_ARG(QUrl, _url(self.source_path)))
         self.mode.setEnabled(bool(self.source_path))
         self._set_transport_enabled(True)
         self._apply_mode(self.mode.currentText() if self.source_path else COMPARE_MODES[0])

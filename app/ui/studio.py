@@ -41,7 +41,7 @@ class Studio:
         data_dir.mkdir(parents=True, exist_ok=True)
         store = JobStore(data_dir / "jobs.sqlite3")
         client = connection.client(**(client_options or {}))
-        download_dir = data_dir / "takes"
+        download_dir = data_dir / "work"  # the work folder `out` paths are relative to
         download_dir.mkdir(parents=True, exist_ok=True)
         manager = JobManager(client, store, download_dir, poll=poll)
         return cls(store, manager, client, data_dir, download_dir, connection)

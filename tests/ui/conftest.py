@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from app.ui.compat import protect_none
+from app.ui.main import close_loop
 from app.ui.offscreen import use_offscreen
 
 # The offscreen plugin's screen is 800×800 and clamps restored window geometry; the
@@ -31,14 +32,7 @@ def aloop(qapp):
     try:
         yield loop
     finally:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-        asyncio.set_event_loop(None)
+        close_loop(loop)
         # Qt objects in reference cycles must die here, on the GUI thread, not whenever the
         # cycle collector happens to run on some worker thread.
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

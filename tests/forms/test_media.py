@@ -4,34 +4,14 @@ off the GUI thread, tags that follow the order, limits in red, dependent limits.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QMimeData
+from qtinput import drag_and_drop, file_mime
 
 from app.forms.form import ModelForm
 from app.forms.media import MediaEditor
 
-
-def mime_for(*paths: Path) -> QMimeData:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    return mime
-
-
-def drag_and_drop(target: QWidget, mime: QMimeData) -> tuple[bool, bool]:
-    """Enter, move and drop on `target` through the event system; (enter accepted, dropped)."""
-    pos = QPointF(target.rect().center())
-    actions = Qt.DropAction.CopyAction
-    no_button, no_mod = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(pos, actions, mime, no_button, no_mod)
-    QApplication.sendEvent(target, enter)
-    move = QDragMoveEvent(pos, actions, mime, no_button, no_mod)
-    QApplication.sendEvent(target, move)
-    drop = QDropEvent(pos, actions, mime, no_button, no_mod)
-    QApplication.sendEvent(target, drop)
-    return enter.isAccepted(), drop.isAccepted()
+mime_for = file_mime
 
 
 def zone(form: ModelForm, name: str) -> MediaEditor:

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
+from qtinput import drag_and_drop, file_mime
 
 
 async def until(cond: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:  # noqa: ASYNC109
@@ -40,13 +39,4 @@ def open_studio(data_dir: Path, **server: Any) -> Any:
 
 def drop_files(target: QWidget, *paths: Path) -> bool:
     """A real drag enter → move → drop of file URLs on `target`; True if the drop was taken."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(target.rect().center())
-    action, button, mods = (Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(target, QDragEnterEvent(pos, action, mime, button, mods))
-    QApplication.sendEvent(target, QDragMoveEvent(pos, action, mime, button, mods))
-    drop = QDropEvent(pos, action, mime, button, mods)
-    QApplication.sendEvent(target, drop)
-    return drop.isAccepted()
+    return drag_and_drop(target, file_mime(*paths))[1]

@@ -36,9 +36,7 @@ def main() -> int:
 
     from app.catalog import MODELS
     from app.forms import build_form
-    from app.ui.compat import protect_none
 
-    protect_none()  # PySide6 6.12 on Python 3.11 loses a ref to None per void call
     app = QApplication.instance() or QApplication([])
     stack = QStackedWidget()
     t0 = time.perf_counter()

@@ -96,12 +96,10 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.client.store import JobStore
-    from app.ui.compat import protect_none
     from app.ui.history import HistoryModel
     from app.ui.history_panel import HistoryPanel
     from app.ui.thumbs import ThumbnailCache
 
-    protect_none()  # PySide6 6.12 on Python 3.11 loses a ref to None per void call
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp(prefix="takes-bench-"))
     clips = [mf.video(tmp / f"clip{i}.mp4", 320, 180, seconds=1.0) for i in range(args.clips)]

@@ -1,5 +1,7 @@
+import gc
 import os
 import sys
+import threading
 from pathlib import Path
 
 # Qt must see these before it is imported anywhere.
@@ -8,3 +10,23 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# TAKES_TEST_OFFTHREAD_GC=1: a background thread runs gc.collect() every 50 ms for the whole
+# session, so any Qt object left in a garbage cycle is freed off the GUI thread at once (which
+# crashes Qt later) instead of once in a while. scripts/test runs the Qt areas this way.
+OFFTHREAD_GC = os.environ.get("TAKES_TEST_OFFTHREAD_GC") == "1"
+_stop_collecting = threading.Event()
+
+
+def _collect_off_thread() -> None:
+    while not _stop_collecting.wait(0.05):
+        gc.collect()
+
+
+def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
+    if OFFTHREAD_GC:
+        threading.Thread(target=_collect_off_thread, name="offthread-gc", daemon=True).start()
+
+
+def pytest_unconfigure(config) -> None:  # type: ignore[no-untyped-def]
+    _stop_collecting.set()

@@ -1,47 +1,31 @@
-"""Work-arounds for bugs in the libraries under the window, each with its reason.
+"""Work-arounds for the libraries under the window, each with its reason.
 
-`protect_none()`: with PySide6/shiboken6 6.12 on Python < 3.12, every call of a C++ method
-that returns void (``widget.update()``, ``repaint()``, ``setText()``, ``processEvents()`` …)
-drops one reference to ``None`` that it never took, and every ``Signal.emit()`` one to
-``True`` (the binding assumes the immortal singletons of Python 3.12). They start with a few
-thousand references, so after a few thousand such calls the interpreter aborts ("Fatal
-Python error: none_dealloc" / "bool_dealloc"): a scrolled history or a long session gets
-there quickly. Python 3.12 made these objects immortal; this gives them the same property
-by raising their reference counts far beyond reach (CPython never deallocates them anyway).
-No effect on Python ≥ 3.12.
+Qt objects must be destroyed on the thread they live on (the GUI thread). Python's cycle
+collector runs on whichever thread happens to allocate when a threshold is crossed (the
+embedded sandbox's uvicorn thread, httpx and worker threads), so a Qt object that dies with
+a garbage cycle can be destroyed off the GUI thread: Qt warns "Timers cannot be stopped from
+another thread" and later fires those timers at freed memory (SIGSEGV in
+`QTimerInfoList::activateTimers`). The two helpers here keep that from happening.
 """
 
 from __future__ import annotations
 
-import ctypes
-import sys
-
-_BOOST = 1 << 40
-_done = False
+import asyncio
 
 
-def none_refcount_leaks() -> bool:
-    """True when void PySide calls lose references to None (this interpreter and binding)."""
-    if sys.version_info >= (3, 12):
-        return False
-    from PySide6.QtCore import QObject
+def release_loop_qobjects(loop: asyncio.AbstractEventLoop) -> None:
+    """Destroy a closed qasync loop's Qt objects now, on this (the GUI) thread.
 
-    probe = QObject()
-    before = sys.getrefcount(None)
-    for _ in range(8):
-        probe.setObjectName("x")
-    return sys.getrefcount(None) < before
+    qasync's `close()` only flags its timer object as stopped: every `call_later` still
+    pending (a `wait_for` timeout, a sleep) keeps a Qt timer registered, and the handles
+    behind them (holding socket notifiers, tasks, widgets) stay alive with the loop, which
+    sits in a reference cycle (loop ↔ selector) that only the collector frees.
+    """
+    import shiboken6
 
+    timer = loop._timer  # type: ignore[attr-defined]
+    timer._SimpleTimer__callbacks.clear()  # drop the handles here, not on a collector thread
+    for qobject in (timer, loop._QEventLoop__call_soon_signaller):  # type: ignore[attr-defined]
+        if shiboken6.isValid(qobject):
+            shiboken6.delete(qobject)  # its destructor unregisters its timers
 
-def protect_none() -> bool:
-    """Make None's reference count unreachable by the binding's leak. Returns True if done."""
-    global _done
-    if _done or sys.version_info >= (3, 12):
-        return _done
-    if not none_refcount_leaks():
-        return False
-    for singleton in (None, True, False):
-        refcnt = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: the first field
-        refcnt.value += _BOOST
-    _done = True
-    return True

@@ -8,15 +8,13 @@ import logging
 import sys
 from typing import Any
 
+from app.ui.compat import release_loop_qobjects
+
 log = logging.getLogger(__name__)
 
 
 def make_app(argv: list[str] | None = None) -> Any:
     from PySide6.QtWidgets import QApplication
-
-    from app.ui.compat import protect_none
-
-    protect_none()  # see app.ui.compat: PySide6 6.12 on Python 3.11 loses refs to None
 
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setApplicationName("Takes")
@@ -38,7 +36,8 @@ def run_loop(app: Any, main: Any) -> Any:
 
 
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel what is still pending, shut down async generators, close and unset the loop."""
+    """Cancel what is still pending, shut down async generators, close and unset the loop,
+    then destroy its Qt objects here, on the GUI thread (see app.ui.compat)."""
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for t in pending:
         t.cancel()
@@ -47,6 +46,7 @@ def close_loop(loop: asyncio.AbstractEventLoop) -> None:
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
     asyncio.set_event_loop(None)
+    release_loop_qobjects(loop)
 
 
 def run_app(argv: list[str] | None = None) -> int:

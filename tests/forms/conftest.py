@@ -7,12 +7,6 @@ from types import SimpleNamespace
 import mediafactory as mf
 import pytest
 
-from app.ui.compat import protect_none
-
-# PySide6 6.12 on Python 3.11 loses a reference to None per void call (see app.ui.compat):
-# the form tests make enough calls to abort the interpreter when run on their own.
-protect_none()
-
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:

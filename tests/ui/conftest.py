@@ -11,15 +11,12 @@ import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
-from app.ui.compat import protect_none
 from app.ui.main import close_loop
 from app.ui.offscreen import use_offscreen
 
 # The offscreen plugin's screen is 800×800 and clamps restored window geometry; the
 # QApplication is created later (by pytest-qt), so a larger screen can still be chosen here.
 use_offscreen()
-# PySide6 6.12 on Python 3.11 drops a reference to None on every void call (app.ui.compat).
-protect_none()
 
 @pytest.fixture
 def aloop(qapp):

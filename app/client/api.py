@@ -176,6 +176,8 @@ class ApiClient:
         self._auth = _Bearer(api_key, _origin(base))
         self._http = httpx.AsyncClient(base_url=self.base_url, auth=self._auth, timeout=t,
                                        headers={"User-Agent": "takes/0.1"})
+        self.online = True
+        self._online_listeners: list[Callable[[bool], None]] = []
 
     def __repr__(self) -> str:
         return f"ApiClient({self.base_url!r})"
@@ -188,6 +190,32 @@ class ApiClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+    # ---- connectivity -------------------------------------------------------------------
+
+    def subscribe_online(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call `callback(online)` whenever the API stops or starts answering; returns the
+        function that unsubscribes."""
+        self._online_listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._online_listeners:
+                self._online_listeners.remove(callback)
+
+        return unsubscribe
+
+    def _reached(self, online: bool) -> None:
+        """Offline on a network error, online again on the next answer (any status)."""
+        if online == self.online:
+            return
+        self.online = online
+        log.info("the API at %s is %s", httpx.URL(self.base_url).netloc.decode(),
+                 "reachable again" if online else "unreachable")
+        for listener in list(self._online_listeners):
+            try:
+                listener(online)
+            except Exception:
+                log.exception("an online listener failed")
 
     # ---- calls of the contract ----------------------------------------------------------
 
@@ -308,6 +336,8 @@ class ApiClient:
             return await self._stream_into(url, headers, attempt, part, have, total, progress)
         except (httpx.TransportError, _Retryable) as e:
             attempt.error = type(e).__name__
+            if isinstance(e, httpx.TransportError):
+                self._reached(False)
             raise
 
     async def _stream_into(self, url: str, headers: dict[str, str], attempt: Attempt,
@@ -316,6 +346,7 @@ class ApiClient:
                            ) -> tuple[bool, int | None]:
         async with self._http.stream("GET", url, headers=headers) as r:
             attempt.status = r.status_code
+            self._reached(True)
             if r.status_code == 416 and have:
                 await asyncio.to_thread(_truncate, part)  # our partial file is not theirs
                 raise _Retryable("the partial file did not match; starting over", 0)
@@ -364,10 +395,12 @@ class ApiClient:
                                              headers=headers)
             except httpx.TransportError as e:
                 attempt.error = type(e).__name__
+                self._reached(False)
                 err: ApiError = self._network_error(e, method, path)
                 retry_after = None
             else:
                 attempt.status = r.status_code
+                self._reached(True)
                 log.debug("%s %s -> %s (attempt %d)", method, path, r.status_code, attempts)
                 if r.status_code < 400:
                     return r

@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
     p.add_argument("payload", help="JSON file: model parameters plus out/mock/format")
     _connection_args(p)
     p.add_argument("--mock", action="store_true", help="a free placeholder render")
+    p.add_argument("--idempotency-key", metavar="KEY",
+                   help="one intent: a rerun with the same key gets the same job, no 2nd charge")
     p.set_defaults(func=_submit)
 
     p = sub.add_parser("jobs", help="list the local job store as JSON")
@@ -141,7 +143,8 @@ async def _submit_async(args: argparse.Namespace, conn: Any, payload: dict[str, 
     manager = _manager(args, conn)
     try:
         try:
-            rec = await manager.submit(args.model_id, payload)
+            rec = await manager.submit(args.model_id, payload,
+                                       idempotency_key=args.idempotency_key)
         except ValidationFailed as e:
             _err("submit", str(e))
             print(json.dumps({"errors": e.fields}, ensure_ascii=False), file=sys.stderr)

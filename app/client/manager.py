@@ -34,7 +34,7 @@ from app.client.errors import (
     ServerError,
     ValidationFailed,
 )
-from app.client.store import TERMINAL, JobRecord, JobStore
+from app.client.store import TERMINAL, DuplicateKey, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class JobManager:
         self._waiters: dict[str, list[asyncio.Future[JobRecord]]] = {}
         self._cancel_wanted: set[str] = set()
         self._sending: set[str] = set()
+        self._intents: dict[str, asyncio.Future[JobRecord]] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -118,28 +119,46 @@ class JobManager:
             self._spawn(rec.id, self._resume(rec))
         return pending
 
+    @property
+    def online(self) -> bool:
+        """False since a request failed with a network error, True again on the next answer."""
+        return self.client.online
+
+    def subscribe_online(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call `callback(online)` on every change; returns the function that unsubscribes."""
+        return self.client.subscribe_online(callback)
+
     async def submit(self, model_id: str, payload: dict[str, Any], *,
-                     parent_id: str | None = None) -> JobRecord:
+                     parent_id: str | None = None,
+                     idempotency_key: str | None = None) -> JobRecord:
         """Validate, store, upload and POST one take; returns it once the API confirmed it.
+
+        One `idempotency_key` is one intent (it is the `Idempotency-Key` sent): when a take
+        with that key is stored already, that take is returned (re-sent or followed as
+        needed) and no second job is made; a concurrent call with the same key awaits the
+        first. The same key with other parameters raises `Conflict`.
 
         Raises `ValidationFailed` (nothing stored) for an invalid payload; other `ApiError`s
         after the row is stored: definitive ones mark it failed, transient ones leave it
         'pending' to be re-sent (same key, same bytes) by `resume` or the next `start()`.
         """
-        payload = copy.deepcopy(payload)
-        probes = await self._validate(model_id, payload)
-        est = estimate(model_id, payload, probes)
-        rec = JobRecord.new(model_id, payload, credits_estimated=est.max, parent_id=parent_id)
-        self.store.add(rec)
-        self._emit(rec)
-        rec = await self._send(rec)
-        self._spawn(rec.id, self._follow(rec))
-        return rec
+        if idempotency_key is None:
+            return await self._submit_intent(model_id, payload, parent_id, None)
+        _check_key(idempotency_key)
+        running = self._intents.get(idempotency_key)
+        if running is None:
+            running = asyncio.ensure_future(
+                self._submit_intent(model_id, payload, parent_id, idempotency_key))
+            self._intents[idempotency_key] = running
+            running.add_done_callback(lambda f: self._intent_done(idempotency_key, f))
+        return await asyncio.shield(running)
 
-    async def retry(self, job_id: str) -> JobRecord:
-        """A new take with the same parameters (new idempotency key, `parent_id` set)."""
+    async def retry(self, job_id: str, *, idempotency_key: str | None = None) -> JobRecord:
+        """A new take with the same parameters (a new idempotency key unless one is given
+        for this intent, `parent_id` set)."""
         old = self._get(job_id)
-        return await self.submit(old.model_id, old.payload, parent_id=old.id)
+        return await self.submit(old.model_id, old.payload, parent_id=old.id,
+                                 idempotency_key=idempotency_key)
 
     async def resume(self, job_id: str) -> None:
         """Follow one unfinished take again (e.g. after a transient failure)."""
@@ -196,7 +215,7 @@ class JobManager:
     async def close(self) -> None:
         """Stop following jobs (they stay resumable). Does not close the client or store."""
         self._closed = True
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._intents.values()]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -207,6 +226,51 @@ class JobManager:
                 if not f.done():
                     f.cancel()
         self._waiters.clear()
+
+    # ---- one intent, one take ----------------------------------------------------------
+
+    async def _submit_intent(self, model_id: str, payload: dict[str, Any],
+                             parent_id: str | None, key: str | None) -> JobRecord:
+        payload = copy.deepcopy(payload)
+        if key is not None and (known := self.store.by_idempotency_key(key)) is not None:
+            return await self._same_intent(known, model_id, payload)
+        probes = await self._validate(model_id, payload)
+        est = estimate(model_id, payload, probes)
+        rec = JobRecord.new(model_id, payload, credits_estimated=est.max, parent_id=parent_id,
+                            idempotency_key=key)
+        try:
+            self.store.add(rec)
+        except DuplicateKey:  # another process stored this intent meanwhile
+            return await self._same_intent(self._by_key(rec.idempotency_key), model_id,
+                                           payload)
+        self._emit(rec)
+        rec = await self._send(rec)
+        self._spawn(rec.id, self._follow(rec))
+        return rec
+
+    async def _same_intent(self, rec: JobRecord, model_id: str,
+                           payload: dict[str, Any]) -> JobRecord:
+        """The stored take of a repeated intent, sent and followed as it needs."""
+        if rec.model_id != model_id or job_body(rec.payload) != job_body(payload):
+            raise Conflict(f"The idempotency key {rec.idempotency_key!r} was already used for "
+                           f"take {rec.id} with other parameters: use a new key for a new "
+                           "take", code="idempotency_conflict")
+        if rec.status == "pending" and rec.id not in self._tasks and not rec.deleted:
+            rec = await self._send(rec)
+        if not rec.deleted:
+            self._spawn(rec.id, self._resume(rec))
+        return rec
+
+    def _intent_done(self, key: str, fut: asyncio.Future[JobRecord]) -> None:
+        self._intents.pop(key, None)
+        if not fut.cancelled():
+            fut.exception()  # seen by every awaiter; retrieved here if they all went away
+
+    def _by_key(self, key: str) -> JobRecord:
+        rec = self.store.by_idempotency_key(key)
+        if rec is None:
+            raise KeyError(f"no take with idempotency key {key!r}")
+        return rec
 
     # ---- validation and the wire payload ------------------------------------------------
 
@@ -444,6 +508,15 @@ class JobManager:
         rec = self.store.get(job_id) if not self._closed else None
         if rec is not None:
             self._resolve(job_id, rec)
+
+
+def _check_key(key: str) -> None:
+    """An idempotency key travels in an HTTP header: 1–255 visible ASCII characters."""
+    if not isinstance(key, str) or not 1 <= len(key) <= 255 or \
+            not all("!" <= c <= "~" for c in key):
+        msg = "An idempotency key must be 1–255 visible ASCII characters (no spaces)"
+        raise ValidationFailed(msg, [{"field": "idempotency_key", "message": msg}],
+                               code="invalid_idempotency_key")
 
 
 def set_path(data: Any, dotted: str, value: Any) -> None:

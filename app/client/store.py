@@ -52,11 +52,11 @@ class JobRecord:
 
     @classmethod
     def new(cls, model_id: str, payload: dict[str, Any], **kw: Any) -> JobRecord:
-        """A fresh take: new local id, new idempotency key, history starting at 'pending'."""
-        now = time.time()
-        kw.setdefault("created_at", now)
+        """A fresh take: new local id, new idempotency key (unless given), history starting at
+        'pending'."""
+        kw.setdefault("created_at", time.time())
+        kw["idempotency_key"] = kw.get("idempotency_key") or str(uuid.uuid4())
         return cls(id=str(uuid.uuid4()), model_id=model_id, payload=payload,
-                   idempotency_key=str(uuid.uuid4()),
                    mock=bool(payload.get("mock", False)),
                    history=[("pending", kw["created_at"])], **kw)
 
@@ -136,6 +136,10 @@ def default_path() -> Path:
     return data_dir() / "jobs.sqlite3"
 
 
+class DuplicateKey(Exception):
+    """A take with this idempotency key is already stored (another call or process made it)."""
+
+
 class JobStore:
     """Thread-safe; every write is committed before the call returns."""
 
@@ -160,12 +164,19 @@ class JobStore:
     # ---- writes -------------------------------------------------------------------------
 
     def add(self, rec: JobRecord) -> JobRecord:
+        """Insert a new take; `DuplicateKey` if its idempotency key is already stored."""
         row = _to_row(rec)
         row["prompt"] = prompt_text(rec.payload)
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         with self._lock:
-            self._db.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})", list(row.values()))
+            try:
+                self._db.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})",
+                                 list(row.values()))
+            except sqlite3.IntegrityError as e:
+                if "idempotency_key" not in str(e):
+                    raise
+                raise DuplicateKey(rec.idempotency_key) from None
         return rec
 
     def update(self, id: str, **changes: Any) -> JobRecord:
@@ -231,9 +242,16 @@ class JobStore:
         return _from_row(row) if row else None
 
     def by_remote_id(self, remote_id: str) -> JobRecord | None:
+        return self._one("remote_id", remote_id)
+
+    def by_idempotency_key(self, key: str) -> JobRecord | None:
+        """The take made for this intent, if any (deleted ones included: a key is spent)."""
+        return self._one("idempotency_key", key)
+
+    def _one(self, column: str, value: str) -> JobRecord | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE remote_id = ?",
-                                   (remote_id,)).fetchone()
+            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE {column} = ?",
+                                   (value,)).fetchone()
         return _from_row(row) if row else None
 
     def query(self, search: str | None = None, model_id: str | None = None,

@@ -10,7 +10,9 @@ the API's own origin: it is in no message, repr or log line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import errno
 import hashlib
 import json
 import logging
@@ -33,6 +35,7 @@ from app.client.errors import (
     AuthError,
     Conflict,
     DownloadError,
+    LocalFileError,
     NetworkError,
     NotFound,
     OutOfCredits,
@@ -291,14 +294,27 @@ class ApiClient:
         dropped connection; only a complete file is moved into place. Returns the final path
         (`dest`, or `dest` with a -2, -3… suffix when `dest` exists and not `overwrite`)."""
         dest = Path(dest)
-        await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
         part = Path(part_path) if part_path else dest.with_name(f".{dest.name}.part")
-        total = await self._fetch_to(url, part, expected_size, progress)
-        size = await asyncio.to_thread(_size, part)
-        if total is not None and size != total:
-            raise DownloadError(f"The download of {dest.name} is incomplete "
-                                f"({size:,} of {total:,} bytes)")
-        return await asyncio.to_thread(place_file, part, dest, overwrite)
+        try:
+            await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+            total = await self._fetch_to(url, part, expected_size, progress)
+            size = await asyncio.to_thread(_size, part)
+            if total is not None and size != total:
+                raise DownloadError(f"The download of {dest.name} is incomplete "
+                                    f"({size:,} of {total:,} bytes)")
+            return await asyncio.to_thread(place_file, part, dest, overwrite)
+        except OSError as e:  # a full disk, a name too long, no permission: nothing partial
+            await asyncio.to_thread(_remove_quietly, part)
+            code = "disk_full" if e.errno in (errno.ENOSPC, errno.EDQUOT) else "local_file"
+            raise LocalFileError(f"The result could not be written to {dest.parent}: "
+                                 f"{e.strerror or e}. Free some space or choose another work "
+                                 "folder; the take stays downloadable.", code=code) from None
+
+    def file_url(self, url: str) -> str:
+        """A result URL rebuilt on the current base URL from its file name (`/v1/files/<name>`):
+        for results whose server has moved since."""
+        name = httpx.URL(url).path.rstrip("/").rpartition("/")[2]
+        return f"{self.base_url}/v1/files/{quote(name, safe='')}"
 
     async def _fetch_to(self, url: str, part: Path, total: int | None,
                         progress: Callable[[int, int | None], None] | None) -> int | None:
@@ -562,6 +578,11 @@ def _size(p: Path) -> int:
         return p.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+def _remove_quietly(p: Path) -> None:
+    with contextlib.suppress(OSError):
+        p.unlink()
 
 
 def _truncate(p: Path) -> None:

@@ -74,6 +74,13 @@ class DownloadError(ApiError):
     default_code = "download_failed"
 
 
+class LocalFileError(DownloadError):
+    """The result cannot be written here (a path too long, a full disk): nothing partial is
+    left, and the take stays downloadable once the cause is fixed."""
+
+    default_code = "local_file"
+
+
 def fields_text(fields: list[dict[str, Any]], limit: int = 4) -> str:
     parts = [f"{f.get('field') or '(payload)'}: {f.get('message', 'invalid')}"
              for f in fields[:limit]]

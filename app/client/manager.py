@@ -12,7 +12,11 @@ import asyncio
 import contextlib
 import copy
 import logging
+import os
+import shutil
+import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from app.catalog import MediaInfo, ProbeError, UnknownModel, estimate, get_model, validate_payload
-from app.catalog.media import is_remote, local_path
+from app.catalog.media import fmt_mb, is_remote, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
 from app.catalog.validate import media_values
 from app.client.api import ApiClient, free_path, job_body
@@ -28,6 +32,8 @@ from app.client.errors import (
     ApiError,
     AuthError,
     Conflict,
+    DownloadError,
+    LocalFileError,
     NetworkError,
     NotFound,
     RateLimited,
@@ -40,6 +46,8 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[JobRecord], None]
 TRANSIENT = (NetworkError, ServerError, RateLimited)
+#: how long a claim on a take outlives its holder's last heartbeat (renewed every third)
+LEASE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,10 @@ class JobManager:
         self._sending: set[str] = set()
         self._intents: dict[str, asyncio.Future[JobRecord]] = {}
         self._closed = False
+        #: this manager in the store's cross-process claims: host, pid and a nonce
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_s = LEASE_S
+        self._heartbeat: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"JobManager({self.client!r}, {self.store!r})"
@@ -216,9 +228,12 @@ class JobManager:
         """Stop following jobs (they stay resumable). Does not close the client or store."""
         self._closed = True
         tasks = [*self._tasks.values(), *self._intents.values()]
+        if self._heartbeat is not None:
+            tasks.append(self._heartbeat)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.store.release(self.owner)
         for q in self._queues:
             q.put_nowait(None)
         for futs in self._waiters.values():
@@ -239,12 +254,17 @@ class JobManager:
         rec = JobRecord.new(model_id, payload, credits_estimated=est.max, parent_id=parent_id,
                             idempotency_key=key)
         try:
-            self.store.add(rec)
+            self.store.add(rec, claim=(self.owner, self.lease_s))
         except DuplicateKey:  # another process stored this intent meanwhile
             return await self._same_intent(self._by_key(rec.idempotency_key), model_id,
                                            payload)
+        self._start_heartbeat()
         self._emit(rec)
-        rec = await self._send(rec)
+        try:
+            rec = await self._send(rec)
+        except BaseException:
+            self.store.release(self.owner, rec.id)  # resumable by anyone now
+            raise
         self._spawn(rec.id, self._follow(rec))
         return rec
 
@@ -255,8 +275,12 @@ class JobManager:
             raise Conflict(f"The idempotency key {rec.idempotency_key!r} was already used for "
                            f"take {rec.id} with other parameters: use a new key for a new "
                            "take", code="idempotency_conflict")
-        if rec.status == "pending" and rec.id not in self._tasks and not rec.deleted:
-            rec = await self._send(rec)
+        if rec.status == "pending" and rec.id not in self._tasks and not rec.deleted and \
+                self._claim(rec.id):
+            try:
+                rec = await self._send(rec)
+            finally:
+                self.store.release(self.owner, rec.id)
         if not rec.deleted:
             self._spawn(rec.id, self._resume(rec))
         return rec
@@ -373,6 +397,7 @@ class JobManager:
 
     async def _follow(self, rec: JobRecord) -> None:
         interval = self.poll.initial
+        polled = False
         while not rec.finished:
             await asyncio.sleep(interval)
             await self._limiter.acquire()
@@ -390,10 +415,42 @@ class JobManager:
                 log.info("polling job %s failed (%s); backing off", rec.id, e.code)
                 interval = min(self.poll.error_max, interval * 2)
                 continue
-            rec = self._apply(rec, job)
+            rec, polled = self._apply(rec, job), True
             interval = self.poll.next(interval, hint)
         if rec.status == "succeeded":
-            await self._download(rec)
+            await self._fetch_result(rec, fresh=polled)
+
+    async def _fetch_result(self, rec: JobRecord, *, fresh: bool) -> None:
+        """Download the result; a lost connection or a moved server backs off and tries
+        again with a fresh result URL (nothing is marked failed for it)."""
+        interval = self.poll.initial
+        while True:
+            try:
+                await self._download(rec if fresh else await self._refresh(rec))
+                return
+            except (*TRANSIENT, DownloadError) as e:
+                log.info("downloading take %s failed (%s); trying again", rec.id, e.code)
+            except ApiError as e:  # e.g. the key was revoked: the next start tries again
+                self._update(rec, error_code=e.code, error_message=str(e))
+                return
+            fresh = False
+            await asyncio.sleep(interval)
+            interval = min(self.poll.error_max, interval * 2)
+            rec = self._get(rec.id)
+
+    async def _refresh(self, rec: JobRecord) -> JobRecord:
+        """The job as the API describes it now (its result URL from the current server); by
+        the file name on the current base URL when the API no longer knows the job."""
+        if rec.result_path or not rec.remote_id:
+            return rec
+        try:
+            return self._apply(rec, await self.client.get_job(rec.remote_id))
+        except NotFound:
+            url = (rec.result or {}).get("url")
+            if not url:
+                raise
+            result = {**(rec.result or {}), "url": self.client.file_url(url)}
+            return self._update(rec, result=result)
 
     async def _download(self, rec: JobRecord) -> JobRecord:
         """Fetch the result into the work folder once; `result_path` is recorded after."""
@@ -401,20 +458,35 @@ class JobManager:
         if not url or rec.result_path:
             return rec
         expected = (rec.result or {}).get("size_bytes")
-        dest = self._dest(rec)
-        part = dest.with_name(f".{dest.name}.{rec.id[:8]}.part")
-        _, chosen = self.store.wire(rec.id)
-        if chosen and _complete(Path(chosen), expected) and not part.exists():
-            return self._update(rec, result_path=chosen, error_code=None, error_message=None)
-        if not chosen:
-            self.store.set_wire(rec.id, final_path=str(free_path(dest)))
         try:
-            path = await self.client.download(url, dest, expected_size=expected, part_path=part)
+            dest = self._dest(rec)
+        except ValueError as e:
+            return self._local_failure(rec, LocalFileError(str(e)))
+        part = dest.with_name(f".takes-{rec.id}.part")
+        _, chosen = self.store.wire(rec.id)
+        if chosen and await asyncio.to_thread(_already_placed, Path(chosen), part, expected):
+            return self._update(rec, result_path=chosen, error_code=None, error_message=None)
+        target = Path(chosen) if chosen else free_path(dest)
+        try:
+            await asyncio.to_thread(check_room, target, part, expected)
+            if not chosen:
+                self.store.set_wire(rec.id, final_path=str(target))
+            path = await self.client.download(url, target, expected_size=expected,
+                                              part_path=part)
+        except LocalFileError as e:
+            return self._local_failure(rec, e)
+        except (*TRANSIENT, DownloadError):
+            raise
         except ApiError as e:
             return self._update(rec, error_code="download_failed",
                                 error_message=f"The result could not be downloaded: {e}")
         self.store.set_wire(rec.id, final_path=str(path))
         return self._update(rec, result_path=str(path), error_code=None, error_message=None)
+
+    def _local_failure(self, rec: JobRecord, e: LocalFileError) -> JobRecord:
+        """The result cannot be written here now: the take stays downloadable (the next
+        start, `takes resume` or `resume(id)` fetches it once the cause is fixed)."""
+        return self._update(rec, error_code="download_failed", error_message=str(e))
 
     def _dest(self, rec: JobRecord) -> Path:
         out = str(rec.payload.get("out") or f"{rec.id}.mp4")
@@ -422,6 +494,8 @@ class JobManager:
         dest = (root / out).resolve()
         if root != dest and root not in dest.parents:  # validation forbids it; belt and braces
             dest = root / Path(out).name
+        if dest == root or not dest.name:
+            raise ValueError(f"The output name {out!r} is not a file name in the work folder")
         return dest
 
     # ---- records and notifications ------------------------------------------------------
@@ -496,9 +570,63 @@ class JobManager:
         if old is not None and not old.done():
             coro.close()  # one task per take: a take is never followed or downloaded twice
             return
-        task = asyncio.get_running_loop().create_task(coro, name=f"take-{job_id}")
+        task = asyncio.get_running_loop().create_task(self._claimed(job_id, coro),
+                                                      name=f"take-{job_id}")
         self._tasks[job_id] = task
-        task.add_done_callback(lambda t: self._task_done(job_id, t))
+        task.add_done_callback(lambda t: (coro.close(), self._task_done(job_id, t)))
+
+    # ---- one process per take: claims in the store ------------------------------------
+
+    async def _claimed(self, job_id: str, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` holding the take's claim. While another live process holds it, watch
+        the store instead (its changes are emitted) and take over if that process dies."""
+        try:
+            if not self._claim(job_id):
+                coro.close()
+                rec = await self._watch(job_id)
+                if rec is None:
+                    return
+                coro = self._resume(rec)
+            try:
+                await coro
+            finally:
+                self.store.release(self.owner, job_id)
+        finally:
+            coro.close()
+
+    async def _watch(self, job_id: str) -> JobRecord | None:
+        """Until this manager can claim the take (returns it) or its holder settled it."""
+        last = self.store.get(job_id)
+        while last is not None and not last.deleted:
+            await asyncio.sleep(self.poll.maximum)
+            if self._claim(job_id):
+                return self._get(job_id)
+            rec = await asyncio.to_thread(self.store.get, job_id)
+            if rec is not None and rec != last:
+                self._emit(rec)
+            if rec is not None and rec.finished and \
+                    (rec.status != "succeeded" or rec.result_path):
+                return None
+            last = rec
+        return None
+
+    def _claim(self, job_id: str) -> bool:
+        holder = self.store.claimer(job_id)
+        dead = holder if holder and holder != self.owner and not _alive(holder) else None
+        if not self.store.claim(job_id, self.owner, self.lease_s, steal_from=dead):
+            return False
+        self._start_heartbeat()
+        return True
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None and not self._closed:
+            self._heartbeat = asyncio.get_running_loop().create_task(
+                self._renew_claims(), name="take-claims")
+
+    async def _renew_claims(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            await asyncio.to_thread(self.store.renew_claims, self.owner, self.lease_s)
 
     def _task_done(self, job_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(job_id) is task:
@@ -539,6 +667,75 @@ def _timestamp(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process of a claim (`host:pid:nonce`) still runs; True when it cannot be
+    told (another host: its lease expires instead)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child its parent has not reaped yet is a zombie: dead all the same
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def check_room(target: Path, part: Path, expected: int | None) -> None:
+    """Refuse a download that cannot fit: a path or a name over the file system's limits,
+    or less free space than the result's size. The message says what to change."""
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    for p in (target, part):
+        path_max = _pathconf(existing, "PC_PATH_MAX")
+        if path_max and len(os.fsencode(p)) >= path_max:
+            raise LocalFileError(
+                f"The result's path {p} is {len(os.fsencode(p)):,} bytes; this system allows "
+                f"{path_max - 1:,}. Choose a shorter work folder or output name.",
+                code="path_too_long")
+        name_max = _pathconf(existing, "PC_NAME_MAX")
+        long_part = next((n for n in p.parts if len(os.fsencode(n)) > (name_max or 255)), None)
+        if long_part is not None:
+            raise LocalFileError(
+                f"The name {long_part[:40]}… is {len(os.fsencode(long_part)):,} bytes; this "
+                f"file system allows {name_max or 255} per name. Choose a shorter output name.",
+                code="path_too_long")
+    if expected:
+        free = shutil.disk_usage(existing).free
+        if free < expected:
+            raise LocalFileError(
+                f"Not enough free space in {existing} for the result: it needs "
+                f"{fmt_mb(expected)}, {fmt_mb(free)} is free. Free some space; the take stays "
+                "downloadable (it is fetched at the next start or `takes resume`).",
+                code="disk_full")
+
+
+def _pathconf(path: Path, name: str) -> int | None:
+    try:
+        value = os.pathconf(path, name)
+    except (OSError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+def _already_placed(chosen: Path, part: Path, expected: int | None) -> bool:
+    """Whether an earlier run placed the result at `chosen` before it could record it (a
+    crash between the rename and the row update); then its leftover `part` is removed."""
+    if not _complete(chosen, expected):
+        return False
+    if part.exists():
+        if expected is None and not os.path.samefile(part, chosen):
+            return False
+        part.unlink()
+    return True
 
 
 def _complete(path: Path, expected: int | None) -> bool:

@@ -6,12 +6,13 @@ point leaves enough to resume without a second charge. The API key is never stor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,14 @@ CREATE TABLE IF NOT EXISTS job_wire (
 );
 """
 
+#: Schema steps after the first release, in order; `PRAGMA user_version` counts those applied.
+_MIGRATIONS = [
+    # 1: a cross-process claim on a take (who follows and downloads it, until when)
+    "ALTER TABLE job_wire ADD COLUMN claimed_by TEXT;"
+    "ALTER TABLE job_wire ADD COLUMN claim_until REAL;",
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
 
 def default_path() -> Path:
     return data_dir() / "jobs.sqlite3"
@@ -153,6 +162,7 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._migrate()
 
     def __repr__(self) -> str:
         return f"JobStore({str(self.path)!r})"
@@ -161,23 +171,56 @@ class JobStore:
         with self._lock:
             self._db.close()
 
+    def _migrate(self) -> None:
+        """Bring a store written by older code up to `SCHEMA_VERSION` (one process does it;
+        the others wait for its transaction). A newer store than this code is refused."""
+        with self._atomic():
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} was written by a newer Takes (schema "
+                                   f"{version}, this one knows {SCHEMA_VERSION})")
+            for step in _MIGRATIONS[version:]:
+                for statement in filter(str.strip, step.split(";")):
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
     # ---- writes -------------------------------------------------------------------------
 
-    def add(self, rec: JobRecord) -> JobRecord:
-        """Insert a new take; `DuplicateKey` if its idempotency key is already stored."""
+    def add(self, rec: JobRecord, claim: tuple[str, float] | None = None) -> JobRecord:
+        """Insert a new take, claimed by `claim` = (owner, lease seconds) in the same
+        transaction; `DuplicateKey` if its idempotency key is already stored."""
         row = _to_row(rec)
         row["prompt"] = prompt_text(rec.payload)
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        with self._lock:
-            try:
+        try:
+            with self._atomic():
                 self._db.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})",
                                  list(row.values()))
-            except sqlite3.IntegrityError as e:
-                if "idempotency_key" not in str(e):
-                    raise
-                raise DuplicateKey(rec.idempotency_key) from None
+                if claim is not None:
+                    self._db.execute("INSERT INTO job_wire (id, claimed_by, claim_until) "
+                                     "VALUES (?, ?, ?)",
+                                     (rec.id, claim[0], time.time() + claim[1]))
+        except sqlite3.IntegrityError as e:
+            if "idempotency_key" not in str(e):
+                raise
+            raise DuplicateKey(rec.idempotency_key) from None
         return rec
+
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """One write transaction (or a part of the caller's, when one is open)."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def update(self, id: str, **changes: Any) -> JobRecord:
         """Change fields of a record; a status change is appended to its history."""
@@ -225,6 +268,43 @@ class JobStore:
             if final_path is not None:
                 self._db.execute("UPDATE job_wire SET final_path = ? WHERE id = ?",
                                  (final_path, id))
+
+    # ---- cross-process claims: one process follows and downloads a take ---------------
+
+    def claim(self, id: str, owner: str, lease_s: float, *, steal_from: str | None = None
+              ) -> bool:
+        """Claim a take for `owner` for `lease_s` seconds: True when it was free, expired,
+        already `owner`'s, or held by `steal_from` (a claimer known to be dead)."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("INSERT INTO job_wire (id) VALUES (?) ON CONFLICT(id) DO NOTHING",
+                             (id,))
+            cur = self._db.execute(
+                "UPDATE job_wire SET claimed_by = ?, claim_until = ? WHERE id = ? AND "
+                "(claimed_by IS NULL OR claimed_by = ? OR claimed_by = ? OR claim_until < ?)",
+                (owner, now + lease_s, id, owner, steal_from, now))
+        return cur.rowcount == 1
+
+    def claimer(self, id: str) -> str | None:
+        """Who holds a live claim on a take (None when free or expired)."""
+        with self._lock:
+            row = self._db.execute("SELECT claimed_by FROM job_wire WHERE id = ? AND "
+                                   "claim_until >= ?", (id, time.time())).fetchone()
+        return row[0] if row else None
+
+    def renew_claims(self, owner: str, lease_s: float) -> None:
+        with self._lock:
+            self._db.execute("UPDATE job_wire SET claim_until = ? WHERE claimed_by = ?",
+                             (time.time() + lease_s, owner))
+
+    def release(self, owner: str, id: str | None = None) -> None:
+        """Give up `owner`'s claim on one take (or on all of them)."""
+        sql = "UPDATE job_wire SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = ?"
+        with self._lock:
+            if id is None:
+                self._db.execute(sql, (owner,))
+            else:
+                self._db.execute(sql + " AND id = ?", (owner, id))
 
     def wire(self, id: str) -> tuple[bytes | None, str | None]:
         """(the exact body POSTed or to be POSTed, the result's chosen final path)."""

@@ -199,6 +199,7 @@ class HistoryPanel(QWidget):
     take_selected = Signal(object)
     message = Signal(str)
     _delete_failed = Signal(str)
+    take_deleted = Signal(str)  # a job id, once its file is in the trash and its row gone
     play_requested = Signal(object)
     rerun_requested = Signal(object)
     open_requested = Signal(object)
@@ -400,6 +401,7 @@ class HistoryPanel(QWidget):
                 self._delete_failed.emit(str(path))
                 return
             store.delete(job.id, keep_row=keep_row)
+            self.take_deleted.emit(job.id)
 
         self.model.run_io(work)
         self.model.remove(job.id)

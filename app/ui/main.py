@@ -50,8 +50,22 @@ def close_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def run_app(argv: list[str] | None = None) -> int:
-    """Open the window against the active profile (the embedded sandbox by default)."""
+    """Open the window against the active profile (the embedded sandbox by default); a second
+    start on the same data folder brings the first window to the front instead."""
+    from app.client.paths import data_dir
+    from app.ui.instance import SingleInstance, hand_over
+
     app = make_app(argv)
+    instance = SingleInstance(data_dir())
+    if not instance.acquire():
+        return hand_over(instance)
+    try:
+        return _run_window(app, instance)
+    finally:
+        instance.release()
+
+
+def _run_window(app: Any, instance: Any) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from app.ui.settings import UiSettings
@@ -69,6 +83,7 @@ def run_app(argv: list[str] | None = None) -> int:
         window = MainWindow(studio, UiSettings())
         window.closed.connect(lambda: closed.done() or closed.set_result(None))
         window.show()
+        instance.show_requested.connect(window.bring_to_front)
         try:
             await window.start()
             await closed

@@ -13,7 +13,15 @@ from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPainter, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QGuiApplication,
+    QKeySequence,
+    QPainter,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -32,6 +40,7 @@ from app.catalog import MODELS
 from app.ui import present
 from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
+from app.ui.intent import RENDER, IntentGate, retry_target
 from app.ui.nav import HISTORY, TaskNav, TierSwitch
 from app.ui.preview import PreviewWidget
 from app.ui.queue import QueueModel, QueuePanel
@@ -50,6 +59,11 @@ def build_form(model_id: str, parent: QWidget | None = None) -> Any:
     from app.forms import build_form as build
 
     return build(model_id, parent)
+
+
+def double_click_interval_s() -> float:
+    """The platform's double-click interval: presses closer than this are one intent."""
+    return QGuiApplication.styleHints().mouseDoubleClickInterval() / 1000
 
 
 class _Bridge(QObject):
@@ -79,7 +93,7 @@ class MainWindow(QMainWindow):
         self.forms: dict[str, Any] = {}
         self._form_pages: dict[str, QWidget] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._submitting = False
+        self.intents = IntentGate(double_click_interval_s)
         self._durations: dict[str, list[float]] = {}
         self._typical: dict[str, float | None] = {}
         self._preview_job: Any = None
@@ -144,6 +158,7 @@ class MainWindow(QMainWindow):
         for seq in ("Ctrl+Return", "Ctrl+Enter"):
             sc = QShortcut(QKeySequence(seq), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.setAutoRepeat(False)  # a held key is one press
             sc.activated.connect(self.render)
 
         self.create_page = QWidget(self)
@@ -157,9 +172,10 @@ class MainWindow(QMainWindow):
         self.history = HistoryPanel(self.history_model, self)
         self.history.take_selected.connect(self._show_job)
         self.history.play_requested.connect(self._play_job)
-        self.history.rerun_requested.connect(lambda job: self.retry(job.id))
+        self.history.rerun_requested.connect(self._rerun)
         self.history.open_requested.connect(self.ask_open_in_form)
         self.history.message.connect(self._say)
+        self.history.take_deleted.connect(self._on_deleted, Qt.ConnectionType.QueuedConnection)
 
         self.center = QStackedWidget(self)
         self.center.addWidget(self.create_page)
@@ -331,6 +347,14 @@ class MainWindow(QMainWindow):
         task.add_done_callback(done)
         return task
 
+    def bring_to_front(self) -> None:
+        """Show, raise and activate the window (a second start asked for it)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
     def _say(self, text: str) -> None:
         with contextlib.suppress(RuntimeError):  # the window may be gone already
             self.status.setText(text)
@@ -401,7 +425,8 @@ class MainWindow(QMainWindow):
         if form is not None and form is not self.forms.get(getattr(self, "_current_model", "")):
             return
         form = self.forms.get(getattr(self, "_current_model", ""))
-        ok = form is not None and bool(form.is_submittable()) and not self._submitting
+        submitting = self.intents.busy(RENDER)
+        ok = form is not None and bool(form.is_submittable()) and not submitting
         self.render_btn.setEnabled(ok)
         if form is None:
             self.render_btn.setText("Render")
@@ -411,9 +436,9 @@ class MainWindow(QMainWindow):
             self.render_btn.setText("Render mock (free)")
         else:
             self.render_btn.setText(f"Render · {est.text()}" if est is not None else "Render")
-        if self._submitting:
+        if submitting:
             self.render_btn.setText("Sending…")
-        if not self._submitting and self.render_note.property("sticky") is not True:
+        if not submitting and self.render_note.property("sticky") is not True:
             self.render_note.setText("")  # the form lists its own problems
 
     # ================================================================= mock
@@ -429,29 +454,32 @@ class MainWindow(QMainWindow):
 
     # ================================================================= render / cancel / retry
     def render(self) -> asyncio.Task[Any] | None:
-        """Submit the current form once; the button stays off until the API answered."""
+        """Submit the current form once per intent (see app.ui.intent); the button stays off
+        until the API answered. None when the press was a repeat or nothing can be sent."""
         form = self.form
-        if self._submitting or form is None or not form.is_submittable():
+        if form is None or not form.is_submittable():
             return None
-        self._submitting = True
+        key = self.intents.begin(RENDER)
+        if key is None:
+            return None
         self.render_note.setProperty("sticky", False)
         self._update_render()
         payload = form.payload()
         if self.mock_action.isChecked():
             payload["mock"] = True
         self.settings.set_form_values(form.model_id, self._saved_values(form))
-        return self.spawn(self._submit(form.model_id, payload), "Render")
+        return self.spawn(self._submit(form.model_id, payload, key), "Render")
 
-    async def _submit(self, model_id: str, payload: dict[str, Any]) -> None:
+    async def _submit(self, model_id: str, payload: dict[str, Any], key: str) -> None:
         try:
-            job = await self.studio.manager.submit(model_id, payload)
+            job = await self.studio.manager.submit(model_id, payload, idempotency_key=key)
         except Exception as e:
             self.render_note.setText(f"Not sent: {e}")
             self.render_note.setProperty("sticky", True)
             self.submit_failed.emit(str(e))
             return
         finally:
-            self._submitting = False
+            self.intents.end(RENDER)
             with contextlib.suppress(RuntimeError):
                 self._update_render()
         self.queue_model.upsert(job)
@@ -471,11 +499,22 @@ class MainWindow(QMainWindow):
         self.queue_model.upsert(job)
         await self.refresh_balance()
 
-    def retry(self, job_id: str) -> asyncio.Task[Any]:
-        return self.spawn(self._retry(job_id), "Retry")
+    def retry(self, job_id: str, what: str = "Retry") -> asyncio.Task[Any] | None:
+        """Render a take again once per intent (Retry in the queue, Re-run in history)."""
+        target = retry_target(job_id)
+        key = self.intents.begin(target)
+        if key is None:
+            return None
+        return self.spawn(self._retry(job_id, target, key), what)
 
-    async def _retry(self, job_id: str) -> None:
-        job = await self.studio.manager.retry(job_id)
+    def _rerun(self, job: Any) -> None:
+        self.retry(job.id, "Re-run")
+
+    async def _retry(self, job_id: str, target: str, key: str) -> None:
+        try:
+            job = await self.studio.manager.retry(job_id, idempotency_key=key)
+        finally:
+            self.intents.end(target)
         self.queue_model.upsert(job)
         self.queue.select(job.id)
         await self.refresh_balance()
@@ -496,6 +535,11 @@ class MainWindow(QMainWindow):
             self._show_job(job)
         if (job.finished and job.status != "succeeded") or (job.finished and job.result_path):
             self.spawn(self.refresh_balance(), "Balance")
+
+    def _on_deleted(self, job_id: str) -> None:
+        self.queue_model.remove(job_id)
+        if self._preview_job is not None and self._preview_job.id == job_id:
+            self._show_job(None)
 
     def _learn_duration(self, job: Any) -> None:
         t = present.run_seconds(job)

@@ -1,6 +1,6 @@
 """One user intent = one submission: presses are gated per target before anything is sent.
 
-A target is what a press would submit (the form on screen, one take to render again). From
+A target is what a press would submit (the form on screen, a take to render again). From
 the first press until its submission is stored and sent or refused the target is busy and
 further presses do nothing; presses closer together than the platform's double-click
 interval are one intent, even once the first submission returned. Each accepted intent
@@ -14,11 +14,9 @@ import uuid
 from collections.abc import Callable
 
 RENDER = "render"
-
-
-def retry_target(job_id: str) -> str:
-    """The target of Retry (queue) and Re-run (history) of one take: the same intent."""
-    return f"retry:{job_id}"
+# Retry (queue) and Re-run (history), whatever take: the queue selects the new take as soon
+# as the API confirms it, so a double-click's second press would retry that one otherwise.
+RETRY = "retry"
 
 
 class IntentGate:

@@ -40,7 +40,7 @@ from app.catalog import MODELS
 from app.ui import present
 from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
-from app.ui.intent import RENDER, IntentGate, retry_target
+from app.ui.intent import RENDER, RETRY, IntentGate
 from app.ui.nav import HISTORY, TaskNav, TierSwitch
 from app.ui.preview import PreviewWidget
 from app.ui.queue import QueueModel, QueuePanel
@@ -51,6 +51,7 @@ from app.ui.thumbs import ThumbnailCache
 log = logging.getLogger(__name__)
 QUEUE_RECENT = 50
 TYPICAL_SAMPLE = 20
+OFFLINE_TEXT = "Offline — retrying…"
 SAVED_WITHOUT = ("out", "mock")  # a fresh output name each start; mock is the window's toggle
 
 
@@ -70,6 +71,7 @@ class _Bridge(QObject):
     """Carries job-manager callbacks into the Qt event queue (never re-entering a slot)."""
 
     job = Signal(object)
+    online = Signal(bool)
 
 
 class MainWindow(QMainWindow):
@@ -102,6 +104,7 @@ class MainWindow(QMainWindow):
         self.confirm_box: QMessageBox | None = None
         self._bridge = _Bridge(self)
         self._bridge.job.connect(self._on_job, Qt.ConnectionType.QueuedConnection)
+        self._bridge.online.connect(self._show_online, Qt.ConnectionType.QueuedConnection)
         self._build()
         self._restore()
 
@@ -221,6 +224,16 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         self.profile_label = QLabel(self._profile_text(), self)
         self.profile_label.setStyleSheet("color: palette(mid); padding-right: 12px;")
+        self.offline_label = QLabel(OFFLINE_TEXT, self)
+        self.offline_label.setObjectName("offline")
+        self.offline_label.setToolTip("The API does not answer. Takes keep their place and "
+                                      "carry on by themselves once it is back.")
+        self.offline_label.setStyleSheet(
+            "background:#c0392b;color:white;font-weight:bold;border-radius:4px;"
+            "padding:2px 8px;margin-right:12px;")
+        # a toolbar shows and hides its widgets through their actions
+        self.offline_action = bar.addWidget(self.offline_label)
+        self.offline_action.setVisible(False)
         bar.addWidget(self.profile_label)
         self.balance_label = QLabel("Credits: …", self)
         self.balance_label.setObjectName("balance")
@@ -282,7 +295,11 @@ class MainWindow(QMainWindow):
         if self._started:
             return
         self._started = True
-        self._unsubscribe = self.studio.manager.subscribe(self._bridge.job.emit)
+        manager = self.studio.manager
+        unsubscribers = (manager.subscribe(self._bridge.job.emit),
+                         manager.subscribe_online(self._bridge.online.emit))
+        self._unsubscribe = lambda: [unsubscribe() for unsubscribe in unsubscribers]
+        self.offline_action.setVisible(not manager.online)
         resumed = await self.studio.manager.start()
         store = self.studio.store
         recent = await asyncio.to_thread(store.query, limit=QUEUE_RECENT)
@@ -354,6 +371,12 @@ class MainWindow(QMainWindow):
         self.show()
         self.raise_()
         self.activateWindow()
+
+    def _show_online(self, online: bool) -> None:
+        """Offline is said plainly, and only that: no take is failed for it."""
+        self.offline_action.setVisible(not online)
+        if online and self._started:
+            self.spawn(self.refresh_balance(), "Balance")
 
     def _say(self, text: str) -> None:
         with contextlib.suppress(RuntimeError):  # the window may be gone already
@@ -501,20 +524,19 @@ class MainWindow(QMainWindow):
 
     def retry(self, job_id: str, what: str = "Retry") -> asyncio.Task[Any] | None:
         """Render a take again once per intent (Retry in the queue, Re-run in history)."""
-        target = retry_target(job_id)
-        key = self.intents.begin(target)
+        key = self.intents.begin(RETRY)
         if key is None:
             return None
-        return self.spawn(self._retry(job_id, target, key), what)
+        return self.spawn(self._retry(job_id, key), what)
 
     def _rerun(self, job: Any) -> None:
         self.retry(job.id, "Re-run")
 
-    async def _retry(self, job_id: str, target: str, key: str) -> None:
+    async def _retry(self, job_id: str, key: str) -> None:
         try:
             job = await self.studio.manager.retry(job_id, idempotency_key=key)
         finally:
-            self.intents.end(target)
+            self.intents.end(RETRY)
         self.queue_model.upsert(job)
         self.queue.select(job.id)
         await self.refresh_balance()

@@ -115,3 +115,35 @@ def test_open_in_form_asks_first_and_compare_highlights(aloop, qtbot, tmp_path):
         await studio.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+
+
+def test_a_deleted_take_leaves_the_queue_and_the_preview(aloop, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    studio = open_studio(tmp_path / "data", render_seconds=0.3)
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.show()
+        await w.start()
+        w.choose_task("create")
+        w.form.set_payload({**w.form.payload(), **SEEDANCE, "mock": True})
+        await until(w.form.is_submittable)
+        await w.render()
+        job = w.queue_model.job_at(0)
+        await until(lambda: w.queue_model.job(job.id).result_path, what="the take")
+        await until(lambda: w.preview.result_path, what="the preview")
+        w.queue.select(job.id)
+        assert w.queue.act_reveal.isEnabled()
+        w.nav.choose("history")
+        await until(lambda: w.history.select(job.id), what="the take in history")
+        box = w.history.ask_delete()
+        box.button(QMessageBox.StandardButton.Yes).click()
+        await until(lambda: w.queue_model.rowCount() == 0, what="the row to leave the queue")
+        assert w.queue_model.job(job.id) is None
+        assert not w.queue.act_reveal.isEnabled() and not w.queue.act_retry.isEnabled()
+        assert w.preview.result_path is None  # it no longer plays a trashed file
+        assert studio.store.get(job.id) is None
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 40))

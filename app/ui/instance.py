@@ -35,14 +35,23 @@ class SingleInstance(QObject):
 
     def __init__(self, data_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self.data_dir = Path(data_dir)
         self.name = server_name(data_dir)
         self._lock = QLockFile(str(Path(data_dir) / LOCK_NAME))
         self._lock.setStaleLockTime(0)  # held for the app's lifetime; stale only once dead
         self._server: QLocalServer | None = None
 
     def acquire(self) -> bool:
+        """Raises OSError, saying which folder, when the data folder cannot be used at all."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OSError(f"the data folder {self.data_dir} cannot be created: "
+                          f"{e.strerror or e}") from None
         if not self._lock.tryLock(0) and not self._take_over_unreadable():
+            if self._lock.error() != QLockFile.LockError.LockFailedError:
+                raise OSError(f"the data folder {self.data_dir} cannot be locked "
+                              f"({self._lock.error().name}): check its permissions")
             return False
         QLocalServer.removeServer(self.name)  # a killed holder's socket file; the lock is ours
         server = QLocalServer(self)

@@ -57,7 +57,14 @@ def run_app(argv: list[str] | None = None) -> int:
 
     app = make_app(argv)
     instance = SingleInstance(data_dir())
-    if not instance.acquire():
+    try:
+        first = instance.acquire()
+    except OSError as e:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Takes", f"Takes cannot start: {e}")
+        return 2
+    if not first:
         return hand_over(instance)
     try:
         return _run_window(app, instance)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.ui.instance import LOCK_NAME
+from app.ui.instance import LOCK_NAME, SingleInstance
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).with_name("window_process.py")
@@ -88,3 +88,9 @@ def test_a_garbled_lock_file_does_not_block_a_start(tmp_path, content):
     finally:
         first.kill()
         first.wait()
+
+
+def test_an_unusable_data_folder_is_said_not_taken_for_a_second_start(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OSError, match=r"the data folder .*file/data cannot be created"):
+        SingleInstance(tmp_path / "file" / "data").acquire()

@@ -22,6 +22,7 @@ SEEDANCE = {"prompt": "a kite over a windy beach", "duration": 4, "resolution": 
 PRICE = 108
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier
+LONG_MS = 4000  # long enough that "after the first submit returned" is still inside it
 
 
 # ---- the gate alone ----------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def test_two_real_clicks_and_a_double_click_on_render_are_one_paid_take(aloop, q
     studio = open_studio(tmp_path / "data", render_seconds=0.5)
 
     async def scenario() -> None:
-        with double_click_interval(2500) as interval:
+        with double_click_interval(LONG_MS) as interval:
             w = await _window(tmp_path, studio)
             start = studio.server.store.balance()
             QTest.mouseClick(w.render_btn, LEFT)
@@ -140,14 +141,14 @@ def test_ctrl_enter_twice_and_a_held_key_are_one_paid_take(aloop, qtbot, tmp_pat
         start = studio.server.store.balance()
         prompt = w.form.editor("prompt").edit
         prompt.setFocus()
-        with double_click_interval(2500):
+        with double_click_interval(LONG_MS) as interval:
             QTest.keyClick(prompt, Qt.Key.Key_Return, CTRL)
             QTest.keyClick(prompt, Qt.Key.Key_Return, CTRL)
             await _settle(w, 1)
             QTest.keyClick(w, Qt.Key.Key_Return, CTRL)  # on the window, after it returned
             await _assert_takes(w, studio, start, 1)
 
-        await asyncio.sleep(2.6)  # the default interval again, and a pause: a new intent
+        await asyncio.sleep(interval + 0.1)  # the default interval again, a pause: a new intent
         # a held Ctrl+Enter: one press, then auto-repeats for longer than the interval
         QTest.keyPress(prompt, Qt.Key.Key_Return, CTRL)
         for _ in range(30):
@@ -178,7 +179,7 @@ def test_retry_and_rerun_clicked_twice_are_one_new_paid_take(aloop, qtbot, tmp_p
         await until(lambda: w.queue_model.job(first.id).result_path, what="the first take")
 
         # Retry in the queue, twice, then Re-run of the same take in history: one intent
-        with double_click_interval(2500) as interval:
+        with double_click_interval(LONG_MS) as interval:
             w.queue.select(first.id)
             retry = _retry_button(w)
             assert retry.isEnabled()

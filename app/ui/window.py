@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.catalog import MODELS
+from app.client.manager import TRANSIENT
 from app.ui import present
 from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
@@ -496,9 +497,14 @@ class MainWindow(QMainWindow):
     async def _submit(self, model_id: str, payload: dict[str, Any], key: str) -> None:
         try:
             job = await self.studio.manager.submit(model_id, payload, idempotency_key=key)
+        except TRANSIENT as e:  # stored: it waits in the queue, not failed, not lost
+            await self._send_later(key)
+            self._note(f"Not confirmed yet ({e}). The take waits in the queue and is sent by "
+                       "itself, once, when the API answers: no need to press Render again.")
+            self._next_out(model_id)
+            return
         except Exception as e:
-            self.render_note.setText(f"Not sent: {e}")
-            self.render_note.setProperty("sticky", True)
+            self._note(f"Not sent: {e}")
             self.submit_failed.emit(str(e))
             return
         finally:
@@ -507,12 +513,24 @@ class MainWindow(QMainWindow):
                 self._update_render()
         self.queue_model.upsert(job)
         self.queue.select(job.id)
-        form = self.forms.get(model_id)
-        if form is not None and hasattr(form, "refresh_out"):
-            form.refresh_out()  # the next take gets its own file
+        self._next_out(model_id)
         self._say(f"Sent: {present.task_title(model_id)} ({present.credits_text(job)}).")
         self.submitted.emit(job)
         await self.refresh_balance()
+
+    async def _send_later(self, key: str) -> None:
+        rec = await asyncio.to_thread(self.studio.store.by_idempotency_key, key)
+        if rec is not None:
+            await self.studio.manager.resume(rec.id)  # re-sent with the same key and bytes
+
+    def _note(self, text: str) -> None:
+        self.render_note.setText(text)
+        self.render_note.setProperty("sticky", True)
+
+    def _next_out(self, model_id: str) -> None:
+        form = self.forms.get(model_id)
+        if form is not None and hasattr(form, "refresh_out"):
+            form.refresh_out()  # the next take gets its own file
 
     def cancel(self, job_id: str) -> asyncio.Task[Any]:
         return self.spawn(self._cancel(job_id), "Cancel")

@@ -27,7 +27,7 @@ async def until(cond: Callable[[], Any], timeout: float = 10.0, what: str = "") 
 def fast_poll() -> Any:
     from app.client.manager import PollPolicy
 
-    return PollPolicy(initial=0.1, factor=1.0, maximum=0.1, min_gap=0.01)
+    return PollPolicy(initial=0.1, factor=1.0, maximum=0.1, min_gap=0.01, resubmit_every=0.5)
 
 
 def open_studio(data_dir: Path, **server: Any) -> Any:

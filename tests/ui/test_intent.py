@@ -232,3 +232,30 @@ def test_offline_is_said_and_nothing_fails_then_the_take_finishes(aloop, qtbot, 
         await studio.close()
 
     _run(aloop, scenario)
+
+
+def test_render_while_offline_waits_in_the_queue_and_is_sent_once_when_back(aloop, qtbot,
+                                                                             tmp_path):
+    studio = open_studio(tmp_path / "data", render_seconds=0.3)
+    server = studio.server
+
+    async def scenario() -> None:
+        w = await _window(tmp_path, studio)
+        await asyncio.to_thread(server.stop)
+        out = w.form.payload()["out"]
+        await w.render()
+        await until(lambda: w.offline_label.isVisibleTo(w), what="the offline notice")
+        assert "sent by itself, once, when the API answers" in w.render_note.text()
+        [job] = studio.store.query()
+        assert job.status == "pending" and job.payload["out"] == out
+        assert w.form.payload()["out"] != out  # the next take gets its own file
+        await asyncio.to_thread(server.start)
+        await until(lambda: w.queue_model.job(job.id).result_path, timeout=30,
+                    what="the queued take sent and finished")
+        await until(lambda: not w.offline_label.isVisibleTo(w), what="the notice to clear")
+        assert len(studio.store.query()) == 1
+        assert len(_charges(studio)) == 1
+        w.close()
+        await studio.close()
+
+    _run(aloop, scenario)

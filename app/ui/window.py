@@ -553,6 +553,11 @@ class MainWindow(QMainWindow):
     async def _retry(self, job_id: str, key: str) -> None:
         try:
             job = await self.studio.manager.retry(job_id, idempotency_key=key)
+        except TRANSIENT as e:
+            await self._send_later(key)
+            self._say(f"Not confirmed yet ({e}): the new take waits in the queue and is sent "
+                      "by itself, once, when the API answers.")
+            return
         finally:
             self.intents.end(RETRY)
         self.queue_model.upsert(job)

@@ -259,3 +259,29 @@ def test_render_while_offline_waits_in_the_queue_and_is_sent_once_when_back(aloo
         await studio.close()
 
     _run(aloop, scenario)
+
+
+def test_retry_while_offline_waits_in_the_queue_and_is_sent_once_when_back(aloop, qtbot,
+                                                                            tmp_path):
+    studio = open_studio(tmp_path / "data", render_seconds=0.3)
+    server = studio.server
+
+    async def scenario() -> None:
+        w = await _window(tmp_path, studio)
+        await w.render()
+        first = w.queue_model.job_at(0)
+        await until(lambda: w.queue_model.job(first.id).result_path, what="the first take")
+        await asyncio.to_thread(server.stop)
+        await w.retry(first.id)
+        assert "sent by itself, once, when the API answers" in w.status.text()
+        retried = next(j for j in studio.store.query() if j.parent_id == first.id)
+        assert retried.status == "pending"
+        await asyncio.to_thread(server.start)
+        await until(lambda: (j := w.queue_model.job(retried.id)) and j.result_path, timeout=30,
+                    what="the retried take sent and finished")
+        assert len(studio.store.query()) == 2
+        assert len(_charges(studio)) == 2
+        w.close()
+        await studio.close()
+
+    _run(aloop, scenario)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
@@ -66,6 +66,15 @@ def build_form(model_id: str, parent: QWidget | None = None) -> Any:
 def double_click_interval_s() -> float:
     """The platform's double-click interval: presses closer than this are one intent."""
     return QGuiApplication.styleHints().mouseDoubleClickInterval() / 1000
+
+
+def _each(*calls: Callable[[], Any]) -> Callable[[], None]:
+    """One function that calls each of `calls` (several unsubscribes as one)."""
+    def call_each() -> None:
+        for call in calls:
+            call()
+
+    return call_each
 
 
 class _Bridge(QObject):
@@ -297,9 +306,8 @@ class MainWindow(QMainWindow):
             return
         self._started = True
         manager = self.studio.manager
-        unsubscribers = (manager.subscribe(self._bridge.job.emit),
-                         manager.subscribe_online(self._bridge.online.emit))
-        self._unsubscribe = lambda: [unsubscribe() for unsubscribe in unsubscribers]
+        self._unsubscribe = _each(manager.subscribe(self._bridge.job.emit),
+                                  manager.subscribe_online(self._bridge.online.emit))
         self.offline_action.setVisible(not manager.online)
         resumed = await self.studio.manager.start()
         store = self.studio.store

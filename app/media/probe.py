@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
+from app.catalog.jsonsafe import file_kind
 from app.catalog.media import MediaInfo, ProbeError
 
 if TYPE_CHECKING:
@@ -53,34 +54,75 @@ def sniff(head: bytes) -> tuple[str, str] | None:
 
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Facts about one local file. Raises ProbeError for anything that is not readable media."""
+    """Facts about one local file. Raises ProbeError for anything that is not readable media.
+
+    The file is opened once and every reader works on that handle, so what was checked (a
+    regular file) is what gets read, and a FIFO swapped in meanwhile cannot make it hang.
+    """
     p = os.fspath(path)
+    with _open_regular(p) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(64)
+        if size == 0:
+            raise ProbeError(p, "the file is empty")
+        found = sniff(head)
+        if found is None:
+            raise ProbeError(p, "not an image, video or audio file this app can read")
+        kind, fmt = found
+        if fmt == "wav":
+            _check_riff_size(p, head, size)
+        fh.seek(0)
+        if kind == "image" and fmt != "gif":
+            return _probe_image(fh, p, fmt, size)
+        return _probe_av(fh, p, kind, fmt, size)
+
+
+def _open_regular(p: str) -> BinaryIO:
+    """Open without blocking (a FIFO opens at once with O_NONBLOCK), then refuse non-files."""
+    _check_name(p)
     try:
-        size = os.path.getsize(p)
-        with open(p, "rb") as fh:
-            head = fh.read(64)
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ProbeError(p, "file not found") from None
-    except IsADirectoryError:
-        raise ProbeError(p, "this is a folder, not a file") from None
     except OSError as e:
-        raise ProbeError(p, f"cannot open the file ({e.strerror or e})") from None
-    if size == 0:
-        raise ProbeError(p, "the file is empty")
-    found = sniff(head)
-    if found is None:
-        raise ProbeError(p, "not an image, video or audio file this app can read")
-    kind, fmt = found
-    if kind == "image" and fmt != "gif":
-        return _probe_image(p, fmt, size)
-    return _probe_av(p, kind, fmt, size)
+        raise ProbeError(p, _unopenable(p, e)) from None
+    kind = file_kind(os.fstat(fd).st_mode)
+    if kind != "file":
+        os.close(fd)
+        raise ProbeError(p, f"this is {kind}, not a file")
+    return os.fdopen(fd, "rb")
 
 
-def _probe_image(path: str, fmt: str, size: int) -> MediaInfo:
+def _check_name(p: str) -> None:
+    if "\x00" in p:
+        raise ProbeError(_printable(p), "the path contains a NUL character")
+    try:
+        p.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProbeError(_printable(p), "the file name has bytes that are not valid text "
+                         "(rename the file)") from None
+
+
+def _printable(p: str) -> str:
+    return p.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\0")
+
+
+def _unopenable(p: str, e: OSError) -> str:
+    """Why open() failed; a socket fails to open (ENXIO), so say what it is."""
+    try:
+        kind = file_kind(os.stat(p).st_mode)
+    except OSError:
+        kind = "file"
+    if kind != "file":
+        return f"this is {kind}, not a file"
+    return f"cannot open the file ({e.strerror or e})"
+
+
+def _probe_image(fh: BinaryIO, path: str, fmt: str, size: int) -> MediaInfo:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
+        with Image.open(fh) as im:
             width, height = im.size
             im.load()  # decodes: a truncated file fails here, not later
     except Image.DecompressionBombError:
@@ -88,16 +130,17 @@ def _probe_image(path: str, fmt: str, size: int) -> MediaInfo:
                          f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels)") from None
     except Exception as e:  # whatever a damaged file makes Pillow raise: never a crash
         if fmt == "avif":
-            return _probe_av(path, "image", fmt, size)
+            fh.seek(0)
+            return _probe_av(fh, path, "image", fmt, size)
         raise ProbeError(path, f"the {fmt.upper()} image is damaged or truncated ({e})") from None
     return MediaInfo(path, "image", fmt, size, width, height)
 
 
-def _probe_av(path: str, kind: str, fmt: str, size: int) -> MediaInfo:
+def _probe_av(fh: BinaryIO, path: str, kind: str, fmt: str, size: int) -> MediaInfo:
     import av
 
     try:
-        with av.open(path) as container:
+        with av.open(fh) as container:
             return _facts(container, path, kind, fmt, size)
     except ProbeError:
         raise
@@ -118,8 +161,7 @@ def _facts(container: object, path: str, kind: str, fmt: str, size: int) -> Medi
     video = next(iter(c.streams.video), None)
     audio = next(iter(c.streams.audio), None)
     declared = _duration(c, video or audio)
-    if fmt == "wav":  # PCM: the header's length is exact, and a cut file is shorter than it says
-        _check_riff_size(path, size)
+    if fmt == "wav":  # PCM: the header's length is exact (checked before), packets add nothing
         measured = None
     else:
         measured = _scan(c, video if kind in ("video", "image") else None, path, fmt)
@@ -189,10 +231,8 @@ def _reconcile(declared: float | None, measured: float | None, path: str,
                      f"but only {measured:.1f} s of it is there")
 
 
-def _check_riff_size(path: str, size: int) -> None:
+def _check_riff_size(path: str, head: bytes, size: int) -> None:
     """A WAV header states its length; a file shorter than that was cut off."""
-    with open(path, "rb") as fh:
-        head = fh.read(8)
     declared = int.from_bytes(head[4:8], "little") + 8
     if declared not in (8, 0xFFFFFFFF + 8) and size < declared:
         raise ProbeError(path, f"the WAV file is truncated: its header promises "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,63 @@ def test_right_magic_then_garbage_never_crashes(tmp_path: Path, magic: bytes) ->
             assert e.reason
         else:  # some decoders accept noise (an MP3 of noise is an MP3): then facts are sane
             assert info.size_bytes == path.stat().st_size
+
+
+def _reason(path: str | Path) -> str:
+    with pytest.raises(ProbeError) as e:
+        probe(path)
+    return e.value.reason
+
+
+@pytest.mark.timeout(5)
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    assert _reason(fifo) == "this is a FIFO (named pipe), not a file"
+
+
+@pytest.mark.timeout(5)
+def test_a_fifo_with_a_writer_holding_it_open_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "clip.png"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # a writer exists: a plain open would not block, a read would
+    try:
+        assert _reason(fifo) == "this is a FIFO (named pipe), not a file"
+    finally:
+        os.close(writer)
+
+
+def test_devices_and_sockets_are_refused(tmp_path: Path) -> None:
+    assert _reason("/dev/zero") == "this is a device, not a file"
+    assert _reason("/dev/null") == "this is a device, not a file"
+    sock_path = str(tmp_path / "s.png")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(sock_path)
+        assert _reason(sock_path) == "this is a socket, not a file"
+
+
+def test_a_nul_in_the_path_is_a_probe_error() -> None:
+    with pytest.raises(ProbeError) as e:
+        probe("clip\x00.png")
+    assert e.value.reason == "the path contains a NUL character"
+    assert "\x00" not in e.value.path
+
+
+def test_an_undecodable_file_name_is_a_probe_error(media: Media, tmp_path: Path) -> None:
+    real = media.image(32, 32, ".png")
+    odd = tmp_path / os.fsdecode(b"clip\xff.png")
+    odd.write_bytes(real.read_bytes())
+    with pytest.raises(ProbeError) as e:
+        probe(odd)
+    assert e.value.reason == "the file name has bytes that are not valid text (rename the file)"
+    e.value.path.encode("utf-8")  # printable anywhere
+
+
+def test_a_symlink_to_a_file_is_probed_and_to_a_fifo_refused(media: Media, tmp_path: Path) -> None:
+    real = media.image(40, 30, ".png")
+    (tmp_path / "link.png").symlink_to(real)
+    assert probe(tmp_path / "link.png").width == 40
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "fifo.png").symlink_to(tmp_path / "fifo")
+    assert _reason(tmp_path / "fifo.png") == "this is a FIFO (named pipe), not a file"
+

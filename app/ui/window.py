@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QColor,
     QGuiApplication,
@@ -28,10 +27,8 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -48,11 +45,11 @@ from app.ui.queue import QueueModel, QueuePanel
 from app.ui.settings import UiSettings
 from app.ui.studio import Studio
 from app.ui.thumbs import ThumbnailCache
+from app.ui.toolbar import StudioToolbar
 
 log = logging.getLogger(__name__)
 QUEUE_RECENT = 50
 TYPICAL_SAMPLE = 20
-OFFLINE_TEXT = "Offline — retrying…"
 SAVED_WITHOUT = ("out", "mock")  # a fresh output name each start; mock is the window's toggle
 
 
@@ -219,41 +216,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status, 1)
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Studio", self)
-        bar.setObjectName("studioToolbar")
-        bar.setMovable(False)
-        self.addToolBar(bar)
-        self.mock_action = QAction("Mock renders", self)
-        self.mock_action.setObjectName("mockToggle")
-        self.mock_action.setCheckable(True)
-        self.mock_action.setToolTip("Mock: free placeholder renders, badged MOCK everywhere")
-        self.mock_action.toggled.connect(self.set_mock)
-        bar.addAction(self.mock_action)
-        spacer = QWidget(self)
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
-        self.profile_label = QLabel(self._profile_text(), self)
-        self.profile_label.setStyleSheet("color: palette(mid); padding-right: 12px;")
-        self.offline_label = QLabel(OFFLINE_TEXT, self)
-        self.offline_label.setObjectName("offline")
-        self.offline_label.setToolTip("The API does not answer. Takes keep their place and "
-                                      "carry on by themselves once it is back.")
-        self.offline_label.setStyleSheet(
-            "background:#c0392b;color:white;font-weight:bold;border-radius:4px;"
-            "padding:2px 8px;margin-right:12px;")
-        # a toolbar shows and hides its widgets through their actions
-        self.offline_action = bar.addWidget(self.offline_label)
-        self.offline_action.setVisible(False)
-        bar.addWidget(self.profile_label)
-        self.balance_label = QLabel("Credits: …", self)
-        self.balance_label.setObjectName("balance")
-        self.balance_label.setStyleSheet("padding-right: 8px; font-weight: bold;")
-        bar.addWidget(self.balance_label)
-
-    def _profile_text(self) -> str:
         profile = getattr(self.studio.connection, "profile", None)
-        name = getattr(profile, "name", None)
-        return f"Profile: {name}" if name else ""
+        self.toolbar = StudioToolbar(getattr(profile, "name", None), self)
+        self.addToolBar(self.toolbar)
+        self.mock_action = self.toolbar.mock_action
+        self.mock_action.toggled.connect(self.set_mock)
+        self.offline_label = self.toolbar.offline_label
+        self.profile_label = self.toolbar.profile_label
+        self.balance_label = self.toolbar.balance_label
 
     # ================================================================= settings
     def _restore(self) -> None:
@@ -308,7 +278,7 @@ class MainWindow(QMainWindow):
         manager = self.studio.manager
         self._unsubscribe = _each(manager.subscribe(self._bridge.job.emit),
                                   manager.subscribe_online(self._bridge.online.emit))
-        self.offline_action.setVisible(not manager.online)
+        self.toolbar.set_online(manager.online)
         resumed = await self.studio.manager.start()
         store = self.studio.store
         recent = await asyncio.to_thread(store.query, limit=QUEUE_RECENT)
@@ -383,7 +353,7 @@ class MainWindow(QMainWindow):
 
     def _show_online(self, online: bool) -> None:
         """Offline is said plainly, and only that: no take is failed for it."""
-        self.offline_action.setVisible(not online)
+        self.toolbar.set_online(online)
         if online and self._started:
             self.spawn(self.refresh_balance(), "Balance")
 

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QApplication, QToolButton
 from app.ui.intent import RENDER, RETRY, IntentGate
 from app.ui.queue import StatusTextRole
 from app.ui.settings import UiSettings
-from app.ui.window import OFFLINE_TEXT, MainWindow
+from app.ui.toolbar import OFFLINE_TEXT
+from app.ui.window import MainWindow
 
 from .helpers import open_studio, until
 

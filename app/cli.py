@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from app.cliargs import UsageError, check_argv, json_object_file
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (its default prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -16,19 +30,8 @@ def _check(args: argparse.Namespace) -> int:
     try:
         get_model(args.model_id)
     except UnknownModel as e:
-        print(f"takes check: {e}", file=sys.stderr)
-        return 2
-    try:
-        payload = json.loads(Path(args.payload).read_text(encoding="utf-8"))
-    except OSError as e:
-        print(f"takes check: cannot read {args.payload}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        print(f"takes check: {args.payload} is not valid JSON: {e}", file=sys.stderr)
-        return 2
-    if not isinstance(payload, dict):
-        print(f"takes check: {args.payload} must hold a JSON object", file=sys.stderr)
-        return 2
+        raise UsageError(str(e)) from None
+    payload = json_object_file(args.payload)
     base = Path(args.payload).resolve().parent
     result = check_payload(args.model_id, payload, base_dir=base)
     print(json.dumps(result, ensure_ascii=False))
@@ -43,7 +46,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="takes", description="Takes: render AI video takes.")
+    parser = Parser(prog="takes", description="Takes: render AI video takes.")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("check", help="validate and price a payload")
     p.add_argument("model_id")
@@ -74,14 +77,63 @@ _EXTRA_COMMANDS = [_register_optional]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command. Bad input is exit 2 (usage) or 1 (invalid) with one line on stderr."""
+    argv = sys.argv[1:] if argv is None else argv
+    # Output never fails on a character the terminal cannot show (JSON stays as it was).
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        check_argv(argv)
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        return _say("takes", str(e), EXIT_USAGE)
     if getattr(args, "func", None) is None:
-        try:
-            from app.ui.main import run_app
-        except ModuleNotFoundError as e:
-            print(f"takes: the window is not available in this build ({e.name})",
-                  file=sys.stderr)
-            return 2
-        return run_app()
-    return int(args.func(args) or 0)
+        return _window()
+    return _guarded(args)
+
+
+def _window() -> int:
+    try:
+        from app.ui.main import run_app
+    except ModuleNotFoundError as e:
+        return _say("takes", f"the window is not available in this build ({e.name})", EXIT_USAGE)
+    return run_app()
+
+
+def _guarded(args: argparse.Namespace) -> int:
+    """The last line of defence: whatever a command did not foresee is one line, not a trace."""
+    name = f"takes {args.command}"
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        return _say(name, str(e), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _say(name, "interrupted", EXIT_INTERRUPTED)
+    except Exception as e:  # deliberate: see the docstring
+        log = _log_unexpected(e, args)
+        where = f"; details in {log}" if log else ""
+        return _say(name, f"unexpected error ({type(e).__name__}){where}", EXIT_FAILED)
+
+
+def _say(name: str, message: str, code: int) -> int:
+    print(f"{name}: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _log_unexpected(e: Exception, args: argparse.Namespace) -> Path | None:
+    """Append the traceback to the data folder's cli-errors.log, with any API key blanked."""
+    from app.client.paths import data_dir
+
+    text = "".join(traceback.format_exception(e))
+    for secret in (getattr(args, "key", None), os.environ.get("TAKES_API_KEY")):
+        if secret:
+            text = text.replace(secret, "***")
+    path = data_dir() / "logs" / "cli-errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(f"{datetime.now(UTC).isoformat()} takes {args.command}\n{text}\n")
+    except OSError:
+        return None
+    return path

@@ -16,6 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.cliargs import (
+    UsageError,
+    api_key,
+    api_url,
+    check_key,
+    file_or_new,
+    json_object_file,
+    seconds,
+    whole,
+    writable_folder,
+)
 from app.client.store import JobRecord, JobStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -35,7 +46,7 @@ def register(sub: Any) -> None:
     p.add_argument("--store", type=Path, help="job store file (default: the user data folder)")
     p.add_argument("--status")
     p.add_argument("--search")
-    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--limit", type=whole(1, 100_000), default=100)
     p.set_defaults(func=_jobs)
 
     p = sub.add_parser("resume", help="resume unfinished jobs of the store (poll, download)")
@@ -44,12 +55,13 @@ def register(sub: Any) -> None:
 
 
 def _connection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--api", metavar="URL", help="the API's base URL (default: a private sandbox)")
-    p.add_argument("--key", help="API key (or set TAKES_API_KEY)")
+    p.add_argument("--api", metavar="URL", type=api_url,
+                   help="the API's base URL (default: a private sandbox)")
+    p.add_argument("--key", type=api_key, help="API key (or set TAKES_API_KEY)")
     p.add_argument("--wait", action="store_true", help="wait for the result and download it")
     p.add_argument("--workdir", type=Path, help="where results are saved (default: .)")
     p.add_argument("--store", type=Path, help="job store file (default: the user data folder)")
-    p.add_argument("--poll", type=float, help=argparse.SUPPRESS)  # tests: a fast poll
+    p.add_argument("--poll", type=seconds(0.01, 60), help=argparse.SUPPRESS)  # tests: a fast poll
 
 
 def _err(command: str, message: str) -> None:
@@ -58,18 +70,6 @@ def _err(command: str, message: str) -> None:
 
 def _dump(rec: JobRecord) -> str:
     return json.dumps(rec.to_dict(), ensure_ascii=False)
-
-
-def _read_payload(path: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise SystemExit(_usage("submit", f"cannot read {path}: {e.strerror or e}")) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SystemExit(_usage("submit", f"{path} is not valid JSON: {e}")) from None
-    if not isinstance(payload, dict):
-        raise SystemExit(_usage("submit", f"{path} must hold a JSON object"))
-    return payload
 
 
 def _usage(command: str, message: str) -> int:
@@ -97,7 +97,8 @@ def _connection(args: argparse.Namespace) -> Iterator[Any]:
     if args.api:
         key = args.key or os.environ.get("TAKES_API_KEY")
         if not key:
-            raise SystemExit(_usage(args.command, "--api needs a key: --key or TAKES_API_KEY"))
+            raise UsageError("--api needs a key: --key or TAKES_API_KEY")
+        check_key(key, "the --key or TAKES_API_KEY")
         conn = Connection(Profile("command line", "api", args.api), args.api, key)
     else:
         conn = start_sandbox()
@@ -112,8 +113,24 @@ def _manager(args: argparse.Namespace, conn: Any) -> Any:
     from app.client.manager import JobManager, PollPolicy
 
     poll = PollPolicy(initial=args.poll, maximum=args.poll, min_gap=0) if args.poll else None
-    store = JobStore(args.store) if args.store else JobStore()
-    return JobManager(conn.client(), store, args.workdir or Path.cwd(), poll)
+    return JobManager(conn.client(), _store(args), args.workdir, poll)
+
+
+def _check_places(args: argparse.Namespace) -> None:
+    """The work folder and the store must be usable before anything is sent or charged."""
+    args.workdir = writable_folder(args.workdir or Path.cwd(), "--workdir")
+    if args.store:
+        file_or_new(args.store, "--store")
+
+
+def _store(args: argparse.Namespace) -> JobStore:
+    import sqlite3
+
+    try:
+        return JobStore(args.store) if args.store else JobStore()
+    except (OSError, sqlite3.Error) as e:
+        where = args.store or "the default job store"
+        raise UsageError(f"cannot open the job store {where}: {e}") from None
 
 
 async def _close(manager: Any) -> None:
@@ -129,7 +146,8 @@ def _submit(args: argparse.Namespace) -> int:
         get_model(args.model_id)
     except UnknownModel as e:
         return _usage("submit", str(e))
-    payload = _read_payload(args.payload)
+    _check_places(args)
+    payload = json_object_file(args.payload)
     if args.mock:
         payload["mock"] = True
     payload = _absolute_media(args.model_id, payload, Path(args.payload).resolve().parent)
@@ -147,7 +165,7 @@ async def _submit_async(args: argparse.Namespace, conn: Any, payload: dict[str, 
                                        idempotency_key=args.idempotency_key)
         except ValidationFailed as e:
             _err("submit", str(e))
-            print(json.dumps({"errors": e.fields}, ensure_ascii=False), file=sys.stderr)
+            print(json.dumps({"errors": e.fields}, ensure_ascii=False))
             return EXIT_FAILED
         except ApiError as e:
             _err("submit", str(e))
@@ -172,6 +190,7 @@ def _report_final(rec: JobRecord) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    _check_places(args)
     with _connection(args) as conn:
         return asyncio.run(_resume_async(args, conn))
 
@@ -191,7 +210,9 @@ async def _resume_async(args: argparse.Namespace, conn: Any) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    store = JobStore(args.store) if args.store else JobStore()
+    if args.store:
+        file_or_new(args.store, "--store")
+    store = _store(args)
     try:
         recs = store.query(search=args.search, status=args.status, limit=args.limit)
         print(json.dumps([r.to_dict() for r in recs], ensure_ascii=False, indent=2))

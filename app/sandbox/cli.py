@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from app.cliargs import api_key, json_object, seconds, whole, writable_folder
 
 
 def default_data_dir() -> Path:
@@ -22,13 +23,14 @@ def default_data_dir() -> Path:
 def _run(args: argparse.Namespace) -> int:
     from app.sandbox.server import SandboxServer
 
-    data = Path(args.data).expanduser() if args.data else default_data_dir()
+    data = writable_folder(Path(args.data).expanduser() if args.data else default_data_dir(),
+                           "--data")
     try:
-        faults = json.loads(args.faults) if args.faults else None
+        faults = json_object(args.faults) if args.faults else None
         server = SandboxServer(data, key=args.key, credits=args.credits, port=args.port,
                                render_seconds=args.render_seconds,
                                job_timeout_s=args.job_timeout, faults=faults)
-    except ValueError as e:  # bad JSON or an unknown fault key
+    except ValueError as e:  # bad JSON (PayloadError) or a fault the sandbox refuses
         print(f"takes sandbox: --faults: {e}", file=sys.stderr)
         return 2
     try:
@@ -58,14 +60,16 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("sandbox", help="run the local sandbox render API")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    p.add_argument("--key", help="the API key to require (default: a random one, printed)")
+    p.add_argument("--port", type=whole(0, 65535), default=0,
+                   help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--key", type=api_key,
+                   help="the API key to require (default: a random one, printed)")
     p.add_argument("--data", help="state directory (default: the user data folder)")
-    p.add_argument("--credits", type=int, default=10_000,
+    p.add_argument("--credits", type=whole(0, 10**15), default=10_000,
                    help="starting balance of a new data directory (default 10,000)")
-    p.add_argument("--render-seconds", type=float, default=2.0,
+    p.add_argument("--render-seconds", type=seconds(0, 3600), default=2.0,
                    help="how long each job runs (default 2)")
-    p.add_argument("--job-timeout", type=float, default=900.0,
+    p.add_argument("--job-timeout", type=seconds(1, 7 * 86400), default=900.0,
                    help="seconds before an unfinished job times out (default 900)")
     p.add_argument("--faults", help="faults to inject, as JSON (see app.sandbox.faults)")
     p.set_defaults(func=_run)

@@ -10,12 +10,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from app.cliargs import UsageError, file_or_new, whole
+
+MAX_SIDE = 8192
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("shot", help="screenshot the window (offscreen, private sandbox)")
     p.add_argument("out", help="PNG file to write")
     p.add_argument("--model", metavar="ID", help="show this model's form (default: Create)")
-    p.add_argument("--history", metavar="N", type=int, default=0,
+    p.add_argument("--history", metavar="N", type=whole(0, 100), default=0,
                    help="render N demo takes first; without --model the History page shows")
     p.add_argument("--render", action="store_true",
                    help="fill the form with a demo take and capture it mid-render")
@@ -28,7 +32,10 @@ def register(sub: Any) -> None:
 
 def _size(text: str) -> tuple[int, int]:
     w, _, h = text.lower().partition("x")
-    return int(w), int(h)
+    size = int(w), int(h)
+    if not all(100 <= side <= MAX_SIDE for side in size):
+        raise ValueError(text)
+    return size
 
 
 def _shot(args: argparse.Namespace) -> int:
@@ -41,11 +48,11 @@ def _shot(args: argparse.Namespace) -> int:
     try:
         size = _size(args.size)
     except ValueError:
-        print(f"takes shot: --size must look like 1440x900, not {args.size!r}", file=sys.stderr)
-        return 2
-    if args.history < 0:
-        print("takes shot: --history must be 0 or more", file=sys.stderr)
-        return 2
+        raise UsageError(f"--size must look like 1440x900 (each side 100 to {MAX_SIDE:,}), "
+                         f"not {args.size[:40]!r}") from None
+    if Path(args.out).suffix.lower() != ".png":
+        raise UsageError(f"the screenshot is a PNG: name it *.png, not {args.out[:80]!r}")
+    file_or_new(Path(args.out), "the screenshot")
     from app.ui.offscreen import use_offscreen
 
     use_offscreen()

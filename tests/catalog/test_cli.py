@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -145,15 +146,25 @@ def test_mock_costs_nothing(job: Path) -> None:
     assert data["breakdown"].startswith("mock: free placeholder render")
 
 
-@pytest.mark.parametrize(("args", "content", "stderr"), [
-    (["check", "sora_9"], {"out": "o.mp4"}, "takes check: unknown model 'sora_9'"),
-    (["check", "wan_27_video_edit"], "{not json", "is not valid JSON"),
-    (["check", "wan_27_video_edit"], b"\xff\xfe\x00garbage", "is not valid JSON"),
-    (["check", "wan_27_video_edit"], ["a", "list"], "must hold a JSON object"),
-    (["check", "wan_27_video_edit"], None, "takes check: cannot read"),
-], ids=["unknown model", "bad json", "not utf-8", "not an object", "missing file"])
-def test_usage_errors_exit_2_with_a_message(tmp_path: Path, args: list[str], content: Any,
-                                            stderr: str) -> None:
+@pytest.mark.parametrize(("content", "stderr"), [
+    ("{not json", "not valid JSON: Expecting property name enclosed in double quotes "
+                  "at line 1 column 2"),
+    (b"\xff\xfe\x00garbage", "not UTF-8 text (byte 0)"),
+    (["a", "list"], "must hold a JSON object ({...}), not an array"),
+    ("5", "must hold a JSON object ({...}), not a number"),
+    (None, "cannot open the file (No such file or directory)"),
+    ('{"out": "o.mp4", "seed": ' + "9" * 5000 + "}",
+     "a number with 5,000 digits (at most 100) at $.seed"),
+    ('{"shots": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+     "nesting deeper than 32 levels at $.shots.0.0.0…"),
+    ('{"prompt": "a \\ud800 b"}', "a string with an unpaired surrogate at $.prompt"),
+    ('{"duration": NaN}', "NaN, which is not a number JSON allows at $.duration"),
+    ('{"duration": 1e999}', "a number too large to represent at $.duration"),
+    ('{"out": "a.mp4", "out": "b.mp4"}', 'the key "out" given twice at $'),
+    (" " * 1_000_001, "the file is larger than 1,000,000 bytes"),
+], ids=["bad json", "not utf-8", "array", "number", "missing file", "5000 digits", "deep",
+        "surrogate", "nan", "overflow", "duplicate key", "too big"])
+def test_bad_payload_files_exit_2_with_one_line(tmp_path: Path, content: Any, stderr: str) -> None:
     path = tmp_path / "payload.json"
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -161,17 +172,121 @@ def test_usage_errors_exit_2_with_a_message(tmp_path: Path, args: list[str], con
         path.write_text(content)
     elif content is not None:
         path.write_text(json.dumps(content))
-    proc = takes(*args, str(path))
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    assert stderr in proc.stderr
-    assert "Traceback" not in proc.stderr
+    proc = takes("check", "wan_27_video_edit", str(path))
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"takes check: {path}: {stderr}\n"
 
 
-def test_check_without_arguments_is_a_usage_error() -> None:
-    proc = takes("check")
-    assert proc.returncode == 2
-    assert "usage" in proc.stderr
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder", "socket"])
+def test_a_payload_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path,
+                                                                 kind: str) -> None:
+    import socket
+
+    path = tmp_path / "payload.json"
+    expect = {"fifo": "this is a FIFO (named pipe), not a regular file",
+              "dev-zero": "this is a device, not a regular file",
+              "folder": "this is a folder, not a regular file",
+              "socket": "cannot open the file (No such device or address)"}[kind]
+    with socket.socket(socket.AF_UNIX) as sock:
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "dev-zero":
+            path = Path("/dev/zero")
+        elif kind == "folder":
+            path.mkdir()
+        else:
+            sock.bind(str(path))
+        proc = takes("check", "wan_27_video_edit", str(path))
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"takes check: {path}: {expect}\n"
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_as_a_media_path_is_a_field_error_not_a_hang(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "clip.mp4")
+    payload = write(tmp_path, {"out": "o.mp4", "prompt": "p", "video_url": "clip.mp4"})
+    proc = takes("check", "wan_27_video_edit", str(payload))
+    assert proc.returncode == 1, proc.stderr
+    assert result(proc)["errors"] == [{
+        "field": "video_url",
+        "message": "Source video could not be read: this is a FIFO (named pipe), not a file"}]
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "stderr"), [
+    (["check", "sora_9", "p.json"], "takes check: unknown model 'sora_9'"),
+    (["check"], "takes check: the following arguments are required: model_id, payload "
+                "(see takes check --help)"),
+    (["nope"], "takes: argument command: invalid choice: 'nope'"),
+    (["check", "wan_27_video_edit", "p\udcff.json"],
+     "takes: argument 3 ('p\\udcff.json') has bytes that are not valid UTF-8 text"),
+    (["models", "--bogus"], "takes: unrecognized arguments: --bogus (see takes --help)"),
+    (["jobs", "--limit", "abc"], "takes jobs: argument --limit: must be a whole number from 1 to "
+                                 "100,000, not 'abc' (see takes jobs --help)"),
+    (["jobs", "--limit", "-5"], "takes jobs: argument --limit: must be a whole number"),
+    (["jobs", "--limit", "9" * 5000], "takes jobs: argument --limit: must be a whole number"),
+    (["sandbox", "--port", "99999"], "takes sandbox: argument --port: must be a whole number "
+                                     "from 0 to 65,535, not '99999'"),
+    (["sandbox", "--credits", "-5"], "takes sandbox: argument --credits: must be a whole number"),
+    (["sandbox", "--render-seconds", "nan"], "takes sandbox: argument --render-seconds: must be "
+                                             "a number of seconds from 0 to 3600, not 'nan'"),
+    (["sandbox", "--job-timeout", "inf"], "takes sandbox: argument --job-timeout: must be"),
+    (["sandbox", "--key", "clé"], "takes sandbox: argument --key: this API key must be "
+                                  "printable ASCII"),
+    (["submit", "wan_27_video_edit", "p.json", "--api", "ftp://x"],
+     "takes submit: argument --api: must be an http(s) URL"),
+    (["submit", "wan_27_video_edit", "p.json", "--api", "http://h:99999"],
+     "takes submit: argument --api: must be an http(s) URL"),
+    (["resume", "--poll", "-1"], "takes resume: argument --poll: must be a number of seconds"),
+    (["shot", "x.png", "--size", "0x0"], "takes shot: --size must look like 1440x900 (each "
+                                         "side 100 to 8,192), not '0x0'"),
+    (["shot", "x.png", "--size", "99999x99999"], "takes shot: --size must look like 1440x900"),
+    (["shot", "x.png", "--history", "1000000"], "takes shot: argument --history: must be a whole "
+                                                "number from 0 to 100"),
+    (["shot", "x.jpg"], "takes shot: the screenshot is a PNG: name it *.png, not 'x.jpg'"),
+], ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else "")
+def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str],
+                                            stderr: str) -> None:
+    proc = takes(*args, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.startswith(stderr), proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_a_nul_in_an_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main  # the OS cannot pass a NUL in argv: only a caller in-process can
+
+    assert main(["check", "wan_27_video_edit", "p\x00.json"]) == 2
+    assert capsys.readouterr().err == "takes: argument 3 contains a NUL character\n"
+
+
+@pytest.mark.parametrize("flag", ["--store", "--workdir"])
+def test_unusable_store_or_workdir_is_refused_before_sending(tmp_path: Path, flag: str) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    payload = write(tmp_path, {"out": "o.mp4", "prompt": "p"})
+    for place, why in [(blocker / "sub" / "x", "Not a directory"),
+                       (Path("/proc/takes-test/x"), "No such file or directory")]:
+        proc = takes("submit", "kling_v3_std_i2v", str(payload), "--mock", flag, str(place),
+                     cwd=tmp_path)
+        assert (proc.returncode, proc.stdout) == (2, "")
+        assert proc.stderr.count("\n") == 1 and why in proc.stderr, proc.stderr
+        assert flag in proc.stderr
+
+
+@pytest.mark.parametrize(("make", "expect"), [
+    (lambda p: p.mkdir(), "is a folder, not a file"),
+    (lambda p: os.mkfifo(p), "is a FIFO (named pipe), not a file"),
+    (lambda p: p.write_bytes(b"not a database at all" * 100), "cannot open the job store"),
+], ids=["folder", "fifo", "garbage"])
+@pytest.mark.timeout(30)
+def test_jobs_refuses_a_store_that_is_not_a_database(tmp_path: Path, make, expect: str) -> None:
+    store = tmp_path / "jobs.sqlite3"
+    make(store)
+    proc = takes("jobs", "--store", str(store))
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.count("\n") == 1 and expect in proc.stderr, proc.stderr
 
 
 def test_takes_models_lists_the_catalog_as_json() -> None:

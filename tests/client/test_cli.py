@@ -59,12 +59,11 @@ def test_submit_errors(env, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"prompt": "no image", "out": "x.mp4"}))
     assert main(["submit", "kling_v3_std_i2v", str(bad)]) == 1
-    err = capsys.readouterr().err
-    assert "Start image is required" in err
-    assert json.loads(err.strip().splitlines()[-1])["errors"][0]["field"] == "start_image_url"
-    with pytest.raises(SystemExit) as info:
-        main(["submit", "kling_v3_std_i2v", str(tmp_path / "missing.json")])
-    assert info.value.code == 2
-    with pytest.raises(SystemExit):
-        main(["submit", "kling_v3_std_i2v", str(payload), "--api", "http://127.0.0.1:9"])
-    assert "needs a key" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "Start image is required" in err
+    assert json.loads(out)["errors"][0]["field"] == "start_image_url"
+    assert main(["submit", "kling_v3_std_i2v", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().err == (f"takes submit: {tmp_path / 'missing.json'}: cannot open "
+                                       "the file (No such file or directory)\n")
+    assert main(["submit", "kling_v3_std_i2v", str(payload), "--api", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err == "takes submit: --api needs a key: --key or TAKES_API_KEY\n"

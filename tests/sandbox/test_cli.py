@@ -92,3 +92,41 @@ def test_a_killed_sandbox_finishes_its_jobs_after_a_restart(tmp_path: Path) -> N
     finally:
         proc.terminate()
         proc.communicate(timeout=15)
+
+
+def _refused(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "app", "sandbox", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    return proc.stderr.strip()
+
+
+def test_bad_faults_are_one_line_and_nothing_serves(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    assert _refused("--data", data, "--faults", "[1]") == \
+        "takes sandbox: --faults: must hold a JSON object ({...}), not an array"
+    assert _refused("--data", data, "--faults", '{"latency_s": NaN}') == \
+        "takes sandbox: --faults: NaN, which is not a number JSON allows at $.latency_s"
+    assert _refused("--data", data, "--faults", "{" * 50) == \
+        "takes sandbox: --faults: nesting deeper than 32 levels at $"
+    assert _refused("--data", data, "--faults", "{oops").startswith(
+        "takes sandbox: --faults: not valid JSON")
+
+
+def test_a_data_folder_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert _refused("--data", str(blocker / "d")) == \
+        f"takes sandbox: --data '{blocker / 'd'}' cannot be written to (Not a directory)"
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert _refused("--data", str(tmp_path / "d"), "--port", str(port)) == \
+            f"takes sandbox: cannot listen on port {port}: Address already in use"

@@ -105,9 +105,14 @@ def _guarded(args: argparse.Namespace) -> int:
     """The last line of defence: whatever a command did not foresee is one line, not a trace."""
     name = f"takes {args.command}"
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the guard: a reader that went away is seen here
+        return code
     except UsageError as e:
         return _say(name, str(e), EXIT_USAGE)
+    except BrokenPipeError:  # `takes jobs | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return _say(name, "interrupted", EXIT_INTERRUPTED)
     except Exception as e:  # deliberate: see the docstring

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.catalog import MODELS
 
 from .helpers import Media
 
@@ -245,6 +249,8 @@ def test_a_fifo_as_a_media_path_is_a_field_error_not_a_hang(tmp_path: Path) -> N
     (["shot", "x.png", "--history", "1000000"], "takes shot: argument --history: must be a whole "
                                                 "number from 0 to 100"),
     (["shot", "x.jpg"], "takes shot: the screenshot is a PNG: name it *.png, not 'x.jpg'"),
+    (["shot", "/proc/takes-test/x.png"], "takes shot: the screenshot's folder '/proc/takes-test' "
+                                         "cannot be written to (No such file or directory)"),
 ], ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else "")
 def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str],
                                             stderr: str) -> None:
@@ -313,3 +319,48 @@ def test_takes_models_lists_the_catalog_as_json() -> None:
     assert by_id["seedance_r2v"]["wrapper_params"] == ["out", "mock", "format"]
     assert by_id["pixverse_swap"]["wrapper_params"] == ["out", "mock"]
     assert by_id["kling_o3_video_edit"]["mentions"] == ["@Video", "@Image", "@Element"]
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+    | st.sampled_from(["", ".", "..", "/dev/zero", "/proc", "a\x00b", "o.mp4", "../o.mp4",
+                       "file:///dev/zero", "http://[::1", "5.0", "-1", "1e400", "x" * 3000]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=3),
+    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(model=st.sampled_from(sorted(MODELS)), payload=st.dictionaries(
+    st.sampled_from(["out", "prompt", "duration", "resolution", "video_url", "image_url",
+                     "image_urls", "start_image_url", "seed", "mock", "format", "shots",
+                     "elements", "keyframe_id", "x"]), _VALUES, max_size=6))
+def test_check_never_crashes_on_hostile_payloads(tmp_path: Path, capsys, model: str,
+                                                 payload: dict[str, Any]) -> None:
+    from app.cli import main
+
+    path = tmp_path / "fuzz.json"
+    path.write_text(json.dumps(payload))
+    code = main(["check", model, str(path)])
+    out, err = capsys.readouterr()
+    assert code in (0, 1, 2), err
+    assert "unexpected error" not in err, (payload, err)
+    if code in (0, 1):
+        assert result_of(out)["valid"] is (code == 0)
+    else:
+        assert err.count("\n") == 1
+
+
+def result_of(stdout: str) -> dict[str, Any]:
+    return json.loads(stdout)
+
+
+def test_a_closed_stdout_is_not_a_traceback() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "app", "models"], cwd=ROOT, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the command writes
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert err == ""

@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.catalog.jsonsafe import PayloadError, loads_bounded, read_bounded
 
@@ -147,3 +149,31 @@ def test_read_fifo_with_a_writer_still_refused(tmp_path) -> None:
     writer.start()
     assert "FIFO" in _read_refused(fifo)
     writer.join(5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200)))
+def test_any_input_loads_or_is_a_payload_error(data: bytes | str) -> None:
+    try:
+        loads_bounded(data, max_depth=4, max_int_digits=5, max_string=20)
+    except PayloadError as e:
+        assert str(e) and "\n" not in str(e)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_JSON)
+def test_what_json_dumps_writes_comes_back_or_is_refused_for_a_reason(value) -> None:
+    import json
+
+    text = json.dumps(value)
+    try:
+        back = loads_bounded(text)
+    except PayloadError as e:
+        assert any(w in str(e) for w in ("NaN", "Infinity", "surrogate", "NUL", "digits"))
+    else:
+        assert json.dumps(back) == text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import traceback
@@ -104,6 +105,9 @@ def _window() -> int:
 def _guarded(args: argparse.Namespace) -> int:
     """The last line of defence: whatever a command did not foresee is one line, not a trace."""
     name = f"takes {args.command}"
+    log = _LogFile(args)
+    if args.command != "sandbox":  # the standalone server's log is its terminal
+        logging.getLogger().addHandler(log)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the guard: a reader that went away is seen here
@@ -116,9 +120,11 @@ def _guarded(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return _say(name, "interrupted", EXIT_INTERRUPTED)
     except Exception as e:  # deliberate: see the docstring
-        log = _log_unexpected(e, args)
-        where = f"; details in {log}" if log else ""
+        written = log.write(f"{name}: unexpected error\n{''.join(traceback.format_exception(e))}")
+        where = f"; details in {log.path}" if written else ""
         return _say(name, f"unexpected error ({type(e).__name__}){where}", EXIT_FAILED)
+    finally:
+        logging.getLogger().removeHandler(log)
 
 
 def _say(name: str, message: str, code: int) -> int:
@@ -126,19 +132,32 @@ def _say(name: str, message: str, code: int) -> int:
     return code
 
 
-def _log_unexpected(e: Exception, args: argparse.Namespace) -> Path | None:
-    """Append the traceback to the data folder's cli-errors.log, with any API key blanked."""
-    from app.client.paths import data_dir
+class _LogFile(logging.Handler):
+    """The data folder's logs/cli.log, created only when something is written, keys blanked.
 
-    text = "".join(traceback.format_exception(e))
-    for secret in (getattr(args, "key", None), os.environ.get("TAKES_API_KEY")):
-        if secret:
+    Log records (the in-process sandbox's among them) land here instead of the terminal, whose
+    stderr carries the one line a command says.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from app.client.paths import data_dir
+
+        super().__init__(logging.WARNING)
+        self.path = data_dir() / "logs" / "cli.log"
+        self.secrets = [s for s in (getattr(args, "key", None), os.environ.get("TAKES_API_KEY"))
+                        if s]
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write(self.format(record))
+
+    def write(self, text: str) -> bool:
+        for secret in self.secrets:
             text = text.replace(secret, "***")
-    path = data_dir() / "logs" / "cli-errors.log"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(f"{datetime.now(UTC).isoformat()} takes {args.command}\n{text}\n")
-    except OSError:
-        return None
-    return path
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(f"{datetime.now(UTC).isoformat()} {text}\n")
+        except OSError:
+            return False
+        return True

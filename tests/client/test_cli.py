@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import mediafactory as mf
 import pytest
@@ -118,13 +119,15 @@ def test_an_unforeseen_error_is_one_line_and_logged_without_the_key(env, capsys,
     import app.client.cli as client_cli
 
     def boom(args):
+        logging.getLogger("app.test").warning("logged with key %s", args.key)
         raise RuntimeError(f"wedged with key {args.key}\nsecond line")
 
     monkeypatch.setattr(client_cli, "_resume", boom)
     assert main(["resume", "--api", "http://127.0.0.1:9", "--key", "sekrit-123"]) == 1
-    log = tmp_path / "data" / "logs" / "cli-errors.log"
+    log = tmp_path / "data" / "logs" / "cli.log"
     assert capsys.readouterr().err == \
         f"takes resume: unexpected error (RuntimeError); details in {log}\n"
     text = log.read_text()
     assert "wedged with key ***" in text and "Traceback" in text
+    assert "app.test WARNING: logged with key ***" in text  # logs go to the file, not stderr
     assert "sekrit-123" not in text

@@ -27,6 +27,9 @@ from client.helpers import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from faults_kill import POINTS, kill_and_resume  # noqa: E402
 
 
 def takes(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -98,6 +101,16 @@ def test_killed_after_the_post_resumes_downloads_once_and_charges_once(tmp_path,
         assert [p.name for p in work.iterdir()] == ["lighthouse.mp4"]
         for f in tmp_path.glob("jobs.sqlite3*"):
             assert KEY.encode() not in f.read_bytes()
+
+
+@pytest.mark.parametrize("where", ["built-in", "standalone"])
+@pytest.mark.parametrize("point", list(POINTS))
+def test_killed_at_any_point_the_take_is_delivered_once(tmp_path, media, point, where):
+    """`takes submit --wait` SIGKILLed at `point` (the built-in sandbox dies with it and
+    comes back on another port), then `takes resume --wait` twice: one job, one charge, the
+    whole file in the work folder, no `.part` left."""
+    outcome = kill_and_resume(point, where, tmp_path, media["img_640x480"])
+    assert (outcome.lost, outcome.duplicates, outcome.partial) == (0, 0, 0), outcome.note
 
 
 def _records(path: Path) -> list:

@@ -127,3 +127,28 @@ def test_fast_at_ten_thousand_rows(store):
     assert [r.payload["out"] for r in found] == ["o9999.mp4"]
     assert len(unfinished) == 10_000
     assert elapsed < 1.5, elapsed
+
+
+def test_a_store_written_by_the_previous_code_opens_and_migrates(tmp_path):
+    import sqlite3
+
+    from app.client import store as store_module
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(store_module._SCHEMA)  # the first release's schema, user_version 0
+    old.execute("INSERT INTO jobs (id, model_id, payload, idempotency_key, status, created_at)"
+                " VALUES ('a', 'seedance_r2v', '{}', 'k', 'running', 1)")
+    old.execute("INSERT INTO job_wire (id, body) VALUES ('a', x'7b7d')")
+    old.commit()
+    old.close()
+    s = JobStore(path)
+    try:
+        assert s._db.execute("PRAGMA user_version").fetchone()[0] == store_module.SCHEMA_VERSION
+        assert s.get("a").status == "running" and s.wire("a") == (b"{}", None)
+        assert s.claim("a", "me", 30) and not s.claim("a", "other", 30)
+        assert s.claimer("a") == "me"
+        s.release("me")
+        assert s.claim("a", "other", 30)
+    finally:
+        s.close()

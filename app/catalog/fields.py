@@ -122,7 +122,9 @@ class MediaSlot:
 
 
 def media_slots(model: type[BaseModel], data: dict[str, Any], prefix: str = "",
-                root: type[BaseModel] | None = None) -> Iterator[MediaSlot]:
+                root: type[BaseModel] | None = None,
+                include_empty: bool = False) -> Iterator[MediaSlot]:
+    """Every media value (text) in `data`; empty strings too with `include_empty`."""
     root = root or model
     for name, f in model.model_fields.items():
         value = data.get(name) if isinstance(data, dict) else None
@@ -135,7 +137,7 @@ def media_slots(model: type[BaseModel], data: dict[str, Any], prefix: str = "",
             rule = MediaRule.from_schema(extra["x-media"])
             items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
             for idx, v in items:
-                if isinstance(v, str) and v:
+                if isinstance(v, str) and (v or include_empty):
                     p = path if idx is None else f"{path}.{idx}"
                     yield MediaSlot(p, v, rule, label_for(root, p))
         elif sub is not None:
@@ -143,4 +145,4 @@ def media_slots(model: type[BaseModel], data: dict[str, Any], prefix: str = "",
             for idx, v in items:
                 p = path if idx is None else f"{path}.{idx}"
                 if isinstance(v, dict):
-                    yield from media_slots(sub, v, p + ".", root)
+                    yield from media_slots(sub, v, p + ".", root, include_empty)

@@ -104,6 +104,70 @@ def is_remote(value: str) -> bool:
     return value.startswith(("http://", "https://"))
 
 
+def reference_problem(value: str) -> str | None:
+    """What makes a media value unusable before any file is read, as the end of a sentence
+    that starts with the field's label ("is empty: …"); None for a usable value. A value is a
+    local path, a ``file://`` URL of this computer or a well-formed http(s) URL."""
+    if not value.strip():
+        return "is empty: give a file path or an http(s) URL"
+    bad = _bad_character(value)
+    if bad:
+        return bad
+    if value.startswith("file://"):
+        return _file_url_problem(value)
+    if is_remote(value):
+        return _http_problem(value)
+    return None
+
+
+def _bad_character(text: str, what: str = "") -> str | None:
+    import unicodedata
+
+    for c in text:
+        if 0xD800 <= ord(c) <= 0xDFFF:
+            return f"holds a broken character (U+{ord(c):04X}){what}: retype it"
+        if unicodedata.category(c) == "Cc":
+            return f"holds a control character (U+{ord(c):04X}){what}: remove it"
+    return None
+
+
+def _file_url_problem(value: str) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(value)
+        path = unquote(parts.path, errors="strict")
+        host = unquote(parts.netloc, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        return "is a file URL whose %-escapes are not UTF-8 text: give the file's path instead"
+    bad = _bad_character(host + path, " once its %-escapes are decoded")
+    if bad:
+        return bad
+    if parts.netloc not in ("", "localhost"):
+        return (f"is a file URL of another computer ({parts.netloc[:60]}): give a file on this "
+                "computer, as file:///path or a plain path")
+    if not path or path == "/":
+        return "is a file URL with no file in it: give the file's path"
+    return None
+
+
+def _http_problem(value: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port
+        httpx.URL(value)
+    except (ValueError, httpx.InvalidURL) as e:
+        return f"is not a valid URL ({str(e)[:80]}): give a complete http(s) URL or a file path"
+    if not host or any(c.isspace() or c == "%" for c in host):
+        return ("is not a valid URL (no usable host name): give a complete http(s) URL or a "
+                "file path")
+    return None
+
+
 def local_path(value: str) -> str:
     """The filesystem path a local reference names (``file://`` URLs included)."""
     if value.startswith("file://"):

@@ -9,10 +9,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.catalog import schemas
+from app.catalog.wrapper import FORMAT_TO_ASPECT, wrapper_params
 
-#: Wrapper parameters (ours, not the model's): ``out`` everywhere, ``mock`` everywhere,
-#: ``format`` only where the reference maps it.
-FORMAT_TO_ASPECT = {"shorts": "9:16", "reels": "9:16", "horizontal": "16:9"}
+__all__ = ["DEFAULT_PRICES", "FORMAT_TO_ASPECT", "MODELS", "TIMEOUT_S", "ModelSpec",
+           "UnknownModel", "get_model", "price_rule", "reset_prices", "set_prices"]
+
 TIMEOUT_S = 15 * 60
 
 #: Prices as one table of data; `set_prices` replaces it (e.g. from the server's /v1/models).
@@ -93,7 +94,8 @@ class ModelSpec:
 
     @property
     def wrapper_params(self) -> list[str]:
-        return ["out", "mock", "format"] if self.has_format else ["out", "mock"]
+        """``out`` and ``mock`` everywhere, ``format`` only where the reference maps it."""
+        return wrapper_params(self)
 
     def defaults(self) -> dict[str, Any]:
         """The default value of every field that has one (required fields left out)."""

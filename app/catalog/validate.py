@@ -11,8 +11,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -24,6 +23,7 @@ from app.catalog.fields import (
     list_item_type,
     media_slots,
 )
+from app.catalog.issues import Issue, Severity
 from app.catalog.media import (
     FORMAT_LABELS,
     MB,
@@ -34,21 +34,14 @@ from app.catalog.media import (
     fmt_num,
     is_remote,
     local_path,
+    reference_problem,
 )
-from app.catalog.models import FORMAT_TO_ASPECT, ModelSpec, get_model
+from app.catalog.models import ModelSpec, get_model
+from app.catalog.wrapper import WRAPPER, check_wrapper, split
 
-Severity = Literal["error", "warning"]
 Probes = Mapping[str, "MediaInfo | ProbeError"]
-
-
-@dataclass(frozen=True)
-class Issue:
-    field: str
-    message: str
-    severity: Severity = "error"
-
-    def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+__all__ = ["WRAPPER", "InvalidPayload", "Issue", "Probes", "Report", "Severity",
+           "split_payload", "validate_payload", "validated_params"]
 
 
 @dataclass
@@ -69,6 +62,9 @@ class Report:
 
     def warn(self, path: str, message: str) -> None:
         self.warnings.append(Issue(path, message, "warning"))
+
+    def add(self, issue: Issue) -> None:
+        (self.errors if issue.severity == "error" else self.warnings).append(issue)
 
     def for_field(self, path: str) -> list[Issue]:
         return [i for i in self.errors + self.warnings if i.field == path]
@@ -92,14 +88,8 @@ class Context:
         return label_for(self.spec.input_model, path)
 
 
-WRAPPER = ("out", "mock", "format")
-
-
-def split_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(model params, wrapper params)."""
-    params = {k: v for k, v in payload.items() if k not in WRAPPER}
-    wrapper = {k: v for k, v in payload.items() if k in WRAPPER}
-    return params, wrapper
+#: (model params, wrapper params); the name callers used before `app.catalog.wrapper`.
+split_payload = split
 
 
 def media_values(model_id: str, payload: Mapping[str, Any]) -> list[MediaSlot]:
@@ -113,7 +103,7 @@ def local_media(model_id: str, payload: Mapping[str, Any]) -> list[str]:
     """The payload's media values that name local files (what a caller should probe)."""
     seen: dict[str, None] = {}
     for slot in media_values(model_id, payload):
-        if not is_remote(slot.value):
+        if not is_remote(slot.value) and reference_problem(slot.value) is None:
             seen[slot.value] = None
     return list(seen)
 
@@ -136,11 +126,16 @@ def validate_payload(model_id: str, payload: Mapping[str, Any],
         report.error("", "The payload must be a JSON object")
         return report
     params, wrapper = split_payload(payload)
-    _check_wrapper(spec, wrapper, params, report)
+    for issue in check_wrapper(spec, wrapper, params):
+        report.add(issue)
     report.data = _check_fields(spec, params, report)
     ctx = Context(spec, report.data, probes or {}, report, frozenset(params))
-    for slot in media_slots(spec.input_model, report.data):
-        _check_media(ctx, slot)
+    for slot in media_slots(spec.input_model, report.data, include_empty=True):
+        problem = reference_problem(slot.value)
+        if problem:
+            report.error(slot.path, f"{slot.label} {problem}")
+        else:
+            _check_media(ctx, slot)
     _check_mentions(ctx, params)
     from app.catalog.rules import RULES
 
@@ -149,32 +144,26 @@ def validate_payload(model_id: str, payload: Mapping[str, Any],
     return report
 
 
-# ---- wrapper params ---------------------------------------------------------------------
+class InvalidPayload(ValueError):
+    """`validated_params` of a payload that does not validate; `report` says why."""
+
+    def __init__(self, model_id: str, report: Report) -> None:
+        first = report.errors[0]
+        super().__init__(f"invalid {model_id} payload: {first.field}: {first.message}")
+        self.report = report
 
 
-def _check_wrapper(spec: ModelSpec, wrapper: dict[str, Any], params: dict[str, Any],
-                   report: Report) -> None:
-    out = wrapper.get("out")
-    if out is None or out == "":
-        report.error("out", "Output path (out) is required")
-    elif not isinstance(out, str):
-        report.error("out", "Output path (out) must be text")
-    elif PurePosixPath(out).is_absolute() or PureWindowsPath(out).is_absolute():
-        report.error("out", f"Output path {out!r} must be relative to the work folder")
-    elif ".." in PurePosixPath(out.replace("\\", "/")).parts:
-        report.error("out", f"Output path {out!r} must stay inside the work folder (no '..')")
-    if "mock" in wrapper and not isinstance(wrapper["mock"], bool):
-        report.error("mock", "mock must be true or false")
-    if "format" in wrapper:
-        fmt = wrapper["format"]
-        if not spec.has_format:
-            report.warn("format", f"format has no effect on {spec.id}: this model has no size "
-                        "or aspect-ratio parameter, so it is not sent")
-        elif not isinstance(fmt, str) or fmt not in FORMAT_TO_ASPECT:
-            report.error("format", f"format must be one of {', '.join(FORMAT_TO_ASPECT)}")
-        elif params.get("aspect_ratio") not in (None, FORMAT_TO_ASPECT[fmt]):
-            report.warn("format", f"format {fmt!r} means {FORMAT_TO_ASPECT[fmt]} but aspect_ratio "
-                        f"is {params['aspect_ratio']}: aspect_ratio is what the app sends")
+def validated_params(model_id: str, payload: Mapping[str, Any],
+                     probes: Probes | None = None) -> dict[str, Any]:
+    """The model params of a valid payload as the schema validated and coerced them, JSON
+    typed (seedance ``duration: "5.0"`` → 5, kling ``duration: 5`` → "5"; nested items with
+    their defaults). Only the keys the payload gave; the wrapper params are left out. What a
+    server must act on, rather than the raw body. Raises `InvalidPayload`."""
+    report = validate_payload(model_id, payload, probes)
+    if not report.valid:
+        raise InvalidPayload(model_id, report)
+    params, _ = split(payload)
+    return {k: report.data[k] for k in params}
 
 
 # ---- per-field structure ----------------------------------------------------------------

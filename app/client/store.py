@@ -260,7 +260,7 @@ class JobStore:
 
     def set_wire(self, id: str, *, body: bytes | None = None,
                  final_path: str | None = None) -> None:
-        with self._lock:
+        with self._atomic():  # one transaction: a crash leaves both values or neither
             self._db.execute("INSERT INTO job_wire (id) VALUES (?) ON CONFLICT(id) DO NOTHING",
                              (id,))
             if body is not None:
@@ -276,7 +276,7 @@ class JobStore:
         """Claim a take for `owner` for `lease_s` seconds: True when it was free, expired,
         already `owner`'s, or held by `steal_from` (a claimer known to be dead)."""
         now = time.time()
-        with self._lock:
+        with self._atomic():
             self._db.execute("INSERT INTO job_wire (id) VALUES (?) ON CONFLICT(id) DO NOTHING",
                              (id,))
             cur = self._db.execute(

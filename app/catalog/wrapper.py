@@ -144,7 +144,9 @@ def _name_problem(out: str) -> str | None:
     name = PurePosixPath(parts[-1])
     if name.suffix.lower() not in RESULT_SUFFIXES or not name.stem:
         stem = name.stem if name.name.lower() not in RESULT_SUFFIXES else ""
-        better = f"{stem if 0 < len(stem) <= 40 else 'take'}{RESULT_SUFFIXES[0]}"
+        if PurePosixPath(stem).suffix.lower() not in RESULT_SUFFIXES:  # x.mp4.part → x.mp4
+            stem += RESULT_SUFFIXES[0]
+        better = stem if 4 < len(stem) <= 44 else "take" + RESULT_SUFFIXES[0]
         return (f"Output path {_quoted(out)} must be a file name ending in "
                 f"{' or '.join(RESULT_SUFFIXES)} (the result is an MP4 video), such as {better}")
     return None

@@ -11,21 +11,28 @@ Wire details the contract leaves open, as this server implements them:
   ``webhook_url`` in the body is the sandbox's own field: stripped before validation,
   POSTed the job object when the job finishes. Media values must be URLs: this server's
   upload URLs are mapped back to the stored files and checked against the model's limits;
-  other http(s) URLs are accepted unprobed.
+  other http(s) URLs are accepted unprobed. The body must be ``Content-Type:
+  application/json`` (else 415), at most 1 MB (else 413) and pass the catalog's bounded
+  loader (nesting, number sizes, NaN, duplicate keys, lone surrogates: else 422
+  ``invalid_json``); the job is planned from the params as the catalog coerced them
+  (`validated_params`: seedance ``duration: "5.0"`` renders 5 s).
 - ``GET /v1/jobs?status=&limit=&cursor=`` → ``{"jobs": [...], "next_cursor": str | null}``,
   newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
 - ``POST /v1/jobs/<id>/cancel`` → 200 with the job (credits refunded, ``credits_charged``
   0); 409 ``not_cancelable`` when it already finished. Failed and timed-out jobs are
   refunded too.
 - ``GET /v1/models`` → ``{"models": [{id, name, task, ..., "price": rule, "schema": ...}]}``.
-- ``GET /v1/files/<name>``: ``Accept-Ranges: bytes``; ``Range: bytes=a-b`` → 206 with
-  ``Content-Range``; an unsatisfiable range → 416.
+- ``GET /v1/files/<name>``: ``Accept-Ranges: bytes``; one ``Range: bytes=a-b`` → 206 with
+  ``Content-Range``; an unsatisfiable one → 416; several ranges or an invalid one
+  (``bytes=5-1``) are ignored → 200 (RFC 9110 §14.2). Positions of any length are safe.
+- ``GET /openapi.json``: each model's job body (``POST /v1/jobs/<model>``: its params plus
+  ``out``, ``mock``, ``format`` where it maps, ``webhook_url``) and every error each route
+  returns (`app.sandbox.openapi`); schemathesis checks the server against it.
 - ``POST /v1/_test/faults`` / ``GET /v1/_test/faults``: see `app.sandbox.faults`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -34,35 +41,35 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlparse
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
-from app.catalog import MODELS, UnknownModel, estimate, get_model, validate_payload
-from app.catalog.media import MediaInfo, ProbeError, is_remote
-from app.catalog.validate import media_values, split_payload
+from app.catalog import MODELS, InvalidPayload, UnknownModel, estimate, get_model, validated_params
+from app.catalog.media import MediaInfo, ProbeError, is_remote, reference_problem
+from app.catalog.models import ModelSpec
+from app.catalog.validate import media_values
+from app.catalog.wrapper import split
+from app.sandbox import openapi as doc
 from app.sandbox.faults import FaultError
+from app.sandbox.middleware import ASGIApp, AuthMiddleware, Drop, FaultMiddleware
 from app.sandbox.plan import make_plan
 from app.sandbox.store import TERMINAL, IdempotencyConflict, InsufficientCredits
+from app.sandbox.wire import BadRequest, json_object, parse_range, shown
 
 if TYPE_CHECKING:
     from app.sandbox.server import SandboxServer
 
 log = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CONTENT_TYPES = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
@@ -71,8 +78,16 @@ CONTENT_TYPES = {
 }
 EXTENSIONS = {"jpeg": "jpg"}
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
-STATUSES = ("queued", "running", "succeeded", "failed", "canceled", "timed_out")
+STATUSES = doc.STATUSES
 CHUNK = 256 * 1024
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255,
+    description="Same key + same body → the original job, no second charge; another body → "
+                "409")]
+RangeHeader = Annotated[str | None, Header(
+    alias="Range", description="`bytes=<first>-[<last>]` or `bytes=-<suffix>`; several "
+                               "ranges or an invalid one are ignored (200)")]
 
 
 def error(status: int, code: str, message: str, fields: list[dict[str, str]] | None = None,
@@ -83,53 +98,45 @@ def error(status: int, code: str, message: str, fields: list[dict[str, str]] | N
 
 def build_app(server: SandboxServer) -> ASGIApp:
     app = FastAPI(title="Takes sandbox render API", version="1",
-                  description="A local stand-in for the hosted render API (shared/API.md).")
+                  description="A local stand-in for the hosted render API (shared/API.md). "
+                              "`POST /v1/_test/faults` makes any route answer 429, 5xx or "
+                              "drop its connection on purpose.",
+                  responses=doc.COMMON_ERRORS)
     _install_errors(app)
     api = _Api(server)
-    app.add_api_route("/v1/uploads", api.upload, methods=["POST"], status_code=201)
-    app.add_api_route("/v1/jobs/{model_id}", api.create_job, methods=["POST"],
-                      status_code=202)
-    app.add_api_route("/v1/jobs/{job_id}", api.get_job, methods=["GET"])
-    app.add_api_route("/v1/jobs", api.list_jobs, methods=["GET"])
-    app.add_api_route("/v1/jobs/{job_id}/cancel", api.cancel_job, methods=["POST"])
-    app.add_api_route("/v1/account", api.account, methods=["GET"])
-    app.add_api_route("/v1/models", api.models, methods=["GET"])
-    app.add_api_route("/v1/files/{name}", api.file, methods=["GET"])
-    app.add_api_route("/v1/files/{name}", api.file, methods=["HEAD"], name="file_head",
-                      include_in_schema=False)
-    app.add_api_route("/v1/_test/faults", api.set_faults, methods=["POST"])
-    app.add_api_route("/v1/_test/faults", api.get_faults, methods=["GET"])
-    _document_models(app)
+    route = app.add_api_route
+    route("/v1/uploads", api.upload, methods=["POST"], status_code=201,
+          response_model=doc.Upload, responses=doc.errors(400, 413, 415, 422),
+          openapi_extra=doc.UPLOAD_BODY, summary="Upload a reference file")
+    for spec in MODELS.values():
+        route(f"/v1/jobs/{spec.id}", _job_route(api, spec), methods=["POST"],
+              status_code=202, response_model=doc.Job, name=f"create_{spec.id}",
+              responses=doc.errors(402, 409, 413, 415, 422),
+              openapi_extra=doc.job_body(spec), summary=f"Create a {spec.name} job")
+    route("/v1/jobs/{model_id}", api.unknown_model, methods=["POST"], include_in_schema=False)
+    route("/v1/jobs/{job_id}", api.get_job, methods=["GET"], response_model=doc.Job,
+          responses=doc.errors(404))
+    route("/v1/jobs", api.list_jobs, methods=["GET"], response_model=doc.JobList,
+          responses=doc.errors(422))
+    route("/v1/jobs/{job_id}/cancel", api.cancel_job, methods=["POST"],
+          response_model=doc.Job, responses=doc.errors(404, 409))
+    route("/v1/account", api.account, methods=["GET"], response_model=doc.Account)
+    route("/v1/models", api.models, methods=["GET"], response_model=doc.ModelList)
+    route("/v1/files/{name}", api.file, methods=["GET"],
+          responses={**doc.FILE_RESPONSES, **doc.errors(404, 416)})
+    route("/v1/files/{name}", api.file, methods=["HEAD"], name="file_head",
+          include_in_schema=False)
+    route("/v1/_test/faults", api.set_faults, methods=["POST"], response_model=doc.FaultState,
+          responses=doc.errors(400, 413, 415, 422), openapi_extra=doc.FAULTS_BODY)
+    route("/v1/_test/faults", api.get_faults, methods=["GET"], response_model=doc.FaultState)
+    doc.finish(app)
     return AuthMiddleware(FaultMiddleware(app, server), server)
 
 
-def _document_models(app: FastAPI) -> None:
-    """Publish each model's input schema in the OpenAPI document (the job POST's body)."""
-    from fastapi.openapi.utils import get_openapi
-    from pydantic.json_schema import models_json_schema
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                          routes=app.routes)
-        inputs = list(dict.fromkeys(m.input_model for m in MODELS.values()))
-        refs, top = models_json_schema([(m, "validation") for m in inputs],
-                                       ref_template="#/components/schemas/{model}")
-        doc.setdefault("components", {}).setdefault("schemas", {}).update(top["$defs"])
-        op = doc["paths"]["/v1/jobs/{model_id}"]["post"]
-        op["description"] = ("The body is the model's parameters (the schema named for the "
-                             "model) plus the wrapper's `out`, `mock`, `format` (seedance_r2v) "
-                             "and the sandbox's `webhook_url`. Header `Idempotency-Key`.")
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-            "oneOf": [refs[(m, "validation")] for m in inputs]}}}}
-        for param in op.get("parameters", []):
-            if param["name"] == "model_id":
-                param["schema"] = {"type": "string", "enum": list(MODELS)}
-        app.openapi_schema = doc
-        return doc
-
-    app.openapi = openapi  # type: ignore[method-assign]
+def _job_route(api: _Api, spec: ModelSpec) -> Any:
+    async def create_job(request: Request, key: IdempotencyKey = None) -> Response:
+        return await api.create_job(spec.id, request, key)
+    return create_job
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -137,7 +144,7 @@ def _install_errors(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         codes = {404: "not_found", 405: "method_not_allowed"}
         return error(exc.status_code, codes.get(exc.status_code, "http_error"),
-                     str(exc.detail))
+                     str(exc.detail), headers=getattr(exc, "headers", None))
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -145,8 +152,13 @@ def _install_errors(app: FastAPI) -> None:
                   for e in exc.errors()]
         return error(422, "validation_failed", "The request is invalid", fields)
 
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadRequest)
+        return error(exc.status, exc.code, exc.message,
+                     [{"field": exc.field, "message": exc.message}])
+
     async def crash(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, _Drop):  # a fault on purpose: the response is abandoned
+        if isinstance(exc, Drop):  # a fault on purpose: the response is abandoned
             return Response(status_code=500)
         log.error("sandbox error on %s %s: %s", request.method, request.url.path,
                   type(exc).__name__)
@@ -154,153 +166,8 @@ def _install_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(BadRequest, bad_request)
     app.add_exception_handler(Exception, crash)
-
-
-# ---- middleware ---------------------------------------------------------------------------
-
-
-async def _send_json(send: Send, status: int, body: dict[str, Any],
-                     headers: dict[str, str] | None = None) -> None:
-    data = json.dumps(body).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": data})
-
-
-class AuthMiddleware:
-    """401 for any request without ``Authorization: Bearer <key>``. The key is compared in
-    constant time and never echoed."""
-
-    def __init__(self, app: ASGIApp, server: SandboxServer) -> None:
-        self.app = app
-        self.server = server
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self._authorized(scope):
-            await _send_json(send, 401, {"error": {
-                "code": "unauthorized",
-                "message": "Missing or invalid API key (send Authorization: Bearer <key>)",
-                "fields": []}}, {"WWW-Authenticate": "Bearer"})
-            return
-        await self.app(scope, receive, send)
-
-    def _authorized(self, scope: Scope) -> bool:
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                return scheme.lower() == "bearer" and secrets.compare_digest(
-                    token.strip().encode(), self.server.key.encode())
-        return False
-
-
-class _Drop(Exception):
-    """Raised to abandon a response half-sent (the connection is then closed)."""
-
-
-class FaultMiddleware:
-    """Applies `app.sandbox.faults` to API requests (after authentication)."""
-
-    def __init__(self, app: ASGIApp, server: SandboxServer) -> None:
-        self.app = app
-        self.server = server
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith("/v1/_test/"):
-            await self.app(scope, receive, send)
-            return
-        faults = self.server.faults
-        if faults.latency_s:
-            await asyncio.sleep(faults.latency_s)
-        rule = faults.take_response(scope["method"], path)
-        if rule is None:
-            await self.app(scope, receive, send)
-        elif "status" in rule:
-            await self._forced(rule, send)
-        elif "delay_s" in rule:
-            await self.app(scope, receive, _delayed(send, float(rule["delay_s"])))
-        else:
-            try:
-                dropping = _dropping(send, float(rule["drop"]))
-                if rule.get("run", True):
-                    await self.app(scope, receive, dropping)
-                else:  # the request is never handled: headers, then the connection closes
-                    await _send_json(dropping, 502, {"error": {"code": "dropped"}})
-            except BaseException as e:
-                if not _is_drop(e):
-                    raise
-                log.info("fault: dropped the response to %s %s", scope["method"], path)
-
-    async def _forced(self, rule: dict[str, Any], send: Send) -> None:
-        status = int(rule["status"])
-        headers = {}
-        if rule.get("retry_after") is not None:
-            headers["Retry-After"] = str(rule["retry_after"])
-        default = {429: "rate_limited", 503: "unavailable"}.get(status, "server_error"
-                                                                 if status >= 500 else "fault")
-        await _send_json(send, status, {"error": {
-            "code": rule.get("code") or default,
-            "message": rule.get("message") or f"Injected fault: HTTP {status}",
-            "fields": []}}, headers)
-
-
-def _is_drop(e: BaseException) -> bool:
-    if isinstance(e, BaseExceptionGroup):
-        return all(_is_drop(x) for x in e.exceptions)
-    return isinstance(e, _Drop)
-
-
-def _delayed(send: Send, delay: float) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            await asyncio.sleep(delay)
-        await send(message)
-    return wrapped
-
-
-def _dropping(send: Send, fraction: float) -> Send:
-    """A `send` that lets `fraction` of the body through, then raises `_Drop`."""
-    state: dict[str, Any] = {"start": None, "cut": None, "sent": 0, "buffer": bytearray()}
-
-    async def cut_here(chunk: bytes) -> None:
-        if chunk:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        raise _Drop
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            length = next((int(v) for k, v in message.get("headers", [])
-                           if k.lower() == b"content-length"), None)
-            state["start"] = message
-            if length is not None:
-                state["cut"] = int(length * fraction)
-                await send(message)
-                if state["cut"] == 0:
-                    raise _Drop
-            return
-        if message["type"] != "http.response.body":
-            await send(message)
-            return
-        body = bytes(message.get("body", b""))
-        if state["cut"] is None:  # no Content-Length: buffer, then send a part of it
-            state["buffer"] += body
-            if message.get("more_body"):
-                return
-            data = bytes(state["buffer"])
-            start = dict(state["start"])
-            start["headers"] = [*start.get("headers", []),
-                                (b"content-length", str(len(data)).encode())]
-            await send(start)
-            await cut_here(data[: int(len(data) * fraction)])
-        room = state["cut"] - state["sent"]
-        if len(body) >= room:
-            await cut_here(body[:room])
-        state["sent"] += len(body)
-        await send(message)
-
-    return wrapped
 
 
 # ---- handlers -----------------------------------------------------------------------------
@@ -327,12 +194,26 @@ class _Api:
 
     async def upload(self, request: Request) -> Response:
         limit = self.server.max_upload_bytes
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit + 64 * 1024:
-            async for _ in request.stream():  # read it all so the client sees the answer
-                pass
-            return _too_large(limit)
-        form = await request.form(max_files=1, max_fields=8)
+        ctype = request.headers.get("content-type", "")
+        length = request.headers.get("content-length", "")
+        if not ctype.lower().startswith("multipart/form-data"):
+            refused = error(415, "unsupported_media_type", "Send the file as "
+                            "multipart/form-data (field 'file')",
+                            [{"field": "Content-Type", "message": "multipart/form-data"}])
+        elif length.isdigit() and int(length) > limit + 64 * 1024:
+            refused = _too_large(limit)
+        else:
+            return await self._upload_form(request, limit)
+        async for _ in request.stream():  # read it all so the client sees the answer
+            pass
+        return refused
+
+    async def _upload_form(self, request: Request, limit: int) -> Response:
+        try:
+            form = await request.form(max_files=1, max_fields=8)
+        except MultiPartException as e:
+            return error(400, "invalid_multipart", f"The multipart body is malformed: {e}",
+                         [{"field": "file", "message": str(e)}])
         try:
             files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
             if len(files) != 1:
@@ -374,24 +255,15 @@ class _Api:
 
     # ---- jobs ---------------------------------------------------------------------------
 
-    async def create_job(self, model_id: str, request: Request) -> Response:
+    async def unknown_model(self, model_id: str) -> Response:
         try:
             get_model(model_id)
         except UnknownModel as e:
-            return error(404, "unknown_model", str(e))
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            return error(422, "invalid_json", f"The body is not valid JSON: {e}",
-                         [{"field": "", "message": "not valid JSON"}])
-        if not isinstance(body, dict):
-            return error(422, "validation_failed", "The body must be a JSON object",
-                         [{"field": "", "message": "must be a JSON object"}])
-        key = request.headers.get("idempotency-key")
-        if key is not None and not 1 <= len(key) <= 255:
-            return error(422, "validation_failed", "Idempotency-Key must be 1–255 characters",
-                         [{"field": "Idempotency-Key", "message": "1–255 characters"}])
+            return error(404, "unknown_model", str(e)[:300])
+        raise AssertionError("every known model has its own route")
+
+    async def create_job(self, model_id: str, request: Request, key: str | None) -> Response:
+        body = await json_object(request)
         fp = fingerprint(model_id, body)
         if key:
             replay = self._replay(key, fp)
@@ -419,19 +291,20 @@ class _Api:
                                                               "URL"})
         local, infos, media_fields = await self._resolve_media(model_id, payload)
         fields += media_fields
-        report = validate_payload(model_id, local, infos)
-        fields += [i.to_dict() for i in report.errors]
+        try:
+            params = validated_params(model_id, local, infos)
+        except InvalidPayload as e:
+            fields += [i.to_dict() for i in e.report.errors]
         if fields:
             return error(422, "validation_failed", f"{len(fields)} problem"
                          f"{'s' if len(fields) != 1 else ''} with the input", fields)
         cost = estimate(model_id, local, infos).max
-        params, wrapper = split_payload(local)
-        plan = make_plan(model_id, params, wrapper, infos)
+        plan = make_plan(model_id, params, split(local)[1], infos)
         fate, code, message = self.server.faults.job_fate()
         if fate == "fail":
             plan["fail"] = [code, message]
         job = {"id": "job_" + secrets.token_hex(8), "model": model_id,
-               "mock": wrapper.get("mock") is True, "created_at": time.time(),
+               "mock": local.get("mock") is True, "created_at": time.time(),
                "payload": payload, "plan": plan, "fate": fate, "webhook_url": webhook}
         try:
             row, created = self.store.create_job(job, cost, (key, fp) if key else None)
@@ -454,6 +327,8 @@ class _Api:
         infos: dict[str, MediaInfo] = {}
         fields: list[dict[str, str]] = []
         for slot in media_values(model_id, payload):
+            if reference_problem(slot.value) is not None:
+                continue  # validate_payload says what is wrong with it, in the catalog's words
             name = self.server.own_file(slot.value)
             if name is None:
                 if not is_remote(slot.value):
@@ -485,26 +360,16 @@ class _Api:
     async def get_job(self, job_id: str) -> Response:
         row = self.store.get_job(job_id)
         if row is None:
-            return error(404, "not_found", f"No job {job_id!r}")
+            return error(404, "not_found", f"No job {shown(job_id)}")
         return JSONResponse(self.engine.job_object(self.engine.refresh(row)))
 
-    async def list_jobs(self, request: Request) -> Response:
-        q = request.query_params
-        status = q.get("status") or None
-        fields = []
-        if status is not None and status not in STATUSES:
-            fields.append({"field": "status", "message": f"status must be one of "
-                                                         f"{', '.join(STATUSES)}"})
-        limit = _int(q.get("limit"), 20)
-        if limit is None or not 1 <= limit <= 100:
-            fields.append({"field": "limit", "message": "limit must be 1–100"})
-        cursor = _int(q.get("cursor"), None) if q.get("cursor") else None
-        if q.get("cursor") and cursor is None:
-            fields.append({"field": "cursor", "message": "not a cursor from this server"})
-        if fields:
-            return error(422, "validation_failed", "Invalid query", fields)
-        assert limit is not None
-        rows = self.store.list_jobs(status, limit + 1, cursor)
+    async def list_jobs(
+            self, status: Annotated[doc.Status | None, Query()] = None,
+            limit: Annotated[int, Query(ge=1, le=100)] = 20,
+            cursor: Annotated[str | None, Query(
+                pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the page before"
+            )] = None) -> Response:
+        rows = self.store.list_jobs(status, limit + 1, int(cursor) if cursor else None)
         more = len(rows) > limit
         rows = rows[:limit]
         jobs = [self.engine.job_object(self.engine.refresh(r)) for r in rows]
@@ -516,7 +381,7 @@ class _Api:
     async def cancel_job(self, job_id: str) -> Response:
         row = self.store.get_job(job_id)
         if row is None:
-            return error(404, "not_found", f"No job {job_id!r}")
+            return error(404, "not_found", f"No job {shown(job_id)}")
         row = self.engine.refresh(row)
         if row["status"] in TERMINAL or not self.engine.cancel(job_id):
             row = self.store.get_job(job_id)
@@ -533,22 +398,21 @@ class _Api:
 
     # ---- files --------------------------------------------------------------------------
 
-    async def file(self, name: str, request: Request) -> Response:
+    async def file(self, name: str, request: Request, rng: RangeHeader = None) -> Response:
         path = self.server.files_dir / name
         if not FILE_NAME.match(name) or name.endswith(".part") or not path.is_file():
-            return error(404, "not_found", f"No file {name!r}")
+            return error(404, "not_found", f"No file {shown(name)}")
         size = path.stat().st_size
         ctype = CONTENT_TYPES.get(path.suffix.lstrip(".").replace("jpg", "jpeg"),
                                   "application/octet-stream")
         headers = {"Accept-Ranges": "bytes", "Content-Type": ctype}
-        rng = request.headers.get("range")
         start, end, status = 0, size - 1, 200
-        if rng and _RANGE.fullmatch(rng):  # other forms (several ranges) are ignored: 200
-            parsed = _parse_range(rng, size)
-            if parsed is None:
-                return error(416, "range_not_satisfiable", f"Range {rng!r} is outside the "
-                             f"file ({size} bytes)", headers={"Content-Range": f"bytes */{size}"})
-            start, end = parsed
+        wanted = parse_range(rng, size)
+        if wanted is None:
+            return error(416, "range_not_satisfiable", f"Range {shown(rng or '')} is outside "
+                         f"the file ({size} bytes)", headers={"Content-Range": f"bytes */{size}"})
+        if wanted:
+            start, end = wanted
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         headers["Content-Length"] = str(end - start + 1)
@@ -560,11 +424,11 @@ class _Api:
     # ---- test-only ----------------------------------------------------------------------
 
     async def set_faults(self, request: Request) -> Response:
+        spec = await json_object(request, empty={})
         try:
-            spec = json.loads(await request.body() or b"{}")
             state = self.server.faults.update(spec)
-        except (json.JSONDecodeError, FaultError) as e:
-            return error(422, "invalid_faults", str(e))
+        except FaultError as e:
+            return error(422, "invalid_faults", str(e), [{"field": e.field, "message": str(e)}])
         return JSONResponse({"faults": state})
 
     async def get_faults(self) -> Response:
@@ -605,35 +469,6 @@ def _set_path(data: Any, dotted: str, value: str) -> None:
         data[last] = value
 
 
-def _int(text: str | None, default: int | None) -> int | None:
-    if text is None or text == "":
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-_RANGE = re.compile(r"\s*bytes=(\d*)-(\d*)\s*")
-
-
-def _parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(start, end) inclusive for one ``bytes=`` range, or None when unsatisfiable."""
-    m = _RANGE.fullmatch(header)
-    if not m or (m.group(1) == "" and m.group(2) == ""):
-        return None
-    if m.group(1) == "":
-        n = int(m.group(2))
-        if n == 0:
-            return None
-        return max(0, size - n), size - 1
-    start = int(m.group(1))
-    end = int(m.group(2)) if m.group(2) else size - 1
-    if start >= size or end < start:
-        return None
-    return start, min(end, size - 1)
-
-
 def _read_range(path: Path, start: int, end: int) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -651,8 +486,12 @@ def own_file_name(url: str) -> str | None:
     restart on another port), else None."""
     if not is_remote(url):
         return None
-    u = urlparse(url)
-    if u.hostname not in ("127.0.0.1", "localhost", "::1"):
+    try:
+        u = urlparse(url)
+        host = u.hostname
+    except ValueError:  # "http://[::1": the catalog refuses it on its field
+        return None
+    if host not in ("127.0.0.1", "localhost", "::1"):
         return None
     m = re.fullmatch(r"/v1/files/([^/]+)", u.path)
     return m.group(1) if m and FILE_NAME.match(m.group(1)) else None

@@ -6,7 +6,7 @@ Each call replaces the keys it names; ``{"reset": true}`` clears everything firs
 
 Keys:
 
-``latency_s`` (float)
+``latency_s`` (float, 0–60)
     Every API request waits this long before it is handled.
 ``responses`` (list of rules, consumed in order)
     Each rule matches requests by ``paths``: a glob of ``"METHOD /path"`` (or a list of
@@ -36,13 +36,17 @@ Keys:
     The next N jobs created (``-1`` = all) never finish: they stay ``running`` until the
     job timeout, then become ``timed_out`` (refunded).
 
-The ``/v1/_test/faults`` endpoint itself is never faulted.
+The ``/v1/_test/faults`` endpoint itself is never faulted. Specs are checked before anything
+changes: unknown keys, non-finite or negative numbers, delays over 60 s, ``paths`` that are not
+strings, a ``drop`` outside [0, 1) are refused with a `FaultError` naming the key
+(``responses.0.paths``); over HTTP that is a 422 ``invalid_faults``.
 """
 
 from __future__ import annotations
 
 import copy
 import fnmatch
+import math
 import threading
 from typing import Any
 
@@ -51,10 +55,19 @@ RULE_KEYS = {"status", "drop", "delay_s", "retry_after", "count", "paths", "code
 KNOWN = {"latency_s", "responses", "fail_jobs", "fail_code", "fail_message", "stuck_jobs",
          "reset"} | RULE_KEYS
 DEFAULT_FAIL = ("render_failed", "The model could not render this job (injected fault).")
+#: Bounds that keep a fault spec from wedging the server (sleeping forever, huge lists).
+MAX_DELAY_S = 60.0
+MAX_COUNT = 1_000_000
+MAX_RULES = 100
+MAX_TEXT = 500
 
 
 class FaultError(ValueError):
-    """An invalid fault specification (the message says which key)."""
+    """An invalid fault specification; `field` names the key (``responses.0.drop``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
 
 
 class Faults:
@@ -119,61 +132,107 @@ class Faults:
                 self._state[key] = n - 1
 
 
-def _check(spec: dict[str, Any]) -> dict[str, Any]:
+def _check(spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict):
-        raise FaultError("faults must be a JSON object")
-    unknown = set(spec) - KNOWN
+        raise FaultError("", "faults must be a JSON object")
+    unknown = sorted(str(k) for k in set(spec) - KNOWN)
     if unknown:
-        raise FaultError(f"unknown fault keys: {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(sorted(KNOWN))}")
+        raise FaultError(unknown[0], f"unknown fault key{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(unknown)}; known: {', '.join(sorted(KNOWN))}")
     out = {k: v for k, v in spec.items() if k not in RULE_KEYS}
     alone = {k: v for k, v in spec.items() if k in RULE_KEYS}
     if alone:
-        out["_rule"] = _rule(alone, len(spec.get("responses") or []))
-    for key in ("latency_s",):
-        if key in out and (not isinstance(out[key], int | float) or out[key] < 0):
-            raise FaultError(f"{key} must be a number of seconds ≥ 0")
+        out["_rule"] = _rule(alone, "")
+    if "latency_s" in out:
+        out["latency_s"] = _seconds(out["latency_s"], "latency_s")
     for key in ("fail_jobs", "stuck_jobs"):
-        if key in out and (not isinstance(out[key], int) or isinstance(out[key], bool)
-                           or out[key] < -1):
-            raise FaultError(f"{key} must be a whole number (−1 = every job)")
+        if key in out:
+            out[key] = _whole(out[key], key, -1, "a whole number (−1 = every job)")
+    for key in ("fail_code", "fail_message"):
+        if key in out and out[key] is not None:
+            out[key] = _text(out[key], key)
+    if "reset" in out and not isinstance(out["reset"], bool):
+        raise FaultError("reset", "must be true or false")
     if "responses" in out:
         rules = out["responses"]
         if isinstance(rules, dict):
             rules = [rules]
-        if not isinstance(rules, list):
-            raise FaultError("responses must be a list of rules")
-        out["responses"] = [_rule(r, i) for i, r in enumerate(rules)]
+        if not isinstance(rules, list) or len(rules) > MAX_RULES:
+            raise FaultError("responses", f"must be a list of at most {MAX_RULES} rules")
+        out["responses"] = [_rule(r, f"responses.{i}.") for i, r in enumerate(rules)]
     return out
 
 
-def _rule(rule: Any, i: int) -> dict[str, Any]:
-    where = f"responses[{i}]"
+def _rule(rule: Any, where: str) -> dict[str, Any]:
     if not isinstance(rule, dict):
-        raise FaultError(f"{where} must be an object")
+        raise FaultError(where.rstrip("."), "must be an object")
+    unknown = sorted(str(k) for k in set(rule) - RULE_KEYS)
+    if unknown:
+        raise FaultError(where + unknown[0], f"unknown rule key; known: "
+                         f"{', '.join(sorted(RULE_KEYS))}")
     kinds = [k for k in ("status", "drop", "delay_s") if k in rule]
     if len(kinds) != 1:
-        raise FaultError(f"{where} needs exactly one of status, drop, delay_s")
+        raise FaultError(where.rstrip(".") or "responses",
+                         "needs exactly one of status, drop, delay_s")
     out = dict(rule)
-    paths = rule.get("paths", "*")
-    out["paths"] = [paths] if isinstance(paths, str) else list(paths)
+    out["paths"] = _paths(rule.get("paths", "*"), where + "paths")
     count = rule.get("count", 1)
-    if count is None:
-        count = -1
-    if not isinstance(count, int) or count == 0 or count < -1:
-        raise FaultError(f"{where}.count must be a positive whole number or -1 (forever)")
-    out["count"] = count
+    out["count"] = -1 if count is None else _whole(count, where + "count", -1,
+                                                   "a positive whole number or -1 (forever)")
+    if out["count"] == 0:
+        raise FaultError(where + "count", "must be a positive whole number or -1 (forever)")
     if "status" in rule:
-        status = rule["status"]
-        if not isinstance(status, int) or not 400 <= status <= 599:
-            raise FaultError(f"{where}.status must be an HTTP error status (400–599)")
-        if "retry_after" not in rule and status in (429, 503):
+        out["status"] = _whole(rule["status"], where + "status", 400,
+                               "an HTTP error status (400–599)", 599)
+        if rule.get("retry_after") is None and out["status"] in (429, 503):
             out["retry_after"] = 1
+    if rule.get("retry_after") is not None:
+        out["retry_after"] = _whole(rule["retry_after"], where + "retry_after", 0,
+                                    "whole seconds (0–3600)", 3600)
+    for key in ("code", "message"):
+        if rule.get(key) is not None:
+            out[key] = _text(rule[key], where + key)
     if "run" in rule and not isinstance(rule["run"], bool):
-        raise FaultError(f"{where}.run must be true or false")
-    if "drop" in rule and not (isinstance(rule["drop"], int | float) and 0 <= rule["drop"] < 1):
-        raise FaultError(f"{where}.drop must be a fraction from 0 to below 1")
-    if "delay_s" in rule and not (isinstance(rule["delay_s"], int | float)
-                                  and rule["delay_s"] >= 0):
-        raise FaultError(f"{where}.delay_s must be a number of seconds ≥ 0")
+        raise FaultError(where + "run", "must be true or false")
+    if "drop" in rule:
+        out["drop"] = _number(rule["drop"], where + "drop", "a fraction from 0 to below 1")
+        if not 0 <= out["drop"] < 1:
+            raise FaultError(where + "drop", "must be a fraction from 0 to below 1")
+    if "delay_s" in rule:
+        out["delay_s"] = _seconds(rule["delay_s"], where + "delay_s")
     return out
+
+
+def _number(value: Any, field: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            not math.isfinite(value):
+        raise FaultError(field, f"must be {what}")
+    return float(value)
+
+
+def _seconds(value: Any, field: str) -> float:
+    """A finite delay of 0–MAX_DELAY_S seconds (a longer one would wedge every client)."""
+    seconds = _number(value, field, f"a number of seconds from 0 to {MAX_DELAY_S:g}")
+    if not 0 <= seconds <= MAX_DELAY_S:
+        raise FaultError(field, f"must be a number of seconds from 0 to {MAX_DELAY_S:g}")
+    return seconds
+
+
+def _whole(value: Any, field: str, least: int, what: str, most: int = MAX_COUNT) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+        raise FaultError(field, f"must be {what}")
+    return value
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise FaultError(field, f"must be text of at most {MAX_TEXT} characters")
+    return value
+
+
+def _paths(value: Any, field: str) -> list[str]:
+    paths = [value] if isinstance(value, str) else value
+    if not isinstance(paths, list) or not paths or len(paths) > MAX_RULES or \
+            not all(isinstance(p, str) and 0 < len(p) <= MAX_TEXT for p in paths):
+        raise FaultError(field, 'must be a glob such as "POST /v1/jobs/*" or a list of them')
+    return list(paths)

@@ -7,6 +7,7 @@ Frame sizes are small on purpose (short side 240 px): the sandbox renders placeh
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,9 +40,23 @@ def size_for_aspect(aw: float, ah: float, short: int = SHORT_SIDE) -> tuple[int,
     return even(short), even(short * ah / aw)
 
 
-def parse_ratio(text: str) -> tuple[float, float]:
-    a, b = text.split(":")
-    return float(a), float(b)
+def parse_ratio(text: Any) -> tuple[float, float]:
+    """(w, h) of ``"16:9"``; 9:16 for anything that is not a ratio of positive numbers."""
+    a, _, b = str(text).partition(":")
+    w, h = seconds(a, 0), seconds(b, 0)
+    return (w, h) if w > 0 and h > 0 else parse_ratio(DEFAULT_ASPECT)
+
+
+def seconds(value: Any, default: float) -> float:
+    """A number from a validated value of any spelling the schema coerces (5, 5.0, "5",
+    "5.0", " 5 "); `default` for ``auto``, None or anything else."""
+    if isinstance(value, bool):
+        return default
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
 
 
 def make_plan(model_id: str, params: Mapping[str, Any], wrapper: Mapping[str, Any],
@@ -58,8 +73,7 @@ def make_plan(model_id: str, params: Mapping[str, Any], wrapper: Mapping[str, An
 
 def _seedance(params: Mapping[str, Any], wrapper: Mapping[str, Any],
               infos: Mapping[str, MediaInfo]) -> dict[str, Any]:
-    duration = params.get("duration", "auto")
-    seconds = 5 if duration in (None, "auto") else int(str(duration))
+    length = seconds(params.get("duration"), 5)
     if "aspect_ratio" in params and params["aspect_ratio"] is not None:
         aspect = params["aspect_ratio"]
         if aspect == "auto":
@@ -67,7 +81,7 @@ def _seedance(params: Mapping[str, Any], wrapper: Mapping[str, Any],
     else:
         aspect = FORMAT_TO_ASPECT.get(wrapper.get("format") or "", DEFAULT_ASPECT)
     w, h = size_for_aspect(*parse_ratio(aspect))
-    return {"kind": "generate", "width": w, "height": h, "duration_s": float(seconds),
+    return {"kind": "generate", "width": w, "height": h, "duration_s": length,
             "audio": params.get("generate_audio", True) is not False, "aspect": aspect}
 
 
@@ -83,15 +97,16 @@ def _kling_i2v(params: Mapping[str, Any], wrapper: Mapping[str, Any],
                infos: Mapping[str, MediaInfo]) -> dict[str, Any]:
     shots = params.get("multi_prompt")
     if shots:
-        seconds = sum(int(str(s.get("duration", "5"))) for s in shots)
+        length = sum(seconds(s.get("duration") if isinstance(s, Mapping) else None, 5)
+                     for s in shots)
     else:
-        seconds = int(str(params.get("duration", "5")))
+        length = seconds(params.get("duration"), 5)
     start = infos.get(params.get("start_image_url") or "")
     if start is not None and start.width and start.height:
         w, h = size_for_aspect(start.width, start.height)
     else:
         w, h = size_for_aspect(16, 9)
-    return {"kind": "generate", "width": w, "height": h, "duration_s": float(seconds),
+    return {"kind": "generate", "width": w, "height": h, "duration_s": length,
             "audio": params.get("generate_audio", True) is not False}
 
 
@@ -136,7 +151,7 @@ def _swap(params: Mapping[str, Any], wrapper: Mapping[str, Any],
 def _wan(params: Mapping[str, Any], wrapper: Mapping[str, Any],
          infos: Mapping[str, MediaInfo]) -> dict[str, Any]:
     src = _source(params, infos)
-    wanted = int(params.get("duration") or 0)
+    wanted = seconds(params.get("duration"), 0)
     duration = src["duration_s"] if wanted == 0 else min(float(wanted), src["duration_s"])
     return _transform("wan_27_video_edit", params, infos, duration=duration,
                       aspect=params.get("aspect_ratio"))
@@ -145,12 +160,12 @@ def _wan(params: Mapping[str, Any], wrapper: Mapping[str, Any],
 def _topaz(params: Mapping[str, Any], wrapper: Mapping[str, Any],
            infos: Mapping[str, MediaInfo]) -> dict[str, Any]:
     src = _source(params, infos)
-    factor = float(params.get("upscale_factor") or 2)
+    factor = seconds(params.get("upscale_factor"), 2) or 2
     w, h = src["width"] * factor, src["height"] * factor
     cap = UPSCALE_CAP / max(w, h)
     if cap < 1:
         w, h = w * cap, h * cap
-    fps = params.get("target_fps") or src["fps"] or FPS
+    fps = seconds(params.get("target_fps"), 0) or src["fps"] or FPS
     return {"kind": "transform", "effect": "upscale", "source": src, "width": even(w),
             "height": even(h), "duration_s": float(src["duration_s"]), "audio": src["has_audio"],
             "fps": min(60, max(1, round(float(fps)))), "factor": factor}

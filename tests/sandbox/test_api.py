@@ -84,14 +84,52 @@ def test_models_lists_the_catalog(client: httpx.Client) -> None:
 
 def test_openapi_documents_the_calls_and_model_schemas(client: httpx.Client) -> None:
     doc = client.get("/openapi.json").json()
-    for path in ("/v1/uploads", "/v1/jobs/{model_id}", "/v1/jobs/{job_id}", "/v1/jobs",
-                 "/v1/jobs/{job_id}/cancel", "/v1/account", "/v1/models", "/v1/files/{name}"):
-        assert path in doc["paths"]
+    models = [m["id"] for m in client.get("/v1/models").json()["models"]]
+    for path in ("/v1/uploads", "/v1/jobs/{job_id}", "/v1/jobs", "/v1/jobs/{job_id}/cancel",
+                 "/v1/account", "/v1/models", "/v1/files/{name}",
+                 *(f"/v1/jobs/{m}" for m in models)):
+        assert path in doc["paths"], path
     schemas = doc["components"]["schemas"]
-    assert schemas["SeedanceR2V"]["properties"]["duration"]
     assert "KlingShot" in schemas  # nested models resolve inside the document
-    body = doc["paths"]["/v1/jobs/{model_id}"]["post"]["requestBody"]
-    assert len(body["content"]["application/json"]["schema"]["oneOf"]) == 6
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for model in models:  # each model's body: its params plus the wrapper params
+        op = doc["paths"][f"/v1/jobs/{model}"]["post"]
+        body = op["requestBody"]["content"]["application/json"]["schema"]
+        assert body["additionalProperties"] is False
+        assert {"out", "mock", "webhook_url"} <= set(body["properties"])
+        assert body["required"][-1] == "out" or "out" in body["required"]
+        assert ("format" in body["properties"]) == (model == "seedance_r2v")
+        assert {"202", "401", "402", "409", "413", "415", "422"} <= set(op["responses"])
+        assert any(p["name"] == "Idempotency-Key" for p in op["parameters"])
+    seedance = doc["paths"]["/v1/jobs/seedance_r2v"]["post"]["requestBody"]
+    props = seedance["content"]["application/json"]["schema"]["properties"]
+    assert props["duration"]  # the catalog's own field
+    assert props["format"]["anyOf"][0]["enum"] == ["shorts", "reels", "horizontal"]
+    expected = {("/v1/jobs/{job_id}", "get"): {"200", "404"},
+                ("/v1/jobs", "get"): {"200", "422"},
+                ("/v1/jobs/{job_id}/cancel", "post"): {"200", "404", "409"},
+                ("/v1/files/{name}", "get"): {"200", "206", "404", "416"},
+                ("/v1/uploads", "post"): {"201", "400", "413", "415", "422"}}
+    for (path, method), codes in expected.items():
+        responses = doc["paths"][path][method]["responses"]
+        assert codes | {"401", "429", "503"} == set(responses), (path, method)
+        for code in codes - {"200", "201", "206"}:
+            ref = responses[code]["content"]["application/json"]["schema"]["$ref"]
+            assert ref == "#/components/schemas/ErrorBody"
+    assert "HTTPValidationError" not in str(doc)  # this API's 422 is ErrorBody
+
+
+def test_a_body_the_schema_accepts_is_accepted(client: httpx.Client) -> None:
+    """The wrapper params are in the schema: the smallest schema-valid body renders."""
+    doc = client.get("/openapi.json").json()
+    op = doc["paths"]["/v1/jobs/seedance_r2v"]["post"]
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    body = {"prompt": "a cat", "out": "cat.mp4", "mock": True, "format": "horizontal"}
+    assert set(body) <= set(schema["properties"]) and set(schema["required"]) <= set(body)
+    r = submit(client, "seedance_r2v", body)
+    assert r.status_code == 202, r.text
+    job = wait(client, r.json()["id"])
+    assert job["result"]["width"] > job["result"]["height"]  # horizontal → 16:9
 
 
 def test_job_object_fields_and_lifecycle(client: httpx.Client) -> None:
@@ -144,8 +182,11 @@ def test_field_errors_are_422_with_fields(client: httpx.Client, media: dict[str,
     assert [f["field"] for f in r.json()["error"]["fields"]] == ["image_urls.0"]
     r = submit(client, "seedance_r2v", {"out": "a.mp4", "bogus": 1})
     assert {f["field"] for f in r.json()["error"]["fields"]} == {"prompt", "bogus"}
-    r = client.post("/v1/jobs/seedance_r2v", content=b"{not json")
+    r = client.post("/v1/jobs/seedance_r2v", content=b"{not json",
+                    headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_json"
+    r = client.post("/v1/jobs/seedance_r2v", content=json.dumps(CHEAP))  # no content type
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
     r = submit(client, "no_such_model", CHEAP)
     assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_model"
     assert job_count(sandbox) == 0 and balance(client) == 10_000
@@ -339,7 +380,9 @@ def test_uploads_refuse_what_is_not_media(client: httpx.Client, media: dict[str,
     with open(media["text"], "rb") as fh:
         r = client.post("/v1/uploads", files={"file": ("clip.mp4", fh)})
     assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media"
-    r = client.post("/v1/uploads", data={"x": "1"})
+    r = client.post("/v1/uploads", data={"x": "1"})  # a urlencoded form: not multipart
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
+    r = client.post("/v1/uploads", data={"x": "1"}, files={"other": ("", b"")})
     assert r.status_code == 422
     with open(media["img_640x480"], "rb") as a, open(media["img_480x640"], "rb") as b:
         r = client.post("/v1/uploads", files=[("file", ("a.png", a)), ("file", ("b.jpg", b))])

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import functools
 import json
 import subprocess
 import sys
@@ -192,53 +194,39 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def matrix(runs: int, tmp: Path, image: Path) -> list[Row]:
-    rows = []
-    for name in MATRIX:
-        row = Row(name)
-        t = time.monotonic()
-        for i in range(runs):
-            row.add(asyncio.run(_matrix_run(name, tmp / f"m-{len(rows)}-{i}", image)))
-        row.seconds = time.monotonic() - t
-        rows.append(row)
-    return rows
+def _timed(row: Row, runs: int, one: Callable[[int], Outcome]) -> Row:
+    t = time.monotonic()
+    for i in range(runs):
+        row.add(one(i))
+    row.seconds = time.monotonic() - t
+    return row
+
+
+def matrix_unit(name: str, runs: int, tmp: Path, image: Path) -> Row:
+    return _timed(Row(name), runs, lambda i: asyncio.run(
+        _matrix_run(name, tmp / f"m-{list(MATRIX).index(name)}-{i}", image)))
 
 
 # ---- the kills --------------------------------------------------------------------------
 
 
-def kills(pairs: list[tuple[str, str]], runs: int, tmp: Path, image: Path) -> list[Row]:
-    rows = []
-    for point, where in pairs:
-        row = Row(f"kill -9 takes submit: {point} ({where})")
-        t = time.monotonic()
-        for i in range(runs):
-            row.add(kill_and_resume(point, where, tmp / f"k-{point}-{where}-{i}", image))
-        row.seconds = time.monotonic() - t
-        rows.append(row)
-    return rows
+def kill_unit(point: str, where: str, runs: int, tmp: Path, image: Path) -> Row:
+    return _timed(Row(f"kill -9 takes submit: {point} ({where})"), runs,
+                  lambda i: kill_and_resume(point, where, tmp / f"k-{point}-{where}-{i}", image))
 
 
-def gui(points: list[str] | None, runs: int, tmp: Path, image: Path) -> list[Row]:
+def gui_unit(point: str, runs: int, tmp: Path, image: Path) -> Row:
     from faults_gui import GUI_POINTS, kill_window
 
-    rows = []
-    for point in points or list(GUI_POINTS):
-        row = Row(f"kill -9 the app window: {point}")
-        t = time.monotonic()
-        for i in range(runs):
-            row.add(kill_window(point, tmp / f"g-{point}-{i}", image))
-        row.seconds = time.monotonic() - t
-        row.fault += f" ({GUI_POINTS[point]})"
-        rows.append(row)
-    return rows
+    return _timed(Row(f"kill -9 the app window: {GUI_POINTS[point]}"), runs,
+                  lambda i: kill_window(point, tmp / f"g-{point}-{i}", image))
 
 
-def store_kills(n: int) -> list[Row]:
+def store_unit(n: int) -> Row:
     """In a process of its own: it forks its children, so it must hold no threads."""
     t = time.monotonic()
     proc = subprocess.run([sys.executable, str(BENCH / "faults_store.py"), str(n)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+                          capture_output=True, text=True, timeout=900, cwd=ROOT)
     row = Row("kill -9 during job store writes (integrity_check after each)")
     try:
         c = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -252,7 +240,36 @@ def store_kills(n: int) -> list[Row]:
             row.notes.append(c["note"])
         row.fault += f" — {c['writes']:,} writes"
     row.seconds = time.monotonic() - t
-    return [row]
+    return row
+
+
+def units(args: argparse.Namespace, tmp: Path, image: Path) -> list[Callable[[], Row]]:
+    """Every scenario of the report, in the table's order."""
+    from faults_gui import GUI_POINTS
+
+    parts = set(args.only.split(","))
+    runs = args.runs or (1 if args.short else 5)
+    pairs = SHORT_KILLS if args.short else [(pt, w) for pt in POINTS
+                                            for w in ("built-in", "standalone")]
+    out: list[Callable[[], Row]] = []
+    if "matrix" in parts:
+        out += [functools.partial(matrix_unit, name, runs, tmp, image) for name in MATRIX]
+    if "kill" in parts:
+        out += [functools.partial(kill_unit, pt, w, 1, tmp, image) for pt, w in pairs]
+    if "gui" in parts:
+        out += [functools.partial(gui_unit, pt, 1 if args.short else 2, tmp, image)
+                for pt in (SHORT_GUI if args.short else GUI_POINTS)]
+    if "store" in parts:
+        out.append(functools.partial(store_unit, 100 if args.short else 1000))
+    return out
+
+
+def run_all(todo: list[Callable[[], Row]], workers: int) -> list[Row]:
+    """Run the units on `workers` threads (each waits mostly on processes and sockets),
+    the longest (the last: GUI, kills, store) started first; rows in the table's order."""
+    with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = {i: pool.submit(todo[i]) for i in reversed(range(len(todo)))}
+        return [futures[i].result() for i in range(len(todo))]
 
 
 # ---- the report -------------------------------------------------------------------------
@@ -274,34 +291,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="matrix,kill,gui,store",
                    help="comma-separated parts: matrix, kill, gui, store")
     p.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    p.add_argument("--workers", type=int, default=3,
+                   help="scenarios run at once (default 3; 1 = one after the other)")
     args = p.parse_args(argv)
-    parts = set(args.only.split(","))
-    runs = args.runs or (1 if args.short else 5)
     started = time.monotonic()
-    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="takes-faults-") as d:
         tmp = Path(d)
         import mediafactory as mf
 
         image = mf.image(tmp / "reference.png", 640, 480)
-        pairs = SHORT_KILLS if args.short else [(pt, w) for pt in POINTS
-                                                for w in ("built-in", "standalone")]
-        parts_run: list[tuple[str, Callable[[], list[Row]]]] = [
-            ("matrix", lambda: matrix(runs, tmp, image)),
-            ("kill", lambda: kills(pairs, 1, tmp, image)),
-            ("gui", lambda: gui(SHORT_GUI if args.short else None,
-                                1 if args.short else 2, tmp, image)),
-            ("store", lambda: store_kills(100 if args.short else 1000)),
-        ]
-        for name, part in parts_run:
-            if name in parts:
-                rows += part()
+        rows = run_all(units(args, tmp, image), args.workers)
     print(table(rows))
     print(f"\n{sum(r.runs for r in rows):,} runs in {time.monotonic() - started:.0f} s")
     for r in rows:
         if r.misfired:
             print(f"- {r.fault}: the fault did not fire in {r.misfired} run(s)", file=sys.stderr)
-    for r in rows:
         for note in r.notes[:3]:
             print(f"- {r.fault}: {note}", file=sys.stderr)
     if args.json:
@@ -311,4 +315,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

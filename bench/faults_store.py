@@ -156,6 +156,8 @@ def _apply_one(model: dict[str, Row], write: list[str]) -> None:
     op, jid, *rest = write
     if op == "add":
         model[jid] = Row()
+    elif jid not in model:
+        return
     elif op == "upd":
         model[jid].k = int(rest[0])
     elif op == "wire":

@@ -133,6 +133,8 @@ def media_slots(model: type[BaseModel], data: dict[str, Any], prefix: str = "",
         path = f"{prefix}{name}"
         extra = extra_of(f)
         sub = nested_model(f)
+        if isinstance(value, list) != is_list_field(f):
+            continue  # a list where one value goes, or the reverse: a type error, no media
         if "x-media" in extra:
             rule = MediaRule.from_schema(extra["x-media"])
             items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]

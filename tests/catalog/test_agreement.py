@@ -33,6 +33,7 @@ from app.catalog.check import check_payload
 from app.catalog.fields import media_slots
 from app.catalog.jsonsafe import PayloadError
 from app.cliargs import json_object
+from app.media.probe import probe
 from app.sandbox.server import SandboxServer
 
 EXAMPLES = int(os.environ.get("TAKES_AGREEMENT_EXAMPLES", "0")) or None
@@ -75,10 +76,12 @@ class Verdict:
     """What one side said: accepted, or rejected with {field: [messages]} (field "" = the body
     as a whole was refused before validation)."""
 
-    def __init__(self, accepted: bool, fields: dict[str, list[str]], detail: str = "") -> None:
+    def __init__(self, accepted: bool, fields: dict[str, list[str]], detail: str = "",
+                 credits: int | None = None) -> None:
         self.accepted = accepted
         self.fields = fields
         self.detail = detail
+        self.credits = credits  # check: the estimate's max; sandbox: credits_charged
 
     def __repr__(self) -> str:
         return f"Verdict(accepted={self.accepted}, fields={self.fields}, {self.detail})"
@@ -98,14 +101,15 @@ def check_side(model_id: str, body: str, base: Path) -> Verdict:
     except PayloadError as e:
         return Verdict(False, {"": [str(e)]}, "usage error (exit 2)")
     result = check_payload(model_id, payload, base_dir=base)
-    return Verdict(result["valid"], by_field(result["errors"]))
+    return Verdict(result["valid"], by_field(result["errors"]), credits=result["credits"]["max"])
 
 
 def sandbox_side(c: httpx.Client, model_id: str, body: str) -> tuple[Verdict, str | None]:
     r = c.post(f"/v1/jobs/{model_id}", content=body.encode("utf-8", "surrogatepass"),
                headers={"Content-Type": "application/json"})
     if r.status_code == 202:
-        return Verdict(True, {}, "202"), r.json()["id"]
+        job = r.json()
+        return Verdict(True, {}, "202", credits=job["credits_charged"]), job["id"]
     try:
         err = r.json()["error"]
     except (ValueError, KeyError, TypeError):
@@ -117,7 +121,8 @@ def sandbox_side(c: httpx.Client, model_id: str, body: str) -> tuple[Verdict, st
 
 def agree(check: Verdict, server: Verdict) -> None:
     assert check.accepted == server.accepted, (check, server)
-    if check.accepted:
+    if check.accepted:  # the price shown is what is charged (a range: its top, refunded after)
+        assert check.credits == server.credits, (check, server)
         return
     if "" in check.fields:  # refused as JSON by both loaders: the words are each side's own
         assert server.detail.startswith(("HTTP 4",)), (check, server)
@@ -233,7 +238,7 @@ def _mutate(draw: st.DrawFn, model_id: str, payload: dict[str, Any]) -> dict[str
     elif kind == "extra":
         payload[draw(st.sampled_from(["seed_image", "webhook", "Prompt", "\x00", "\ud800"]))] = 1
     elif kind == "mock":
-        payload["mock"] = draw(st.sampled_from(["yes", 1, None, [True]]))
+        payload["mock"] = draw(st.sampled_from(["yes", 1, None, [True], False]))
     else:
         payload["format"] = draw(st.sampled_from(["reels", "square", None, 5, "horizontal"]))
     return payload
@@ -330,6 +335,7 @@ TOPAZ_RAW = '{"video_url": "%s", "out": "o.mp4", "mock": true, "noise": VALUE}' 
 # Cases met before, each a fixed example (the issue's list and what the fuzzing found).
 SEEN: list[Any] = [
     ("seedance_r2v", {"prompt": "p", "duration": "5.0", "out": "o.mp4", "mock": True}),
+    ("seedance_r2v", {"prompt": "p", "duration": "5.0", "out": "o.mp4"}),  # 303 cr, 5 s
     ("seedance_r2v", {"prompt": "p", "duration": " 4 ", "out": "o.mp4", "mock": True}),
     ("seedance_r2v", {"prompt": "p", "duration": 4.0, "out": "o.mp4", "mock": True}),
     ("kling_v3_std_i2v", {**BASES["kling_v3_std_i2v"], "duration": 7.0, "out": "o.mp4",
@@ -375,3 +381,19 @@ def test_seen_cases_agree(model_id: str, case: dict[str, Any] | str, client: htt
     agree(check, server)
     if job_id:
         wait_rendered(client, [job_id])
+
+
+def test_seedance_duration_text_is_priced_charged_and_rendered_as_5s(
+        client: httpx.Client, tmp_path: Path) -> None:
+    body = json.dumps({"prompt": "p", "duration": "5.0", "out": "o.mp4"})
+    check = check_side("seedance_r2v", body, tmp_path)
+    server, job_id = sandbox_side(client, "seedance_r2v", body)
+    assert check.accepted and server.accepted and check.credits == server.credits == 303
+    assert job_id is not None
+    wait_rendered(client, [job_id])
+    job = client.get(f"/v1/jobs/{job_id}").json()
+    r = client.get(job["result"]["url"])
+    assert r.status_code == 200
+    path = tmp_path / "r.mp4"
+    path.write_bytes(r.content)
+    assert abs((probe(path).duration_s or 0) - 5.0) < 0.1

@@ -604,16 +604,29 @@ def _close_synced(fh: Any) -> None:
         fh.close()
 
 
+#: bytes per file name on the usual file systems (ext4, APFS, NTFS: 255)
+NAME_MAX = 255
+
+
 def free_path(dest: Path) -> Path:
-    """`dest`, or `name-2.ext`, `name-3.ext`… the first that does not exist."""
+    """`dest`, or `name-2.ext`, `name-3.ext`… the first that does not exist (the name cut
+    short where the suffix would make it longer than `NAME_MAX` bytes)."""
     if not dest.exists():
         return dest
     n = 2
     while True:
-        candidate = dest.with_name(f"{dest.stem}-{n}{dest.suffix}")
+        candidate = dest.with_name(_numbered(dest.stem, n, dest.suffix))
         if not candidate.exists():
             return candidate
         n += 1
+
+
+def _numbered(stem: str, n: int, suffix: str) -> str:
+    tail = f"-{n}{suffix}"
+    room = NAME_MAX - len(os.fsencode(tail))
+    while len(os.fsencode(stem)) > room:  # whole characters off the end
+        stem = stem[:-1]
+    return stem + tail
 
 
 def place_file(part: Path, dest: Path, overwrite: bool = False) -> Path:

@@ -250,6 +250,7 @@ class JobManager:
         if key is not None and (known := self.store.by_idempotency_key(key)) is not None:
             return await self._same_intent(known, model_id, payload)
         probes = await self._validate(model_id, payload)
+        await asyncio.to_thread(self._check_out, payload)
         est = estimate(model_id, payload, probes)
         rec = JobRecord.new(model_id, payload, credits_estimated=est.max, parent_id=parent_id,
                             idempotency_key=key)
@@ -312,6 +313,19 @@ class JobManager:
             raise ValidationFailed(f"The payload is not valid: {text}", fields,
                                    code="invalid_payload")
         return probes
+
+    def _check_out(self, payload: dict[str, Any]) -> None:
+        """A result that could never be written here (the work folder + `out` over the
+        platform's path or name limits) is refused before anything is stored, sent or charged.
+        Free space is checked before the download, once the result's size is known."""
+        try:
+            dest = self._dest_of(str(payload.get("out") or f"{uuid.uuid4()}.mp4"))
+            check_room(dest, dest.with_name(f".takes-{uuid.uuid4()}.part"), None)
+        except (ValueError, LocalFileError) as e:
+            msg = str(e)
+            raise ValidationFailed(f"The payload is not valid: out: {msg}",
+                                   [{"field": "out", "message": msg}],
+                                   code=getattr(e, "code", "invalid_payload")) from None
 
     def _probe_all(self, model_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         probe = self._probe
@@ -464,11 +478,13 @@ class JobManager:
             return self._local_failure(rec, LocalFileError(str(e)))
         part = dest.with_name(f".takes-{rec.id}.part")
         _, chosen = self.store.wire(rec.id)
-        if chosen and await asyncio.to_thread(_already_placed, Path(chosen), part, expected):
-            return self._update(rec, result_path=chosen, error_code=None, error_message=None)
-        target = Path(chosen) if chosen else free_path(dest)
         try:
-            await asyncio.to_thread(check_room, target, part, expected)
+            target, placed = await asyncio.to_thread(_target, dest, chosen, part, expected)
+        except LocalFileError as e:
+            return self._local_failure(rec, e)
+        if placed:
+            return self._update(rec, result_path=chosen, error_code=None, error_message=None)
+        try:
             if not chosen:
                 self.store.set_wire(rec.id, final_path=str(target))
             path = await self.client.download(url, target, expected_size=expected,
@@ -489,7 +505,9 @@ class JobManager:
         return self._update(rec, error_code="download_failed", error_message=str(e))
 
     def _dest(self, rec: JobRecord) -> Path:
-        out = str(rec.payload.get("out") or f"{rec.id}.mp4")
+        return self._dest_of(str(rec.payload.get("out") or f"{rec.id}.mp4"))
+
+    def _dest_of(self, out: str) -> Path:
         root = self.download_dir.resolve()
         dest = (root / out).resolve()
         if root != dest and root not in dest.parents:  # validation forbids it; belt and braces
@@ -690,10 +708,27 @@ def _alive(owner: str) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
+def _target(dest: Path, chosen: str | None, part: Path, expected: int | None
+            ) -> tuple[Path, bool]:
+    """(where the result goes, whether an earlier run placed it there already); raises
+    `LocalFileError` when it cannot be written there (limits, free space, the folder)."""
+    check_room(dest, part, None)  # before touching paths that may be too long to stat
+    try:
+        if chosen and _already_placed(Path(chosen), part, expected):
+            return Path(chosen), True
+        target = Path(chosen) if chosen else free_path(dest)
+    except OSError as e:
+        raise LocalFileError(f"The result cannot be written to {dest.parent}: "
+                             f"{e.strerror or e}. Choose another work folder; the take stays "
+                             "downloadable.", code="local_file") from None
+    check_room(target, part, expected)
+    return target, False
+
+
 def check_room(target: Path, part: Path, expected: int | None) -> None:
     """Refuse a download that cannot fit: a path or a name over the file system's limits,
     or less free space than the result's size. The message says what to change."""
-    existing = next(p for p in (target, *target.parents) if p.exists())
+    existing = _existing(target)
     for p in (target, part):
         path_max = _pathconf(existing, "PC_PATH_MAX")
         if path_max and len(os.fsencode(p)) >= path_max:
@@ -713,9 +748,25 @@ def check_room(target: Path, part: Path, expected: int | None) -> None:
         if free < expected:
             raise LocalFileError(
                 f"Not enough free space in {existing} for the result: it needs "
-                f"{fmt_mb(expected)}, {fmt_mb(free)} is free. Free some space; the take stays "
+                f"{_amount(expected)}, {_amount(free)} is free. Free some space; the take stays "
                 "downloadable (it is fetched at the next start or `takes resume`).",
                 code="disk_full")
+
+
+def _amount(size: int) -> str:
+    """Bytes for a person: KB below a megabyte (where "0.0 MB" would say nothing)."""
+    return fmt_mb(size) if size >= 1 << 20 else f"{max(1, round(size / 1024)):,} KB"
+
+
+def _existing(path: Path) -> Path:
+    """The nearest existing folder of `path` (a path too long to stat is not one)."""
+    for p in (path, *path.parents):
+        try:
+            if p.exists():
+                return p
+        except OSError:
+            continue
+    return Path(path.anchor or ".")
 
 
 def _pathconf(path: Path, name: str) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,15 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = 90.0) -> T:
         return await asyncio.wait_for(coro, timeout)
 
     return asyncio.run(bounded())
+
+
+async def until(condition: Callable[[], object], within: float = 30.0) -> None:
+    """Wait, without blocking the loop, until `condition()` is true (AssertionError after
+    `within` seconds)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,16 +31,10 @@ from client.helpers import (
     balance,
     run,
     server_jobs,
+    until,
 )
 
 Usage = namedtuple("Usage", "total used free")
-
-
-async def until(condition: Callable[[], object], within: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 def files_in(folder: Path) -> list[str]:

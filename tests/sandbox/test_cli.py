@@ -112,6 +112,18 @@ def test_bad_faults_are_one_line_and_nothing_serves(tmp_path: Path) -> None:
         "takes sandbox: --faults: nesting deeper than 32 levels at $"
     assert _refused("--data", data, "--faults", "{oops").startswith(
         "takes sandbox: --faults: not valid JSON")
+    # valid JSON, but a spec that would wedge the server: refused naming the key
+    assert _refused("--data", data, "--faults", '{"latency_s": 1e999}') == \
+        "takes sandbox: --faults: a number too large to represent at $.latency_s"
+    assert _refused("--data", data, "--faults", '{"latency_s": 1e9}') == \
+        "takes sandbox: --faults: latency_s: must be a number of seconds from 0 to 60"
+    assert _refused("--data", data, "--faults", '{"status": 500, "paths": [5]}') == \
+        'takes sandbox: --faults: paths: must be a glob such as "POST /v1/jobs/*" or a list ' \
+        "of them"
+    assert _refused("--data", data, "--faults", '{"responses": [{"drop": 2}]}') == \
+        "takes sandbox: --faults: responses.0.drop: must be a fraction from 0 to below 1"
+    assert _refused("--data", data, "--faults", '{"latency": 1}').startswith(
+        "takes sandbox: --faults: latency: unknown fault key latency; known: ")
 
 
 def test_a_data_folder_that_cannot_be_written_is_refused(tmp_path: Path) -> None:

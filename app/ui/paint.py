@@ -45,7 +45,7 @@ def draw_badge(p: QPainter, right: int, top: int, text: str,
 
 
 _SCALED: OrderedDict[tuple[int, int, int], QPixmap] = OrderedDict()
-_SCALED_MAX = 600
+_SCALED_MAX = 200  # two sizes (queue rows, history tiles) of what ThumbnailCache keeps
 TILE_BG = QColor("#24272c")
 
 
@@ -62,6 +62,11 @@ def fitted(pixmap: QPixmap, size: QSize) -> QPixmap:
     if len(_SCALED) > _SCALED_MAX:
         _SCALED.popitem(last=False)
     return scaled
+
+
+def forget_scaled() -> None:
+    """Drop the scaled pixmaps (the window closing: freed now, on the GUI thread)."""
+    _SCALED.clear()
 
 
 def draw_thumb(p: QPainter, rect: QRect, pixmap: QPixmap | None, placeholder: str) -> None:

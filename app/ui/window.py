@@ -40,6 +40,7 @@ from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
 from app.ui.intent import RENDER, RETRY, IntentGate
 from app.ui.nav import HISTORY, TaskNav, TierSwitch
+from app.ui.paint import forget_scaled
 from app.ui.preview import PreviewWidget
 from app.ui.queue import QueueModel, QueuePanel
 from app.ui.settings import UiSettings
@@ -322,7 +323,8 @@ class MainWindow(QMainWindow):
             task.cancel()
         self.preview.unload()
         self.history_model.close()
-        self.thumbs.close()
+        self.thumbs.close()  # its pixmaps (and the scaled copies) freed here, on the GUI thread
+        forget_scaled()
         super().closeEvent(event)
         self.closed.emit()
 

@@ -11,6 +11,10 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from app.ui.compat import tune_malloc
+
+tune_malloc()  # as the app does, before any thread allocates (see app.ui.compat)
+
 # TAKES_TEST_OFFTHREAD_GC=1: a background thread runs gc.collect() every 50 ms for the whole
 # session, so any Qt object left in a garbage cycle is freed off the GUI thread at once (which
 # crashes Qt later) instead of once in a while. scripts/test runs the Qt areas this way.

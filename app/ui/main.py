@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any
 
-from app.ui.compat import release_loop_qobjects
+from app.ui.compat import gui_thread_collection, release_loop_qobjects, tune_malloc
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 def make_app(argv: list[str] | None = None) -> Any:
     from PySide6.QtWidgets import QApplication
 
+    tune_malloc()  # before the first worker thread allocates (see app.ui.compat)
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setApplicationName("Takes")
     app.setOrganizationName("Takes")
@@ -101,4 +102,5 @@ def _run_window(app: Any, instance: Any) -> int:
             await studio.close()
         return 0
 
-    return int(run_loop(app, main) or 0)
+    with gui_thread_collection(app):  # a long session: collect on the GUI thread only
+        return int(run_loop(app, main) or 0)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import mediafactory as mf
 import pytest
 from PySide6.QtCore import QEvent
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.ui.main import close_loop
@@ -17,6 +18,7 @@ from app.ui.offscreen import use_offscreen
 # The offscreen plugin's screen is 800×800 and clamps restored window geometry; the
 # QApplication is created later (by pytest-qt), so a larger screen can still be chosen here.
 use_offscreen()
+
 
 @pytest.fixture
 def aloop(qapp):
@@ -34,6 +36,16 @@ def aloop(qapp):
         # cycle collector happens to run on some worker thread.
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         gc.collect()
+
+
+@pytest.fixture
+def quick_double_click():
+    """Takes sent back to back by a test: one press per intent, further apart than this."""
+    hints = QGuiApplication.styleHints()
+    before = hints.mouseDoubleClickInterval()
+    hints.setMouseDoubleClickInterval(20)
+    yield
+    hints.setMouseDoubleClickInterval(before)
 
 
 @pytest.fixture(scope="session")

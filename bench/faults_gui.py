@@ -12,10 +12,12 @@ behind (the job store, the sandbox's database, the work folder) is checked to sa
 - download: the first transfer was cut at half the file and the resumed `Range` request is
   held back: half the result in the hidden `.part` file, the take succeeded, no result path.
 
-As a script (`python3 bench/faults_gui.py window submit|settle`) it is the app: `run_app`
-unchanged, plus a timer that drives and watches it from inside (like tests/ui/window_process.py)
-and prints one line per event on stdout: `READY`, `ATTEMPT <method> <path>` for each request
-the client starts, `CLICKED`, and `SETTLED` (then it closes the window) in `settle` mode.
+As a script (`python3 bench/faults_gui.py window submit|settle|deliver`) it is the app:
+`run_app` unchanged, plus a timer that drives and watches it from inside (like
+tests/ui/window_process.py) and prints one line per event on stdout: `READY`, `ATTEMPT <method>
+<path>` for each request the client starts, `CLICKED` once it pressed Render (`submit`,
+`deliver`), and `SETTLED` when every take is delivered (`settle`, `deliver`; then it closes the
+window and the app exits).
 """
 
 from __future__ import annotations
@@ -253,13 +255,14 @@ def _child(mode: str) -> int:
         if not state["ready"]:
             state["ready"] = True
             say("READY")
-            if mode == "submit":
+            if mode != "settle":
                 _start_take(w)
-        elif mode == "submit" and not state["clicked"] and w.render_btn.isEnabled():
-            state["clicked"] = True
-            w.render_btn.click()
-            say("CLICKED")
-        elif mode == "settle" and _settled(w):
+        elif mode != "settle" and not state["clicked"]:
+            if w.render_btn.isEnabled():
+                state["clicked"] = True
+                w.render_btn.click()
+                say("CLICKED")
+        elif mode != "submit" and _settled(w):
             say("SETTLED")
             timer.stop()
             w.close()
@@ -283,12 +286,14 @@ def _start_take(w: Any) -> None:
 
 def _settled(w: Any) -> bool:
     store = w.studio.store
-    return not store.unfinished() and all(r.result_path for r in store.query())
+    takes = store.query()
+    return bool(takes) and not store.unfinished() and all(r.result_path for r in takes)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["window"] or sys.argv[2:3] not in (["submit"], ["settle"]):
-        raise SystemExit("usage: faults_gui.py window submit|settle")
+    if sys.argv[1:2] != ["window"] or sys.argv[2:3] not in (["submit"], ["settle"],
+                                                            ["deliver"]):
+        raise SystemExit("usage: faults_gui.py window submit|settle|deliver")
     sys.path.insert(0, str(ROOT))
     with contextlib.suppress(KeyboardInterrupt):
         sys.exit(_child(sys.argv[2]))

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from app.client.manager import JobManager
@@ -146,3 +147,49 @@ def test_polling_across_a_standalone_sandbox_restart(tmp_path):
     finally:
         _stop(server)
     assert [p.name for p in (tmp_path / "work").iterdir()] == ["lighthouse.mp4"]
+
+
+def test_the_window_and_takes_resume_beside_it_download_a_take_once(tmp_path, media):
+    """The real window (offscreen) renders a take and its download is held; `takes resume
+    --wait` started beside it on the same data folder (its own built-in sandbox on the same
+    sandbox folder) finds the take, sees the window's claim, waits, and reports the window's
+    file: one download, one file, one charge."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from faults_gui import Window
+    from faults_gui import _env as window_env
+    from faults_kill import _builtin_state
+
+    held = {"responses": [{"paths": "GET /v1/files/*", "delay_s": 20}]}  # > a loaded start
+    env = window_env(tmp_path, TAKES_FAULTS=json.dumps(held),
+                     TAKES_IMAGE=str(media["img_640x480"]))
+    data = tmp_path / "data"
+    window = Window("deliver", tmp_path, env)
+    try:
+        window.until(lambda line: line == "CLICKED")
+        window.until(lambda line: line.startswith("ATTEMPT GET /v1/files/"))
+        started = time.monotonic()
+        resume = subprocess.run(
+            [sys.executable, "-m", "app", "resume", "--wait", "--store",
+             str(data / "jobs.sqlite3"), "--workdir", str(data / "work"), "--poll", "0.2"],
+            cwd=ROOT, env=window_env(tmp_path), capture_output=True, text=True, timeout=120)
+        window.until(lambda line: line == "SETTLED")
+        assert window.wait() == 0
+    finally:
+        if window.proc.poll() is None:
+            window.kill()
+    assert resume.returncode == 0, resume.stderr[-800:]
+    assert resume.stdout, f"nothing to resume after {time.monotonic() - started:.1f} s"
+    reported = json.loads(resume.stdout.splitlines()[0])  # it found the take unfinished
+    store = JobStore(data / "jobs.sqlite3")
+    try:
+        [rec] = store.query()
+    finally:
+        store.close()
+    assert reported["id"] == rec.id and reported["result_path"] == rec.result_path
+    files = [p for p in (data / "work").rglob("*") if p.is_file()]
+    assert files == [Path(rec.result_path)]
+    assert files[0].stat().st_size == rec.result["size_bytes"]
+    downloads = [line for line in window.seen if line.startswith("ATTEMPT GET /v1/files/")]
+    assert len(downloads) == 1
+    jobs, credits, start = _builtin_state(data / "sandbox")
+    assert len(jobs) == 1 and start - credits == rec.credits_charged > 0

@@ -21,7 +21,7 @@ from app.client import api as api_module
 from app.client import manager as manager_module
 from app.client.errors import ValidationFailed
 from app.client.manager import JobManager
-from app.client.store import JobRecord
+from app.client.store import JobRecord, JobStore
 from client.helpers import (
     FAST_POLL,
     PROMPT_ONLY,
@@ -243,3 +243,32 @@ def test_an_injected_enospc_from_the_writer_leaves_nothing_partial(sandbox, tmp_
             await _made_room_then_resumed(h, rec, h.work)
 
     run(main())
+
+
+def test_takes_submit_refuses_a_path_over_the_limit_with_one_line_and_no_charge(tmp_path):
+    """The CLI on its built-in sandbox: exit 1, one line naming the limit, the field error as
+    JSON on stdout, no take stored, nothing charged (the sandbox's ledger is empty)."""
+    import json
+    import sys
+
+    from app.sandbox.server import SandboxServer
+
+    root = Path(__file__).resolve().parents[2]
+    work = deep_folder(tmp_path / "w", 3600)
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps({**PROMPT_ONLY, "out": "/".join(["o" * 240] * 4) + "/t.mp4"}))
+    env = {**os.environ, "TAKES_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "app", "submit", "seedance_r2v", str(payload),
+                           "--workdir", str(work), "--store", str(tmp_path / "jobs.sqlite3")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert "out:" in line and "this system allows" in line and "Traceback" not in line
+    assert json.loads(proc.stdout)["errors"][0]["field"] == "out"
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    try:
+        assert store.query() == []
+    finally:
+        store.close()
+    with SandboxServer(tmp_path / "data" / "sandbox") as sb:
+        assert sb.store.ledger() == []

@@ -142,7 +142,7 @@ def _job_route(api: _Api, spec: ModelSpec) -> Any:
 def _install_errors(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
         return error(exc.status_code, codes.get(exc.status_code, "http_error"),
                      str(exc.detail), headers=getattr(exc, "headers", None))
 

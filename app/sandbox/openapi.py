@@ -144,7 +144,7 @@ COMMON_ERRORS = errors(401, 429, 503)
 _SUFFIX = "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c
                            for c in s.lstrip(".")) for s in RESULT_SUFFIXES)
 _OUT = Field(min_length=len(RESULT_SUFFIXES[0]) + 1, max_length=MAX_OUT_CHARS,
-             pattern=rf"\.({_SUFFIX})$",
+             pattern=rf"^[^\u0000-\u001f\u007f-\u009f]*\.({_SUFFIX})$",
              description="Where the result goes, relative to the work folder: no `..`, no "
                          "control characters, each name at most 255 bytes, ending in "
                          f"{' or '.join(RESULT_SUFFIXES)}")
@@ -169,8 +169,28 @@ def job_body(spec: ModelSpec) -> dict[str, Any]:
     """``openapi_extra`` for a model's job route: its body schema, from `job_body_model`."""
     schema = job_body_model(spec).model_json_schema(
         ref_template="#/components/schemas/{model}")
+    _media_as_urls(schema)
     return {"requestBody": {"required": True, "content": {"application/json": {
         "schema": schema}}}}
+
+
+#: On the wire a media value is a URL (the client uploads local files first); printable ASCII.
+MEDIA_URL = {"format": "uri", "pattern": r"^https?://[!-~]+$"}
+
+
+def _media_as_urls(node: Any) -> None:
+    """Media fields (``x-media``) take paths or URLs in the catalog, only URLs here."""
+    if isinstance(node, dict):
+        if "x-media" in node:
+            for branch in [node, *node.get("anyOf", [])]:
+                kind = branch.get("type")
+                if kind in ("string", "array"):
+                    (branch["items"] if kind == "array" else branch).update(MEDIA_URL)
+        for value in node.values():
+            _media_as_urls(value)
+    elif isinstance(node, list):
+        for value in node:
+            _media_as_urls(value)
 
 
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {

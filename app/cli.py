@@ -1,4 +1,5 @@
-"""The `takes` command: the app by default; check, models, sandbox, submit, jobs, shot."""
+"""The `takes` command: the app by default; check, models, sandbox, submit, jobs, shot,
+install-desktop."""
 
 from __future__ import annotations
 
@@ -39,6 +40,19 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if result["valid"] else 1
 
 
+def _install_desktop(args: argparse.Namespace) -> int:
+    from app import desktop
+
+    try:
+        paths = desktop.remove() if args.remove else desktop.install()
+    except desktop.DesktopError as e:
+        return _say("takes install-desktop", str(e), EXIT_FAILED)
+    verb = "removed" if args.remove else "installed"
+    for path in paths:
+        print(f"{verb} {path}")
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from app.catalog import MODELS
 
@@ -55,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_check)
     p = sub.add_parser("models", help="list the model catalog as JSON")
     p.set_defaults(func=_models)
+    p = sub.add_parser("install-desktop",
+                       help="add Takes to this user's application menu (freedesktop entry)")
+    p.add_argument("--remove", action="store_true", help="take the entry and icon away")
+    p.set_defaults(func=_install_desktop)
     for extra in _EXTRA_COMMANDS:
         extra(sub)
     return parser

@@ -16,14 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = r"""
 import importlib, json, pkgutil, sys
 imported, skipped = [], []
-for name in ("app.catalog", "app.media", "app.client", "app.sandbox"):
+for name in ("app.catalog", "app.media", "app.client", "app.sandbox", "app.resources",
+             "app.desktop"):
     try:
         pkg = importlib.import_module(name)
     except ModuleNotFoundError as e:
         skipped.append(f"{name}: {e.name}")
         continue
     imported.append(name)
-    for info in pkgutil.walk_packages(pkg.__path__, name + "."):
+    for info in pkgutil.walk_packages(getattr(pkg, "__path__", []), name + "."):
         importlib.import_module(info.name)
         imported.append(info.name)
 # exercise the lazy imports too: validation, pricing and a real probe
@@ -51,6 +52,7 @@ def test_core_modules_import_no_qt(tmp_path: Path) -> None:
     found = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "app.catalog.validate" in found["imported"]
     assert "app.media.probe" in found["imported"]
+    assert "app.desktop" in found["imported"]
     assert found["qt"] == [], f"Qt imported by the core: {found['qt']}"
 
 

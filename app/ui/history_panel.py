@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.catalog import MODELS
 from app.ui import present
 from app.ui.history import HistoryDelegate, HistoryFilter, HistoryModel, since_for
+from app.ui.icons import icon
 
 STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {
     "Any status": None,
@@ -136,10 +137,14 @@ class DetailsPanel(QWidget):
         self.compare_btn = QPushButton("Compare…", self)
         self.compare_btn.setToolTip("Pick another take to compare parameters")
         self.compare_btn.setCheckable(True)
-        self.fav_btn = QPushButton("☆ Favourite", self)
+        self.fav_btn = QPushButton("Favourite", self)
         self.fav_btn.setCheckable(True)
         self.delete_btn = QPushButton("Delete…", self)
         row1, row2 = QHBoxLayout(), QHBoxLayout()
+        for b, name in ((self.play_btn, "play"), (self.rerun_btn, "rerun"),
+                        (self.compare_btn, "compare"), (self.fav_btn, "favourite"),
+                        (self.delete_btn, "delete")):
+            b.setIcon(icon(name))
         for b in (self.play_btn, self.rerun_btn, self.open_btn):
             row1.addWidget(b)
         for b in (self.compare_btn, self.fav_btn, self.delete_btn):
@@ -185,7 +190,7 @@ class DetailsPanel(QWidget):
         self.params.resizeRowsToContents()
         self.fav_btn.blockSignals(True)
         self.fav_btn.setChecked(bool(job.favourite))
-        self.fav_btn.setText("★ Favourite" if job.favourite else "☆ Favourite")
+        self.fav_btn.setIcon(icon("favourite-on" if job.favourite else "favourite"))
         self.fav_btn.blockSignals(False)
 
     def param_dict(self) -> dict[str, str]:

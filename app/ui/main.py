@@ -20,6 +20,10 @@ def make_app(argv: list[str] | None = None) -> Any:
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setApplicationName("Takes")
     app.setOrganizationName("Takes")
+    app.setDesktopFileName("takes")  # the menu entry `takes install-desktop` writes
+    from app.ui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # the loop ends after the async shutdown, not before
     return app
 

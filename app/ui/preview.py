@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from superqt import QElidingLabel
 
 from app.ui import present
+from app.ui.icons import icon
 
 COMPARE_MODES = ("Result only", "Side by side", "Wipe")
 
@@ -233,6 +234,8 @@ class PreviewWidget(QWidget):
         head.addWidget(self.mode)
 
         self.play_btn = self._button("Play", "Play / pause (Space)")
+        self.play_btn.setIcon(icon("play"))
+        self.play_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.play_btn.clicked.connect(self.toggle_play)
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -440,6 +443,7 @@ class PreviewWidget(QWidget):
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
         playing = state == QMediaPlayer.PlaybackState.PlayingState
         self.play_btn.setText("Pause" if playing else "Play")
+        self.play_btn.setIcon(icon("pause" if playing else "play"))
         if not playing and self.comparing:
             post(self.source_player, "pause")
 

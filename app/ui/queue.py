@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.catalog.media import is_remote, local_path
 from app.ui import present
+from app.ui.icons import icon
 from app.ui.paint import draw_badge, draw_progress, draw_thumb, status_colour
 from app.ui.thumbs import ThumbnailCache
 
@@ -287,11 +288,11 @@ class QueuePanel(QWidget):
         self.empty.setStyleSheet("color: #7a7f88; padding: 16px;")
 
         self.act_cancel = self._action(
-            "Cancel", "Cancel this render (unfinished jobs are refunded)", self._cancel)
+            "Cancel", "Cancel this render (unfinished jobs are refunded)", self._cancel, "cancel")
         self.act_retry = self._action("Retry", "Render again with the same parameters (a new take)",
-                                      self._retry)
+                                      self._retry, "retry")
         self.act_reveal = self._action("Reveal file", "Show the result in the file manager",
-                                       self._reveal)
+                                       self._reveal, "reveal")
         self.act_copy_id = self._action("Copy id", "Copy the job id", self._copy_id)
         self.act_copy_error = self._action("Copy error", "Copy the server's error message",
                                            self._copy_error)
@@ -300,10 +301,12 @@ class QueuePanel(QWidget):
         for act in (self.act_cancel, self.act_retry, self.act_reveal):
             btn = QToolButton(self)
             btn.setDefaultAction(act)
-            btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             bar.addWidget(btn)
         more = QToolButton(self)
         more.setText("Copy")
+        more.setIcon(icon("copy"))
+        more.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         more.setToolTip("Copy the job id or the error")
         more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         copy_menu = QMenu(more)
@@ -329,8 +332,8 @@ class QueuePanel(QWidget):
         self._update_empty()
         self._update_actions()
 
-    def _action(self, text: str, tip: str, slot: Any) -> QAction:
-        act = QAction(text, self)
+    def _action(self, text: str, tip: str, slot: Any, icon_name: str | None = None) -> QAction:
+        act = QAction(icon(icon_name), text, self) if icon_name else QAction(text, self)
         act.setToolTip(tip)
         act.triggered.connect(slot)
         self.addAction(act)

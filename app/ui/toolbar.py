@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolBar, QWidget
+
+from app.ui.icons import icon
 
 OFFLINE_TEXT = "Offline — retrying…"
 
@@ -13,7 +16,8 @@ class StudioToolbar(QToolBar):
         super().__init__("Studio", parent)
         self.setObjectName("studioToolbar")
         self.setMovable(False)
-        self.mock_action = QAction("Mock renders", self)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.mock_action = QAction(icon("mock"), "Mock renders", self)
         self.mock_action.setObjectName("mockToggle")
         self.mock_action.setCheckable(True)
         self.mock_action.setToolTip("Mock: free placeholder renders, badged MOCK everywhere")

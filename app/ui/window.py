@@ -38,6 +38,7 @@ from app.client.manager import TRANSIENT
 from app.ui import present
 from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
+from app.ui.icons import icon
 from app.ui.intent import RENDER, RETRY, IntentGate
 from app.ui.nav import HISTORY, TaskNav, TierSwitch
 from app.ui.paint import forget_scaled
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow):
 
         self.render_btn = QPushButton("Render", self)
         self.render_btn.setObjectName("renderButton")
+        self.render_btn.setIcon(icon("render"))
         self.render_btn.setDefault(True)
         self.render_btn.setMinimumHeight(34)
         self.render_btn.setToolTip("Send this take to the render queue (Ctrl+Enter)")

@@ -71,3 +71,25 @@ def test_the_app_icon_keeps_its_colours_up_to_256_px():
     colours = ink(app, 64)
     assert len(colours) > 20  # a gradient, not one flat colour
     assert QColor(palette("light")["icon"]).name() not in colours.most_common(3)
+
+
+def test_the_app_sets_its_icon_and_desktop_name(qapp):
+    from app.ui.main import make_app
+
+    app = make_app([])
+    assert app is qapp
+    assert not app.windowIcon().isNull() and app.desktopFileName() == "takes"
+
+
+def test_actions_carry_icons(qapp):
+    from app.ui.history_panel import DetailsPanel
+    from app.ui.toolbar import StudioToolbar
+
+    bar = StudioToolbar("Sandbox")
+    assert not bar.mock_action.icon().isNull()
+    details = DetailsPanel()
+    for b in (details.play_btn, details.rerun_btn, details.compare_btn, details.fav_btn,
+              details.delete_btn):
+        assert not b.icon().isNull(), b.text()
+    bar.deleteLater()
+    details.deleteLater()

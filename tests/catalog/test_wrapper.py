@@ -22,6 +22,8 @@ from app.catalog import (
 )
 from app.cli import main
 
+from .helpers import Media
+
 URL = "https://cdn.example.com/"
 BASES: dict[str, dict[str, Any]] = {
     "seedance_r2v": {"prompt": "a take"},
@@ -301,3 +303,16 @@ def test_takes_check_refuses_bad_media_values(tmp_path: Path,
         assert (code, err) == (1, ""), value
         # `file://%00` used to resolve to the payload's folder and be probed as one
         assert result["errors"] == [{"field": "video_url", "message": message}], value
+
+
+def test_takes_check_probes_a_good_file_url(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            media: Media) -> None:
+    """A file:// URL of this computer (escapes decoded) is still probed like a path."""
+    clip = tmp_path / "my clip.mp4"
+    clip.write_bytes(media.video(320, 240, 2.0).read_bytes())
+    for value in (clip.as_uri(), "file://localhost" + clip.as_uri()[len("file://"):]):
+        payload = {**BASES["wan_27_video_edit"], "video_url": value, "out": "o.mp4",
+                   "duration": 3}
+        code, result, _ = check(tmp_path, capsys, "wan_27_video_edit", payload)
+        assert code == 1, value  # probed: the 2 s source is shorter than the 3 s asked for
+        assert [e["field"] for e in result["errors"]] == ["duration"], result

@@ -111,7 +111,7 @@ def build_app(server: SandboxServer) -> ASGIApp:
     for spec in MODELS.values():
         route(f"/v1/jobs/{spec.id}", _job_route(api, spec), methods=["POST"],
               status_code=202, response_model=doc.Job, name=f"create_{spec.id}",
-              responses=doc.errors(402, 409, 413, 415, 422),
+              responses=doc.errors(400, 402, 409, 413, 415, 422),
               openapi_extra=doc.job_body(spec), summary=f"Create a {spec.name} job")
     route("/v1/jobs/{model_id}", api.unknown_model, methods=["POST"], include_in_schema=False)
     route("/v1/jobs/{job_id}", api.get_job, methods=["GET"], response_model=doc.Job,

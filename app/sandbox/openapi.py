@@ -152,7 +152,8 @@ _MOCK = Field(default=False, description="A free placeholder result (nothing cha
 _WEBHOOK = Field(default=None, pattern=r"^https?://",
                  description="The sandbox POSTs the finished job object here")
 _FORMAT = Field(default=None, description="shorts/reels → 9:16, horizontal → 16:9 (used "
-                                          "when aspect_ratio is not given)")
+                                          "when aspect_ratio is not given); omitted → 9:16",
+                json_schema_extra=lambda schema: schema.pop("default", None))
 
 
 def job_body_model(spec: ModelSpec) -> type[BaseModel]:
@@ -160,7 +161,8 @@ def job_body_model(spec: ModelSpec) -> type[BaseModel]:
     extra: dict[str, Any] = {"out": (str, _OUT), "mock": (bool, _MOCK),
                              "webhook_url": (str | None, _WEBHOOK)}
     if spec.has_format:
-        extra["format"] = (Literal[tuple(FORMAT_TO_ASPECT)] | None, _FORMAT)  # type: ignore[valid-type]
+        # Not nullable: `null` is refused (the catalog takes a format or none at all).
+        extra["format"] = (Literal[tuple(FORMAT_TO_ASPECT)], _FORMAT)  # type: ignore[valid-type]
     name = spec.input_model.__name__ + ("Job" if not spec.has_format else "JobWithFormat")
     return create_model(name, __base__=spec.input_model, **extra)
 

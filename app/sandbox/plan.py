@@ -85,9 +85,13 @@ def _seedance(params: Mapping[str, Any], wrapper: Mapping[str, Any],
             "audio": params.get("generate_audio", True) is not False, "aspect": aspect}
 
 
-def _first_image_aspect(values: list[str], infos: Mapping[str, MediaInfo]) -> str | None:
-    for v in values:
-        info = infos.get(v)
+def _info(infos: Mapping[str, MediaInfo], value: Any) -> MediaInfo | None:
+    return infos.get(value) if isinstance(value, str) else None
+
+
+def _first_image_aspect(values: Any, infos: Mapping[str, MediaInfo]) -> str | None:
+    for v in values if isinstance(values, list) else []:
+        info = _info(infos, v)
         if info is not None and info.width and info.height:
             return f"{info.width}:{info.height}"
     return None
@@ -96,12 +100,12 @@ def _first_image_aspect(values: list[str], infos: Mapping[str, MediaInfo]) -> st
 def _kling_i2v(params: Mapping[str, Any], wrapper: Mapping[str, Any],
                infos: Mapping[str, MediaInfo]) -> dict[str, Any]:
     shots = params.get("multi_prompt")
-    if shots:
+    if isinstance(shots, list) and shots:
         length = sum(seconds(s.get("duration") if isinstance(s, Mapping) else None, 5)
                      for s in shots)
     else:
         length = seconds(params.get("duration"), 5)
-    start = infos.get(params.get("start_image_url") or "")
+    start = _info(infos, params.get("start_image_url"))
     if start is not None and start.width and start.height:
         w, h = size_for_aspect(start.width, start.height)
     else:
@@ -111,7 +115,7 @@ def _kling_i2v(params: Mapping[str, Any], wrapper: Mapping[str, Any],
 
 
 def _source(params: Mapping[str, Any], infos: Mapping[str, MediaInfo]) -> dict[str, Any]:
-    info = infos.get(params.get("video_url") or "")
+    info = _info(infos, params.get("video_url"))
     if info is None or not info.width or not info.height or not info.duration_s:
         return {"path": None, **FALLBACK_SOURCE}
     return {"path": info.path, "width": info.width, "height": info.height,

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.catalog import estimate
+from app.catalog import MODELS, estimate
 from app.sandbox.faults import MAX_DELAY_S, FaultError, Faults
+from app.sandbox.plan import make_plan
 from app.sandbox.server import SandboxServer
 from app.sandbox.wire import parse_range
 from sandbox.helpers import FAST, api_client, balance, submit, upload, wait
@@ -411,3 +412,24 @@ def test_faults_given_at_start_are_checked_too(tmp_path: Path) -> None:
         SandboxServer(tmp_path, faults={"latency_s": math.inf})
     with SandboxServer(tmp_path, faults={"latency_s": 0}) as sb, api_client(sb) as c:
         assert c.get("/v1/account").status_code == 200
+
+
+# ---- plans ------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(model=st.sampled_from(sorted(MODELS)),
+       params=st.dictionaries(
+           st.sampled_from(["duration", "aspect_ratio", "multi_prompt", "upscale_factor",
+                            "target_fps", "generate_audio", "video_url", "keep_audio"]),
+           st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats()
+           | st.text(max_size=8) | st.lists(st.dictionaries(st.just("duration"),
+                                                            st.text(max_size=4)
+                                                            | st.integers()), max_size=3)),
+       fmt=st.sampled_from([None, "shorts", "horizontal", "bogus"]))
+def test_a_plan_is_made_from_any_params_with_a_sane_size(model: str, params: dict[str, Any],
+                                                         fmt: str | None) -> None:
+    """The catalog decides what is valid; the plan never crashes on a spelling it coerces."""
+    plan = make_plan(model, params, {"format": fmt} if fmt else {}, {})
+    assert plan["width"] >= 2 and plan["height"] >= 2
+    assert math.isfinite(plan["duration_s"]) and math.isfinite(plan["fps"])

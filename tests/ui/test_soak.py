@@ -202,6 +202,8 @@ class Soak:
               f"threads {py}; {self.seen.summary()}", flush=True)
 
 
+@pytest.mark.skipif(os.environ.get("TAKES_TEST_OFFTHREAD_GC") == "1",
+                    reason="a full collection every 50 ms makes 42 renders outlast the budget")
 @pytest.mark.timeout(120 + RENDERS * 5)  # the full run outlasts the suite's 300 s default
 def test_soak_many_renders_all_models(aloop, qtbot, tmp_path, quick_double_click):
     studio = open_studio(tmp_path / "data", render_seconds=0.05)

@@ -11,7 +11,9 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from app.ui.compat import tune_malloc
+pytest_plugins = ["leaks"]  # a test that leaves threads or tasks behind fails (tests/leaks.py)
+
+from app.ui.compat import tune_malloc  # noqa: E402 (after the environment is set)
 
 tune_malloc()  # as the app does, before any thread allocates (see app.ui.compat)
 

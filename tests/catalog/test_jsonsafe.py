@@ -148,7 +148,10 @@ def test_read_fifo_with_a_writer_still_refused(tmp_path) -> None:
     writer = threading.Thread(target=lambda: open(fifo, "wb").close(), daemon=True)
     writer.start()
     assert "FIFO" in _read_refused(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer's open() return
     writer.join(5)
+    os.close(reader)
+    assert not writer.is_alive()
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import mediafactory as mf
 import pytest
+from leaks import pending_tasks_message
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
@@ -31,11 +32,14 @@ def aloop(qapp):
     try:
         yield loop
     finally:
+        left = [repr(t.get_coro()) for t in asyncio.all_tasks(loop) if not t.done()]
         close_loop(loop)
         # Qt objects in reference cycles must die here, on the GUI thread, not whenever the
         # cycle collector happens to run on some worker thread.
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         gc.collect()
+    if left:
+        pytest.fail(pending_tasks_message(left), pytrace=False)
 
 
 @pytest.fixture

@@ -148,3 +148,15 @@ def media_slots(model: type[BaseModel], data: dict[str, Any], prefix: str = "",
                 p = path if idx is None else f"{path}.{idx}"
                 if isinstance(v, dict):
                     yield from media_slots(sub, v, p + ".", root, include_empty)
+
+
+def set_path(data: Any, dotted: str, value: Any) -> None:
+    """Put `value` at a dotted path of a media slot (`elements.0.frontal_image_url`)."""
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    last = parts[-1]
+    if isinstance(data, list):
+        data[int(last)] = value
+    else:
+        data[last] = value

@@ -80,8 +80,8 @@ def _usage(command: str, message: str) -> int:
 def _absolute_media(model_id: str, payload: dict[str, Any], base: Path) -> dict[str, Any]:
     """Relative media paths are relative to the payload file; the store keeps them absolute."""
     from app.catalog.check import resolve_local
+    from app.catalog.fields import set_path
     from app.catalog.validate import media_values
-    from app.client.manager import set_path
 
     paths = resolve_local(payload, base, model_id)
     for slot in media_values(model_id, payload):

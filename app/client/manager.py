@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from app.catalog import MediaInfo, ProbeError, UnknownModel, estimate, get_model, validate_payload
+from app.catalog.fields import set_path
 from app.catalog.media import fmt_mb, is_remote, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
 from app.catalog.validate import media_values
@@ -663,17 +664,6 @@ def _check_key(key: str) -> None:
         msg = "An idempotency key must be 1–255 visible ASCII characters (no spaces)"
         raise ValidationFailed(msg, [{"field": "idempotency_key", "message": msg}],
                                code="invalid_idempotency_key")
-
-
-def set_path(data: Any, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        data = data[int(part)] if isinstance(data, list) else data[part]
-    last = parts[-1]
-    if isinstance(data, list):
-        data[int(last)] = value
-    else:
-        data[last] = value
 
 
 def _timestamp(value: Any) -> float | None:

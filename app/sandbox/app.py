@@ -55,6 +55,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from app.catalog import MODELS, InvalidPayload, UnknownModel, estimate, get_model, validated_params
+from app.catalog.fields import set_path
 from app.catalog.media import MediaInfo, ProbeError, is_remote, reference_problem
 from app.catalog.models import ModelSpec
 from app.catalog.validate import media_values
@@ -344,7 +345,7 @@ class _Api:
             facts = {**facts, "path": path}
             facts.pop("original_name", None)
             infos[path] = MediaInfo(**facts)
-            _set_path(local, slot.path, path)
+            set_path(local, slot.path, path)
         return local, infos, fields
 
     async def _probe_result(self, name: str) -> dict[str, Any] | None:
@@ -456,17 +457,6 @@ def _probe(path: Path) -> MediaInfo:
     from app.media.probe import probe
 
     return probe(path)
-
-
-def _set_path(data: Any, dotted: str, value: str) -> None:
-    parts = dotted.split(".")
-    for p in parts[:-1]:
-        data = data[int(p)] if isinstance(data, list) else data[p]
-    last = parts[-1]
-    if isinstance(data, list):
-        data[int(last)] = value
-    else:
-        data[last] = value
 
 
 def _read_range(path: Path, start: int, end: int) -> Iterator[bytes]:

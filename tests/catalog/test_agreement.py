@@ -30,7 +30,7 @@ from hypothesis_jsonschema import from_schema
 
 from app.catalog import MODELS, get_model
 from app.catalog.check import check_payload
-from app.catalog.fields import media_slots
+from app.catalog.fields import media_slots, set_path
 from app.catalog.jsonsafe import PayloadError
 from app.catalog.media import MediaRule
 from app.catalog.validate import media_problems
@@ -210,17 +210,6 @@ def pool(tmp_path_factory: pytest.TempPathFactory, client: httpx.Client) -> Pool
 # ---- payloads ---------------------------------------------------------------------------------
 
 
-def set_at(data: Any, path: str, value: Any) -> None:
-    parts = path.split(".")
-    for p in parts[:-1]:
-        data = data[int(p)] if isinstance(data, list) else data[p]
-    last = parts[-1]
-    if isinstance(data, list):
-        data[int(last)] = value
-    else:
-        data[last] = value
-
-
 def with_media(draw: st.DrawFn, model_id: str, params: dict[str, Any], pool: Pool,
                clean: bool = False) -> dict[str, Any]:
     """Every media value replaced by a real file, a remote URL or a bad value (`clean`: by a
@@ -229,7 +218,7 @@ def with_media(draw: st.DrawFn, model_id: str, params: dict[str, Any], pool: Poo
     for slot in list(media_slots(model, params, include_empty=True)):
         choices = st.sampled_from(pool.fitting(slot.rule)) if clean else \
             pool.choices(slot.rule.kind)
-        set_at(params, slot.path, draw(choices))
+        set_path(params, slot.path, draw(choices))
     return params
 
 
@@ -303,7 +292,7 @@ def uploaded(payload: dict[str, Any], pool: Pool, model_id: str) -> dict[str, An
     model = get_model(model_id).input_model
     for slot in media_slots(model, sent):
         if slot.value in pool.urls:
-            set_at(sent, slot.path, pool.urls[slot.value])
+            set_path(sent, slot.path, pool.urls[slot.value])
     return sent
 
 

@@ -92,7 +92,8 @@ def _absolute_media(model_id: str, payload: dict[str, Any], base: Path) -> dict[
 
 @contextlib.contextmanager
 def _connection(args: argparse.Namespace) -> Iterator[Any]:
-    from app.client.profiles import SANDBOX, Connection, Profile, start_sandbox
+    from app.client.connection import Connection, start_sandbox
+    from app.client.profiles import SANDBOX, Profile
 
     if args.api:
         key = args.key or os.environ.get("TAKES_API_KEY")

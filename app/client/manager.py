@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,8 @@ from app.catalog import MediaInfo, ProbeError, UnknownModel, estimate, get_model
 from app.catalog.fields import set_path
 from app.catalog.media import fmt_mb, is_remote, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
+from app.catalog.status import TERMINAL
+from app.catalog.status import timestamp as _timestamp
 from app.catalog.validate import media_values
 from app.client.api import ApiClient, free_path, job_body
 from app.client.errors import (
@@ -41,7 +42,7 @@ from app.client.errors import (
     ServerError,
     ValidationFailed,
 )
-from app.client.store import TERMINAL, DuplicateKey, JobRecord, JobStore
+from app.client.store import DuplicateKey, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -664,17 +665,6 @@ def _check_key(key: str) -> None:
         msg = "An idempotency key must be 1–255 visible ASCII characters (no spaces)"
         raise ValidationFailed(msg, [{"field": "idempotency_key", "message": msg}],
                                code="invalid_idempotency_key")
-
-
-def _timestamp(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
 
 
 def _alive(owner: str) -> bool:

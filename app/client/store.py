@@ -17,11 +17,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.catalog.status import STATUSES, TERMINAL
 from app.client.paths import data_dir
-
-TERMINAL = ("succeeded", "failed", "canceled", "timed_out")
-ACTIVE = ("pending", "queued", "running")
-STATUSES = ACTIVE + TERMINAL
 
 
 @dataclass

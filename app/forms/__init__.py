@@ -1,4 +1,4 @@
-"""Forms generated from the catalog's JSON Schemas (Qt at the edge; see `app.forms.fields` for the
+"""Forms generated from the catalog's JSON Schemas (Qt at the edge; see `app.catalog.specs` for the
 Qt-free field records)."""
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
-from app.forms.fields import FieldSpec
 
 if TYPE_CHECKING:
     from app.forms.probing import ProbeService

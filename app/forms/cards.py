@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
 from app.forms.base import (
     ACCENT_COLOR,
@@ -27,7 +28,6 @@ from app.forms.base import (
     IssueLabel,
     relative,
 )
-from app.forms.fields import FieldSpec
 
 CARD_LABEL_WIDTH = 112
 

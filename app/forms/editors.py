@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider, QLabeledSlider
 
 from app.catalog.rules import keyframe_max
+from app.catalog.specs import FieldSpec, decimals_for
 from app.forms.base import (
     MUTED_COLOR,
     OMIT,
@@ -32,7 +33,6 @@ from app.forms.base import (
     format_value,
     signals_blocked,
 )
-from app.forms.fields import FieldSpec, decimals_for
 
 INT32_MAX = 2_147_483_647
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton, QRadioButton, QWidget
 
+from app.catalog.specs import FieldSpec
 from app.forms.base import EditorContext
 from app.forms.cards import Card, CardListEditor, ChildFields
-from app.forms.fields import FieldSpec
 
 IMAGE_SET, VIDEO = "images", "video"
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.catalog import Estimate, Report, available_tags, estimate, get_model, validate_payload
 from app.catalog.media import MediaInfo, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
+from app.catalog.specs import FieldSpec, field_specs
 from app.catalog.validate import Issue, local_media, split_payload
 from app.forms.base import (
     ACCENT_COLOR,
@@ -40,7 +41,6 @@ from app.forms.base import (
     FormState,
     IssueLabel,
 )
-from app.forms.fields import FieldSpec, field_specs
 from app.forms.probing import ProbeService, probe_service
 
 DEBOUNCE_MS = 150

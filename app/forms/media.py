@@ -33,6 +33,7 @@ from app.catalog.media import (
     is_remote,
     local_path,
 )
+from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
 from app.forms.base import (
     ACCENT_COLOR,
@@ -45,7 +46,6 @@ from app.forms.base import (
     IssueLabel,
     relative,
 )
-from app.forms.fields import FieldSpec
 from app.forms.probing import THUMB_H, THUMB_W
 from app.media.probe import sniff
 

@@ -16,9 +16,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from app.catalog.specs import FieldSpec
 from app.catalog.validate import mentions
 from app.forms.base import ERROR_COLOR, MUTED_COLOR, OMIT, Editor, EditorContext, FormState
-from app.forms.fields import FieldSpec
 
 _TYPING_MENTION = re.compile(r"@(\w*)$")
 

@@ -1,4 +1,4 @@
-"""The table from a field's kind (`app.forms.fields.editor_kind`) to the editor that edits it."""
+"""The table from a field's kind (`app.catalog.specs.editor_kind`) to the editor that edits it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 from PySide6.QtWidgets import QWidget
 
+from app.catalog.specs import FieldSpec, shape_kind
 from app.forms.base import Editor, EditorContext
-from app.forms.fields import FieldSpec, shape_kind
 
 Factory = Callable[[FieldSpec, EditorContext, str, "QWidget | None"], Editor]
 

@@ -8,9 +8,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
+from app.catalog.specs import FieldSpec
 from app.forms.base import ERROR_COLOR, MUTED_COLOR, EditorContext, FormState
 from app.forms.cards import Card, CardListEditor, ChildFields
-from app.forms.fields import FieldSpec
 
 _SEGMENT_COLORS = ["#4a7fd4", "#6aa84f", "#e69138", "#8e63c7", "#3d9ca8", "#c9587b"]
 DEFAULT_BUDGET = 15

@@ -58,13 +58,14 @@ from app.catalog import MODELS, InvalidPayload, UnknownModel, estimate, get_mode
 from app.catalog.fields import set_path
 from app.catalog.media import MediaInfo, ProbeError, is_remote, reference_problem
 from app.catalog.models import ModelSpec
+from app.catalog.status import TERMINAL
 from app.catalog.validate import media_values
 from app.catalog.wrapper import split
 from app.sandbox import openapi as doc
 from app.sandbox.faults import FaultError
 from app.sandbox.middleware import ASGIApp, AuthMiddleware, Drop, FaultMiddleware
 from app.sandbox.plan import make_plan
-from app.sandbox.store import TERMINAL, IdempotencyConflict, InsufficientCredits
+from app.sandbox.store import IdempotencyConflict, InsufficientCredits
 from app.sandbox.wire import BadRequest, json_object, parse_range, shown
 
 if TYPE_CHECKING:

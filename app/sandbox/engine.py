@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.catalog.status import UNFINISHED
 from app.sandbox.render import RenderStopped, render
-from app.sandbox.store import UNFINISHED, Store
+from app.sandbox.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,18 @@ the handlers still answer with plain responses, so the documents describe, never
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from app.catalog.models import ModelSpec
+from app.catalog.status import API_STATUSES
 from app.catalog.wrapper import FORMAT_TO_ASPECT, MAX_OUT_CHARS, RESULT_SUFFIXES
 
-STATUSES = ("queued", "running", "succeeded", "failed", "canceled", "timed_out")
+STATUSES = API_STATUSES
 Status = Literal["queued", "running", "succeeded", "failed", "canceled", "timed_out"]
+assert get_args(Status) == STATUSES, "the OpenAPI status type follows app.catalog.status"
 
 
 class FieldError(BaseModel):

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app.catalog.status import TERMINAL, UNFINISHED
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -59,8 +61,6 @@ CREATE TABLE IF NOT EXISTS ledger (
 );
 """
 
-UNFINISHED = ("queued", "running")
-TERMINAL = ("succeeded", "failed", "canceled", "timed_out")
 
 
 class InsufficientCredits(Exception):

@@ -63,9 +63,9 @@ def _shot(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, tmp: Path, size: tuple[int, int]) -> int:
     from app.client.manager import PollPolicy
+    from app.client.settings import UiSettings
+    from app.client.studio import Studio
     from app.ui.main import make_app, run_loop
-    from app.ui.settings import UiSettings
-    from app.ui.studio import Studio
     from app.ui.window import MainWindow
 
     app = make_app([sys.argv[0]])

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.catalog import MODELS
-from app.ui import present
+from app.catalog.status import timestamp
+from app.client import present
 from app.ui.paint import draw_badge, draw_thumb, status_colour
 from app.ui.queue import JobRole, thumb_path
 from app.ui.thumbs import ThumbnailCache
@@ -80,7 +81,7 @@ class HistoryFilter:
             return False
         if self.favourite is not None and bool(job.favourite) != self.favourite:
             return False
-        return not (self.since is not None and (present.ts(job.created_at) or 0) < self.since)
+        return not (self.since is not None and (timestamp(job.created_at) or 0) < self.since)
 
 
 def fetch_page(store: Any, flt: HistoryFilter, offsets: dict[str | None, int],
@@ -95,7 +96,7 @@ def fetch_page(store: Any, flt: HistoryFilter, offsets: dict[str | None, int],
         got = store.query(**flt.query_args(src), limit=limit, offset=offsets.get(src, 0))
         if len(got) >= limit:
             done = False
-        rows += [(present.ts(r.created_at) or 0.0, i, src, r) for r in got]
+        rows += [(timestamp(r.created_at) or 0.0, i, src, r) for r in got]
     rows.sort(key=lambda t: (-t[0], t[1]))
     taken = rows[:limit]
     new = dict(offsets)
@@ -219,10 +220,10 @@ class HistoryModel(QAbstractListModel):
             return
         if not self.filter.matches(job):
             return
-        newest = present.ts(self._rows[0].created_at) if self._rows else None
+        newest = timestamp(self._rows[0].created_at) if self._rows else None
         if newest is None and not self._exhausted:
             return  # the first page is on its way and will include it
-        if newest is not None and (present.ts(job.created_at) or 0) < newest:
+        if newest is not None and (timestamp(job.created_at) or 0) < newest:
             return  # older than what is shown: paging will reach it
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._rows.insert(0, job)

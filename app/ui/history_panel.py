@@ -28,16 +28,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.catalog import MODELS
-from app.ui import present
+from app.catalog.status import ACTIVE, CANCELED, FAILURES, SUCCEEDED, timestamp
+from app.client import present
 from app.ui.history import HistoryDelegate, HistoryFilter, HistoryModel, since_for
 from app.ui.icons import icon
 
 STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {
     "Any status": None,
-    "Done": ("succeeded",),
-    "Failed": ("failed", "timed_out"),
-    "Canceled": ("canceled",),
-    "In progress": ("pending", "queued", "running"),
+    "Done": (SUCCEEDED,),
+    "Failed": FAILURES,
+    "Canceled": (CANCELED,),
+    "In progress": ACTIVE,
 }
 DATE_FILTERS = ("Any time", "Today", "Last 7 days", "Last 30 days")
 DIFF_BRUSH = QBrush(QColor(224, 138, 30, 70))
@@ -89,7 +90,7 @@ class CompareDialog(QDialog):
 
     @staticmethod
     def _head(job: Any) -> str:
-        return f"{present.task_title(job.model_id)} · {_when(present.ts(job.created_at))}"
+        return f"{present.task_title(job.model_id)} · {_when(timestamp(job.created_at))}"
 
     @staticmethod
     def _flat(job: Any) -> dict[str, Any]:
@@ -176,7 +177,7 @@ class DetailsPanel(QWidget):
             f"Model: {job.model_id}",
             f"Status: {present.status_text(job)}",
             f"Credits: {present.credits_text(job) or '—'}",
-            f"Created: {_when(present.ts(job.created_at))}"
+            f"Created: {_when(timestamp(job.created_at))}"
             + (f" · rendered in {present.duration_text(run)}" if run is not None else ""),
             f"File: {job.result_path or '—'}",
             f"Job id: {job.remote_id or job.id}",

@@ -80,8 +80,8 @@ def run_app(argv: list[str] | None = None) -> int:
 def _run_window(app: Any, instance: Any) -> int:
     from PySide6.QtWidgets import QMessageBox
 
-    from app.ui.settings import UiSettings
-    from app.ui.studio import Studio
+    from app.client.settings import UiSettings
+    from app.client.studio import Studio
     from app.ui.window import MainWindow
 
     try:

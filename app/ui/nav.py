@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.catalog import MODELS
-from app.ui.present import TASK_NAMES
+from app.client.present import TASK_NAMES
 
 SubtitleRole = Qt.ItemDataRole.UserRole + 10
 KeyRole = Qt.ItemDataRole.UserRole + 11

@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QElidingLabel
 
-from app.ui import present
+from app.client import present
 from app.ui.icons import icon
 
 COMPARE_MODES = ("Result only", "Side by side", "Wipe")

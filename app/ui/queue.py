@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.catalog.media import is_remote, local_path
-from app.ui import present
+from app.catalog.status import ACTIVE, TERMINAL, timestamp
+from app.client import present
 from app.ui.icons import icon
 from app.ui.paint import draw_badge, draw_progress, draw_thumb, status_colour
 from app.ui.thumbs import ThumbnailCache
@@ -81,10 +82,10 @@ class QueueModel(QAbstractListModel):
         self.endResetModel()
 
     def _visible(self) -> list[Any]:
-        jobs = sorted(self._all.values(), key=lambda j: present.ts(j.created_at) or 0,
+        jobs = sorted(self._all.values(), key=lambda j: timestamp(j.created_at) or 0,
                       reverse=True)
         if self.hide_finished:
-            jobs = [j for j in jobs if j.status in present.ACTIVE]
+            jobs = [j for j in jobs if j.status in ACTIVE]
         return [j.id for j in jobs]
 
     def set_hide_finished(self, hide: bool) -> None:
@@ -94,7 +95,7 @@ class QueueModel(QAbstractListModel):
 
     def upsert(self, job: Any) -> None:
         self._all[job.id] = job
-        shown = not self.hide_finished or job.status in present.ACTIVE
+        shown = not self.hide_finished or job.status in ACTIVE
         row = self.row_of(job.id)
         if row is not None and shown:
             idx = self.index(row)
@@ -110,9 +111,9 @@ class QueueModel(QAbstractListModel):
             self.endInsertRows()
 
     def _insert_position(self, job: Any) -> int:
-        t = present.ts(job.created_at) or time.time()
+        t = timestamp(job.created_at) or time.time()
         for i, jid in enumerate(self._rows):
-            if (present.ts(self._all[jid].created_at) or 0) <= t:
+            if (timestamp(self._all[jid].created_at) or 0) <= t:
                 return i
         return len(self._rows)
 
@@ -174,7 +175,7 @@ class QueueModel(QAbstractListModel):
 
     def _refresh_active(self) -> None:
         for row, jid in enumerate(self._rows):
-            if self._all[jid].status in present.ACTIVE:
+            if self._all[jid].status in ACTIVE:
                 idx = self.index(row)
                 self.dataChanged.emit(idx, idx, [TimeTextRole])
 
@@ -240,7 +241,7 @@ class QueueDelegate(QStyledItemDelegate):
         sw = max(0, text.width() - iw - 8)
         p.drawText(QRect(text.x(), y3, sw, lh), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(index.data(StatusTextRole), Qt.TextElideMode.ElideRight, sw))
-        if job.status in present.ACTIVE:
+        if job.status in ACTIVE:
             bar = QRect(text.x(), min(r.bottom() - 3, y3 + lh + 3), text.width(), 4)
             draw_progress(p, bar, float(job.progress or 0.0),
                           fg if selected else status_colour(job.status))
@@ -369,8 +370,8 @@ class QueuePanel(QWidget):
 
     def _update_actions(self, *_: Any) -> None:
         job = self.current_job()
-        self.act_cancel.setEnabled(job is not None and job.status in present.ACTIVE)
-        self.act_retry.setEnabled(job is not None and job.status in present.FINISHED)
+        self.act_cancel.setEnabled(job is not None and job.status in ACTIVE)
+        self.act_retry.setEnabled(job is not None and job.status in TERMINAL)
         self.act_reveal.setEnabled(job is not None and bool(job.result_path))
         self.act_copy_id.setEnabled(job is not None)
         self.act_copy_error.setEnabled(job is not None and bool(present.error_words(job)))

@@ -34,8 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.catalog import MODELS
+from app.client import present
 from app.client.manager import TRANSIENT
-from app.ui import present
+from app.client.settings import UiSettings
+from app.client.studio import Studio
 from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
 from app.ui.icons import icon
@@ -44,8 +46,6 @@ from app.ui.nav import HISTORY, TaskNav, TierSwitch
 from app.ui.paint import forget_scaled
 from app.ui.preview import PreviewWidget
 from app.ui.queue import QueueModel, QueuePanel
-from app.ui.settings import UiSettings
-from app.ui.studio import Studio
 from app.ui.thumbs import ThumbnailCache
 from app.ui.toolbar import StudioToolbar
 

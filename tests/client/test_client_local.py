@@ -12,9 +12,10 @@ import pytest
 
 from app.catalog.schemas import KLING_IMAGE, SEEDANCE_AUDIO
 from app.client.api import ApiClient, RetryPolicy, parse_retry_after, place_file
+from app.client.connection import Connection
 from app.client.errors import AuthError, ValidationFailed
 from app.client.manager import PollPolicy, RateLimiter
-from app.client.profiles import Connection, Profile, ProfileError, Profiles
+from app.client.profiles import Profile, ProfileError, Profiles
 
 
 def test_retry_after_is_honoured_and_capped():
@@ -146,7 +147,8 @@ def test_no_keyring_gives_a_clear_message(monkeypatch):
     import keyring
     from keyring.backends import fail
 
-    from app.client.profiles import KeyringUnavailable, connect, get_key, set_key
+    from app.client.connection import connect
+    from app.client.profiles import KeyringUnavailable, get_key, set_key
 
     prod = Profile("prod", "api", "https://api.example")
     old = keyring.get_keyring()
@@ -167,7 +169,8 @@ def test_no_keyring_gives_a_clear_message(monkeypatch):
 
 
 def test_sandbox_profile_starts_a_private_server(tmp_path, monkeypatch):
-    from app.client.profiles import SANDBOX, connect
+    from app.client.connection import connect
+    from app.client.profiles import SANDBOX
 
     monkeypatch.setenv("TAKES_DATA_DIR", str(tmp_path))
 

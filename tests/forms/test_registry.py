@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel
 
+from app.catalog.specs import field_specs
 from app.forms.base import OMIT, Editor, EditorContext
 from app.forms.editors import JsonEditor, SliderEditor, SpinEditor
-from app.forms.fields import field_specs
 from app.forms.probing import probe_service
 from app.forms.registry import editor_for, editor_registered
 

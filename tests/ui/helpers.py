@@ -31,7 +31,7 @@ def fast_poll() -> Any:
 
 
 def open_studio(data_dir: Path, **server: Any) -> Any:
-    from app.ui.studio import Studio
+    from app.client.studio import Studio
 
     server.setdefault("render_seconds", 1.5)
     return Studio.open_sandbox(data_dir, poll=fast_poll(), **server)

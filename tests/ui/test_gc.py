@@ -20,9 +20,9 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication
 
+from app.client.settings import UiSettings
 from app.ui.compat import gui_thread_collection
 from app.ui.main import close_loop
-from app.ui.settings import UiSettings
 from app.ui.window import MainWindow
 
 from .helpers import open_studio, until

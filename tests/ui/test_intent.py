@@ -11,9 +11,9 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolButton
 
+from app.client.settings import UiSettings
 from app.ui.intent import RENDER, RETRY, IntentGate
 from app.ui.queue import StatusTextRole
-from app.ui.settings import UiSettings
 from app.ui.toolbar import OFFLINE_TEXT
 from app.ui.window import MainWindow
 

@@ -31,8 +31,8 @@ from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 
 from app.catalog import MODELS
+from app.client.settings import UiSettings
 from app.ui.compat import gui_thread_collection
-from app.ui.settings import UiSettings
 from app.ui.thumbs import ThumbnailCache
 from app.ui.window import MainWindow
 

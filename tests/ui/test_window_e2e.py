@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtTest import QTest
 
+from app.client.settings import UiSettings
 from app.ui.queue import CreditsTextRole, StatusTextRole
-from app.ui.settings import UiSettings
 from app.ui.window import MainWindow
 
 from .helpers import drop_files, open_studio, until
@@ -101,7 +101,7 @@ def test_animate_pro_render_watch_play_restart_history(aloop, qtbot, tmp_path, m
         await studio.close(keep_connection=True)
 
         # restart: a new window on the same data and settings
-        from app.ui.studio import Studio
+        from app.client.studio import Studio
 
         again = Studio.from_connection(studio.connection, data)
         w2 = MainWindow(again, UiSettings(cfg))

@@ -6,9 +6,9 @@ import asyncio
 
 from PySide6.QtWidgets import QMessageBox
 
+from app.client.settings import UiSettings
+from app.client.studio import Studio
 from app.ui.queue import StatusTextRole
-from app.ui.settings import UiSettings
-from app.ui.studio import Studio
 from app.ui.window import MainWindow
 
 from .helpers import open_studio, until

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.catalog import MODELS, get_model
-from app.forms.fields import NO_DEFAULT, concrete_path, decimals_for, editor_kind, field_specs
+from app.catalog.specs import NO_DEFAULT, concrete_path, decimals_for, editor_kind, field_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ KINDS["kling_v3_pro_i2v"] = KINDS["kling_v3_std_i2v"]
 
 
 def test_field_records_import_no_qt() -> None:
-    code = ("import sys, app.forms.fields; "
+    code = ("import sys, app.catalog.specs; "
             "sys.exit(any(m.startswith(('PySide6', 'superqt')) for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from app.client import present
+from app.client.settings import UiSettings
 from app.client.store import JobRecord
-from app.ui import present
-from app.ui.settings import UiSettings
 
 
 def _job(**kw):

@@ -50,7 +50,7 @@ class Studio:
     def open_sandbox(cls, data_dir: Path | str, *, poll: Any = None,
                      **server_options: Any) -> Studio:
         """A private sandbox under `data_dir`/sandbox (render_seconds, faults, credits…)."""
-        from app.client.profiles import start_sandbox
+        from app.client.connection import start_sandbox
 
         data_dir = Path(data_dir)
         connection = start_sandbox(data_dir / "sandbox", **server_options)
@@ -63,8 +63,9 @@ class Studio:
     @classmethod
     def open_profile(cls, data_dir: Path | str | None = None) -> Studio:
         """The active profile (the sandbox unless the user chose a real API)."""
+        from app.client.connection import connect
         from app.client.paths import data_dir as default_data_dir
-        from app.client.profiles import Profiles, connect
+        from app.client.profiles import Profiles
 
         root = Path(data_dir) if data_dir else default_data_dir()
         profile = Profiles(root / "profiles.json").active

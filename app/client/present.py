@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 from app.catalog import MODELS
+from app.catalog.status import ACTIVE, FAILURES, TERMINAL
+from app.catalog.status import timestamp as ts
 
-ACTIVE = ("pending", "queued", "running")
-FINISHED = ("succeeded", "failed", "canceled", "timed_out")
 COMPARE_TASKS = ("edit", "swap", "restyle", "upscale")
 TASK_NAMES = {
     "create": "Create",
@@ -40,24 +39,6 @@ ERROR_WORDS = {
     "unauthorized": "The API key was refused.",
     "validation_error": "The server rejected some parameters.",
 }
-
-
-def ts(value: Any) -> float | None:
-    """Seconds since the epoch from a float, a datetime or an ISO-8601 string."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
 
 
 def task_of(model_id: str) -> str:
@@ -108,7 +89,7 @@ def source_media(model_id: str, payload: Mapping[str, Any] | None) -> str | None
 
 def error_words(job: Any) -> str:
     """The server's reason, in words ('' when the job did not fail)."""
-    if job.status not in ("failed", "timed_out"):
+    if job.status not in FAILURES:
         return ""
     message = (job.error_message or "").strip()
     known = ERROR_WORDS.get(job.error_code or "")
@@ -125,7 +106,7 @@ def status_text(job: Any) -> str:
     words = STATUS_WORDS.get(job.status, job.status)
     if job.status == "running" and job.progress is not None:
         return f"{words} {round(float(job.progress) * 100)}%"
-    if job.status in ("failed", "timed_out"):
+    if job.status in FAILURES:
         return f"{words}: {error_words(job)}"
     return words
 
@@ -142,7 +123,7 @@ def elapsed_s(job: Any, now: float) -> float | None:
     start = ts(job.started_at) or ts(job.submitted_at) or ts(job.created_at)
     if start is None:
         return None
-    end = ts(job.finished_at) if job.status in FINISHED else None
+    end = ts(job.finished_at) if job.status in TERMINAL else None
     return max(0.0, (end if end is not None else now) - start)
 
 
@@ -195,7 +176,7 @@ def credits_text(job: Any) -> str:
     if job.mock:
         return "MOCK · free"
     charged, est = job.credits_charged, job.credits_estimated
-    if job.status == "canceled" or job.status in ("failed", "timed_out"):
+    if job.status == "canceled" or job.status in FAILURES:
         if charged:
             return f"{charged} cr charged"
         return "refunded" if est else "no charge"

@@ -2,7 +2,9 @@
 
 Per-field limits live in the field definitions (ranges, enums, lengths). Media limits are
 stored as data in ``json_schema_extra["x-media"]`` (see `MediaRule`); prompt mentions in
-``x-mention``; form hints (``x-widget``, ``x-guidance``, ``x-item-label``) next to them.
+``x-mention``; form hints (``x-widget``, ``x-guidance``, ``x-item-label``) next to them; field
+roles (``x-role``: prompt, source; ``x-total``: list items summing to a field) read by
+`app.catalog.roles`.
 Cross-field rules are in `app.catalog.rules`.
 """
 
@@ -122,14 +124,15 @@ class SeedanceR2V(_Input):
         title="Prompt",
         min_length=1,
         description="Text prompt used to generate the video. " + PROMPT_HELP,
-        json_schema_extra={"x-widget": "prompt"},
+        json_schema_extra={"x-widget": "prompt", "x-role": "prompt"},
     )
     image_urls: list[str] = Field(
         default_factory=list,
         max_length=9,
         title="Reference images",
         description="Up to 9 images (JPEG/PNG/WebP, ≤ 30 MB each). Refer to them as @Image1…",
-        json_schema_extra=_media(SEEDANCE_IMAGE, **{"x-mention": "Image", "x-item-label": "Image"}),
+        json_schema_extra=_media(SEEDANCE_IMAGE, **{"x-mention": "Image", "x-item-label": "Image",
+                                                    "x-role": "source"}),
     )
     video_urls: list[str] = Field(
         default_factory=list,
@@ -193,7 +196,7 @@ class SeedanceR2V(_Input):
 
 class KlingShot(_Input):
     prompt: str = Field(title="Prompt", min_length=1, description="What happens in this shot.",
-                        json_schema_extra={"x-widget": "prompt"})
+                        json_schema_extra={"x-widget": "prompt", "x-role": "prompt"})
     duration: ShotDuration = Field(  # type: ignore[valid-type]
         "5", title="Duration", description="Shot length in seconds (1–15).",
         json_schema_extra={"x-unit": "s"},
@@ -230,7 +233,7 @@ class KlingI2V(_Input):
         title="Start image",
         description="The first frame of the video; the output's aspect ratio follows it. "
         "Max 10 MB, at least 300×300 px, aspect ratio 0.40–2.50.",
-        json_schema_extra=_media(KLING_IMAGE),
+        json_schema_extra=_media(KLING_IMAGE, **{"x-role": "source"}),
     )
     prompt: str | None = Field(
         None,
@@ -238,14 +241,15 @@ class KlingI2V(_Input):
         title="Prompt",
         description="Text prompt. Either a prompt or multiple shots, not both. "
         "Refer to elements as @Element1…",
-        json_schema_extra={"x-widget": "prompt", "x-exclusive": "multi_prompt"},
+        json_schema_extra={"x-widget": "prompt", "x-role": "prompt", "x-exclusive": "multi_prompt"},
     )
     multi_prompt: list[KlingShot] | None = Field(
         None,
         max_length=6,
         title="Shots",
         description="Multi-shot timeline: up to 6 shots of 1–15 s, 15 s in all.",
-        json_schema_extra={"x-widget": "shots", "x-item-label": "Shot", "x-exclusive": "prompt"},
+        json_schema_extra={"x-widget": "shots", "x-item-label": "Shot", "x-exclusive": "prompt",
+                           "x-total": {"part": "duration", "whole": "duration"}},
     )
     duration: KlingDuration = Field(  # type: ignore[valid-type]
         "5", title="Duration", description="Total video length in seconds (3–15).",
@@ -304,12 +308,12 @@ class KlingO3VideoEdit(_Input):
         title="Prompt", min_length=1, max_length=2500,
         description="The edit. Refer to the source as @Video1, elements as @Element1…, "
         "reference images as @Image1…",
-        json_schema_extra={"x-widget": "prompt"},
+        json_schema_extra={"x-widget": "prompt", "x-role": "prompt"},
     )
     video_url: str = Field(
         title="Source video",
         description="MP4/MOV, 720–2160 px, 3.0–10.05 s, 24–60 fps, ≤ 200 MB.",
-        json_schema_extra=_media(O3_SOURCE_VIDEO, **{"x-mention": "Video"}),
+        json_schema_extra=_media(O3_SOURCE_VIDEO, **{"x-mention": "Video", "x-role": "source"}),
     )
     image_urls: list[str] | None = Field(
         None, title="Reference images",
@@ -340,7 +344,7 @@ class PixverseSwap(_Input):
     model_config = ConfigDict(title="PixVerse Swap")
 
     video_url: str = Field(title="Source video", description="The video to swap in.",
-                           json_schema_extra=_media(PIXVERSE_VIDEO))
+                           json_schema_extra=_media(PIXVERSE_VIDEO, **{"x-role": "source"}))
     image_url: str = Field(title="Swap-in image", description="The element to swap in.",
                            json_schema_extra=_media(ANY_IMAGE))
     mode: Literal["person", "object", "background"] = Field(
@@ -371,9 +375,9 @@ class Wan27VideoEdit(_Input):
 
     prompt: str = Field(title="Instruction", min_length=1,
                         description="Editing instruction or style-transfer description.",
-                        json_schema_extra={"x-widget": "prompt"})
+                        json_schema_extra={"x-widget": "prompt", "x-role": "prompt"})
     video_url: str = Field(title="Source video", description="MP4/MOV, 2–10 s, ≤ 100 MB.",
-                           json_schema_extra=_media(WAN_VIDEO))
+                           json_schema_extra=_media(WAN_VIDEO, **{"x-role": "source"}))
     reference_image_url: str | None = Field(
         None, title="Reference image", description="Optional image for reference-based editing.",
         json_schema_extra=_media(ANY_IMAGE),
@@ -419,7 +423,7 @@ class TopazUpscaleVideo(_Input):
     model_config = ConfigDict(title="Topaz Video Upscale")
 
     video_url: str = Field(title="Source video", description="The video to upscale.",
-                           json_schema_extra=_media(TOPAZ_VIDEO))
+                           json_schema_extra=_media(TOPAZ_VIDEO, **{"x-role": "source"}))
     model: Literal[TOPAZ_MODELS] = Field(  # type: ignore[valid-type]
         "Proteus", title="Enhancement model",
         description="Proteus = most videos; Artemis = denoise + sharpen; Nyx = denoising; "

@@ -45,6 +45,8 @@ class FieldSpec:
     item_label: str | None = None
     exclusive: str | None = None
     depends_on: str | None = None
+    role: str | None = None  # what the field means (x-role): see app.catalog.roles
+    total: Mapping[str, str] | None = None  # items' part summing to a whole (x-total)
     item_type: str | None = None
     children: tuple[FieldSpec, ...] = ()
 
@@ -127,6 +129,8 @@ def _spec(name: str, path: str, node: Mapping[str, Any], required: bool,
         item_label=node.get("x-item-label"),
         exclusive=node.get("x-exclusive"),
         depends_on=node.get("x-depends-on"),
+        role=node.get("x-role") if isinstance(node.get("x-role"), str) else None,
+        total=dict(node["x-total"]) if isinstance(node.get("x-total"), dict) else None,
         item_type=item_type,
         children=children,
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from app.catalog import roles
 from app.catalog.fields import (
     MediaSlot,
     adapter_for,
@@ -467,17 +468,6 @@ def available_tags(spec: ModelSpec, data: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-def prompt_texts(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(path, text) of every prompt that may hold mentions."""
-    texts: list[tuple[str, str]] = []
-    if isinstance(data.get("prompt"), str):
-        texts.append(("prompt", data["prompt"]))
-    for i, shot in enumerate(data.get("multi_prompt") or []):
-        if isinstance(shot, dict) and isinstance(shot.get("prompt"), str):
-            texts.append((f"multi_prompt.{i}.prompt", shot["prompt"]))
-    return texts
-
-
 _NOUNS = {"Audio": "audio clip"}
 
 
@@ -486,7 +476,7 @@ def _check_mentions(ctx: Context, params: Mapping[str, Any]) -> None:
     present = {k: params[k] for k in ctx.data if ctx.data[k] is None and params.get(k)}
     counts = available_tags(ctx.spec, {**ctx.data, **present})
     prefixes = ctx.spec.mention_prefixes
-    for path, text in prompt_texts(ctx.data):
+    for path, text in roles.prompt_texts(ctx.spec.id, ctx.data):
         bad: list[str] = []
         for prefix, n, _, _ in mentions(text):
             tag = f"@{prefix}{n}"

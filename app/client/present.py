@@ -9,7 +9,7 @@ import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.catalog import MODELS
+from app.catalog import MODELS, roles
 from app.catalog.status import ACTIVE, FAILURES, TERMINAL
 from app.catalog.status import timestamp as ts
 
@@ -55,17 +55,9 @@ def task_title(model_id: str) -> str:
     return f"{name} ({spec.tier})" if spec.tier else name
 
 
-def prompt_of(payload: Mapping[str, Any] | None) -> str:
-    if not payload:
-        return ""
-    prompt = payload.get("prompt")
-    if isinstance(prompt, str) and prompt.strip():
-        return prompt.strip()
-    shots = payload.get("multi_prompt")
-    if isinstance(shots, list):
-        texts = [s.get("prompt", "") for s in shots if isinstance(s, Mapping)]
-        return " | ".join(t for t in texts if t)
-    return ""
+def prompt_of(payload: Mapping[str, Any] | None, model_id: str | None = None) -> str:
+    """A take's prompts as one line ("one | two" for shots); see app.catalog.roles."""
+    return roles.prompt_text(model_id, payload, sep=" | ")
 
 
 def excerpt(text: str, limit: int = 80) -> str:
@@ -75,16 +67,7 @@ def excerpt(text: str, limit: int = 80) -> str:
 
 def source_media(model_id: str, payload: Mapping[str, Any] | None) -> str | None:
     """The input a result is compared against (the source video), or the first input picture."""
-    if not payload:
-        return None
-    for key in ("video_url", "start_image_url", "image_url"):
-        value = payload.get(key)
-        if isinstance(value, str) and value:
-            return value
-    images = payload.get("image_urls")
-    if isinstance(images, list) and images and isinstance(images[0], str):
-        return images[0]
-    return None
+    return roles.source_media(model_id, payload)
 
 
 def error_words(job: Any) -> str:

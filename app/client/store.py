@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.catalog import roles
 from app.catalog.status import STATUSES, TERMINAL
 from app.client.paths import data_dir
 
@@ -64,7 +65,7 @@ class JobRecord:
 
     @property
     def prompt(self) -> str:
-        return prompt_text(self.payload)
+        return prompt_text(self.payload, self.model_id)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -72,14 +73,9 @@ class JobRecord:
         return d
 
 
-def prompt_text(payload: dict[str, Any]) -> str:
-    """The searchable text of a payload: its prompts and its output path."""
-    parts: list[str] = []
-    if isinstance(payload.get("prompt"), str):
-        parts.append(payload["prompt"])
-    for shot in payload.get("multi_prompt") or []:
-        if isinstance(shot, dict) and isinstance(shot.get("prompt"), str):
-            parts.append(shot["prompt"])
+def prompt_text(payload: dict[str, Any], model_id: str | None = None) -> str:
+    """The searchable text of a payload: its prompts (see app.catalog.roles) and its output."""
+    parts = [text for _, text in roles.prompt_texts(model_id, payload)]
     if isinstance(payload.get("out"), str):
         parts.append(payload["out"])
     return "\n".join(parts)
@@ -187,7 +183,7 @@ class JobStore:
         """Insert a new take, claimed by `claim` = (owner, lease seconds) in the same
         transaction; `DuplicateKey` if its idempotency key is already stored."""
         row = _to_row(rec)
-        row["prompt"] = prompt_text(rec.payload)
+        row["prompt"] = prompt_text(rec.payload, rec.model_id)
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         try:
@@ -238,7 +234,7 @@ class JobStore:
                 setattr(rec, k, v)
             row = _to_row(rec)
             if "payload" in changes:
-                row["prompt"] = prompt_text(rec.payload)
+                row["prompt"] = prompt_text(rec.payload, rec.model_id)
             sets = {k: row[k] for k in [*changes, *(["prompt"] if "payload" in changes else [])]}
             assignments = ", ".join(f"{k} = ?" for k in sets)
             self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?",

@@ -3,7 +3,9 @@
 `x-role: prompt` marks the texts a take is searched and titled by (and where @-mentions live),
 `x-role: source` the input a result is compared against, and `x-total: {part, whole}` on a
 list of objects says that the items' `part` values add up to the top-level field `whole` (Kling's
-shots and the clip duration). Every reader of these meanings asks here, not by field name.
+shots and the clip duration); `x-summary` marks the settings that name a take without a prompt
+(Swap's mode, Upscale's factor and model). Every reader of these meanings asks here, not by
+field name.
 """
 
 from __future__ import annotations
@@ -113,3 +115,20 @@ def totals(specs: tuple[FieldSpec, ...]) -> list[Total]:
         if t and isinstance(t.get("part"), str) and t.get("whole") in names:
             out.append(Total(s.name, t["part"], t["whole"]))
     return out
+
+
+def summary(model_id: str, data: Mapping[str, Any] | None) -> list[str]:
+    """The source's file name and the summary settings of a take, in schema order, in words
+    ("clip.mp4", "person", "×2"): what names a take that has no prompt."""
+    if not isinstance(data, Mapping):
+        return []
+    words: list[str] = []
+    source = source_media(model_id, data)
+    if source:
+        words.append(source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
+    for spec in specs_of(model_id):
+        value = data.get(spec.name, spec.default if spec.has_default else None)
+        if spec.summary and isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            words.append(f"×{text}" if spec.unit == "×" else f"{text} {spec.unit}".strip())
+    return words

@@ -3,7 +3,8 @@
 Per-field limits live in the field definitions (ranges, enums, lengths). Media limits are
 stored as data in ``json_schema_extra["x-media"]`` (see `MediaRule`); prompt mentions in
 ``x-mention``; form hints (``x-widget``, ``x-guidance``, ``x-item-label``) next to them; field
-roles (``x-role``: prompt, source; ``x-total``: list items summing to a field) read by
+roles (``x-role``: prompt, source; ``x-total``: list items summing to a field; ``x-summary``:
+what names a take that has no prompt) read by
 `app.catalog.roles`.
 Cross-field rules are in `app.catalog.rules`.
 """
@@ -348,7 +349,8 @@ class PixverseSwap(_Input):
     image_url: str = Field(title="Swap-in image", description="The element to swap in.",
                            json_schema_extra=_media(ANY_IMAGE))
     mode: Literal["person", "object", "background"] = Field(
-        "person", title="Mode", description="What to swap."
+        "person", title="Mode", description="What to swap.",
+        json_schema_extra={"x-summary": True},
     )
     keyframe_id: int = Field(
         1, ge=1, title="Keyframe",
@@ -429,10 +431,12 @@ class TopazUpscaleVideo(_Input):
         description="Proteus = most videos; Artemis = denoise + sharpen; Nyx = denoising; "
         "Gaia HQ/CG = rendered content; Gaia 2 = animation at 2x (half price); "
         "Starlight = generative upscaling.",
+        json_schema_extra={"x-summary": True},
     )
     upscale_factor: float = Field(2, ge=1, le=4, title="Upscale factor",
                                   description="2 doubles width and height.",
-                                  json_schema_extra={"x-step": 0.5, "x-unit": "×"})
+                                  json_schema_extra={"x-step": 0.5, "x-unit": "×",
+                                                     "x-summary": True})
     target_fps: int | None = Field(
         None, ge=16, le=60, title="Target fps",
         description="Frame interpolation to this rate; unset = no interpolation. 60 doubles the "

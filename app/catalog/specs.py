@@ -47,6 +47,7 @@ class FieldSpec:
     depends_on: str | None = None
     role: str | None = None  # what the field means (x-role): see app.catalog.roles
     total: Mapping[str, str] | None = None  # items' part summing to a whole (x-total)
+    summary: bool = False  # names a take that has no prompt (x-summary)
     item_type: str | None = None
     children: tuple[FieldSpec, ...] = ()
 
@@ -131,6 +132,7 @@ def _spec(name: str, path: str, node: Mapping[str, Any], required: bool,
         depends_on=node.get("x-depends-on"),
         role=node.get("x-role") if isinstance(node.get("x-role"), str) else None,
         total=dict(node["x-total"]) if isinstance(node.get("x-total"), dict) else None,
+        summary=node.get("x-summary") is True,
         item_type=item_type,
         children=children,
     )

@@ -60,6 +60,16 @@ def prompt_of(payload: Mapping[str, Any] | None, model_id: str | None = None) ->
     return roles.prompt_text(model_id, payload, sep=" | ")
 
 
+def take_words(job: Any) -> str:
+    """What a take is called in a list: its prompt, else the task's own words (the source file,
+    the mode or factor) — never a bare "(no prompt)"."""
+    prompt = prompt_of(job.payload, job.model_id)
+    if prompt:
+        return prompt
+    words = roles.summary(job.model_id, job.payload)
+    return " · ".join([task_title(job.model_id), *words])
+
+
 def excerpt(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -156,13 +166,16 @@ def time_text(job: Any, typical: float | None, now: float) -> str:
 
 
 def credits_text(job: Any) -> str:
+    """A take's credits: the estimate until charged, the charge, or what happened to it.
+    "refunded" only when credits were charged and given back; a take that ended before it
+    was charged (refused for want of credits, canceled before it was sent) is "not charged"."""
     if job.mock:
         return "MOCK · free"
     charged, est = job.credits_charged, job.credits_estimated
     if job.status == "canceled" or job.status in FAILURES:
         if charged:
             return f"{charged} cr charged"
-        return "refunded" if est else "no charge"
+        return "refunded" if getattr(job, "credits_refunded", 0) else "not charged"
     if charged is not None and job.status != "pending":
         return f"{charged} cr"
     if est is not None:

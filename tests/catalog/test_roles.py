@@ -52,3 +52,21 @@ def test_totals_say_that_kling_shots_add_up_to_the_duration():
     for mid in MODELS:
         got = roles.totals(roles.specs_of(mid))
         assert got == (want if "multi_prompt" in MODELS[mid].input_model.model_fields else []), mid
+
+
+class _Job:
+    def __init__(self, model_id: str, payload: object) -> None:
+        self.model_id, self.payload = model_id, payload
+
+
+def test_a_take_without_a_prompt_is_named_by_its_task_source_and_settings():
+    swap = _Job("pixverse_swap", {"video_url": "/clips/a b/dance.mp4", "image_url": "/f.png",
+                                  "mode": "object"})
+    assert present.take_words(swap) == "Swap · dance.mp4 · object"
+    up = _Job("topaz_upscale_video", {"video_url": "C:\\v\\in.mov", "upscale_factor": 2.5})
+    assert present.take_words(up) == "Upscale · in.mov · Proteus · ×2.5"  # the default model
+    blank = _Job("kling_v3_std_i2v", {"start_image_url": "/s.png", "prompt": "   "})
+    assert present.take_words(blank).endswith("· s.png")
+    assert present.take_words(_Job("wan_27_video_edit", {"prompt": "make it rain"})) == \
+        "make it rain"
+    assert "(no prompt)" not in present.take_words(_Job("unknown_model", {}))

@@ -162,3 +162,60 @@ def _quoted(text: str, most: int = 60) -> str:
         return repr(text)
     shown = repr(text[: most - 1])
     return shown[:-1] + "…" + shown[-1]
+
+
+# ---- the out pattern: {task} {model} {date} {time} {n} ------------------------------------
+
+#: The tokens an ``out`` pattern may hold, expanded before the ``out`` check.
+OUT_TOKENS = ("task", "model", "date", "time", "n")
+MAX_N = 9_999
+_TOKEN = re.compile(r"\{([^{}]*)\}")
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def has_tokens(out: Any) -> bool:
+    """Whether an ``out`` value is a pattern (holds a known ``{token}``)."""
+    return isinstance(out, str) and any(m.group(1) in OUT_TOKENS for m in _TOKEN.finditer(out))
+
+
+def out_pattern_problem(pattern: Any) -> str | None:
+    """What is wrong with the tokens of a pattern (an unknown ``{name}``); None if fine."""
+    if not isinstance(pattern, str):
+        return None
+    unknown = [m.group(0) for m in _TOKEN.finditer(pattern) if m.group(1) not in OUT_TOKENS]
+    if unknown:
+        return (f"Output path: {_quoted(unknown[0], 30)} is not a token; the tokens are "
+                f"{', '.join('{' + t + '}' for t in OUT_TOKENS)}")
+    return None
+
+
+def expand_out(pattern: str, *, task: str, model: str, when: Any,
+               taken: Any = None) -> str:
+    """The ``out`` a pattern names for a take made at `when` (a local `datetime`): ``{task}``
+    and ``{model}`` as safe file-name text, ``{date}`` as 2026-12-03, ``{time}`` as 14-05-09,
+    ``{n}`` the smallest number from 1 whose path `taken(out)` says is free. Without ``{n}``
+    the pattern is expanded once (the download never overwrites: it numbers the file). The
+    result still goes through `out_problem`; an unknown token raises `ValueError`."""
+    problem = out_pattern_problem(pattern)
+    if problem:
+        raise ValueError(problem)
+    values = {"task": _safe(task), "model": _safe(model), "date": when.strftime("%Y-%m-%d"),
+              "time": when.strftime("%H-%M-%S")}
+
+    def fill(n: int) -> str:
+        return _TOKEN.sub(lambda m: str(n) if m.group(1) == "n" else values[m.group(1)],
+                          pattern)
+
+    if "{n}" not in pattern or taken is None:
+        return fill(1)
+    for n in range(1, MAX_N + 1):
+        out = fill(n)
+        if out_problem(out) or not taken(out):  # an invalid result: the check says why
+            return out
+    raise ValueError(f"Output path: every number up to {MAX_N:,} is taken for "
+                     f"{_quoted(pattern)}: choose another name")
+
+
+def _safe(text: str) -> str:
+    """A token's value as one file-name part: no separators, control or reserved characters."""
+    return _UNSAFE.sub("-", str(text)).strip(" .-") or "take"

@@ -42,6 +42,7 @@ from app.client.errors import (
     ServerError,
     ValidationFailed,
 )
+from app.client.profiles import SANDBOX_NAME
 from app.client.store import DuplicateKey, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,14 @@ class JobManager:
 
     def __init__(self, client: ApiClient, store: JobStore, download_dir: Path,
                  poll: PollPolicy | None = None,
-                 probe: Callable[[str], MediaInfo] | None = None) -> None:
+                 probe: Callable[[str], MediaInfo] | None = None, *,
+                 profile: str = SANDBOX_NAME, gate: Any = None) -> None:
         self.client = client
+        #: the profile this manager's client talks to: its takes are labelled and resumed
+        self.profile = profile
+        #: the guard-rails (app.client.guard.Gate) every new take passes before it is stored
+        self.gate = gate
+        self._gate_lock = asyncio.Lock()
         self.store = store
         self.download_dir = Path(download_dir)
         self.poll = poll or PollPolicy()
@@ -128,7 +135,7 @@ class JobManager:
 
     async def start(self) -> list[JobRecord]:
         """Resume every unfinished take (poll it, download it once). Returns them."""
-        pending = self.store.unfinished()
+        pending = self.store.unfinished(profile=self.profile)
         for rec in pending:
             self._spawn(rec.id, self._resume(rec))
         return pending
@@ -144,7 +151,7 @@ class JobManager:
 
     async def submit(self, model_id: str, payload: dict[str, Any], *,
                      parent_id: str | None = None,
-                     idempotency_key: str | None = None) -> JobRecord:
+                     idempotency_key: str | None = None, confirmed: bool = False) -> JobRecord:
         """Validate, store, upload and POST one take; returns it once the API confirmed it.
 
         One `idempotency_key` is one intent (it is the `Idempotency-Key` sent): when a take
@@ -152,27 +159,31 @@ class JobManager:
         needed) and no second job is made; a concurrent call with the same key awaits the
         first. The same key with other parameters raises `Conflict`.
 
+        With a `gate`, a new take passes its guard-rails first (`confirmed`: the user confirmed
+        this price): a refusal raises `guard.Refused` with nothing uploaded, sent or stored.
+
         Raises `ValidationFailed` (nothing stored) for an invalid payload; other `ApiError`s
         after the row is stored: definitive ones mark it failed, transient ones leave it
         'pending' to be re-sent (same key, same bytes) by `resume` or the next `start()`.
         """
         if idempotency_key is None:
-            return await self._submit_intent(model_id, payload, parent_id, None)
+            return await self._submit_intent(model_id, payload, parent_id, None, confirmed)
         _check_key(idempotency_key)
         running = self._intents.get(idempotency_key)
         if running is None:
             running = asyncio.ensure_future(
-                self._submit_intent(model_id, payload, parent_id, idempotency_key))
+                self._submit_intent(model_id, payload, parent_id, idempotency_key, confirmed))
             self._intents[idempotency_key] = running
             running.add_done_callback(lambda f: self._intent_done(idempotency_key, f))
         return await asyncio.shield(running)
 
-    async def retry(self, job_id: str, *, idempotency_key: str | None = None) -> JobRecord:
+    async def retry(self, job_id: str, *, idempotency_key: str | None = None,
+                    confirmed: bool = False) -> JobRecord:
         """A new take with the same parameters (a new idempotency key unless one is given
-        for this intent, `parent_id` set)."""
+        for this intent, `parent_id` set), through the same guard-rails."""
         old = self._get(job_id)
         return await self.submit(old.model_id, old.payload, parent_id=old.id,
-                                 idempotency_key=idempotency_key)
+                                 idempotency_key=idempotency_key, confirmed=confirmed)
 
     async def resume(self, job_id: str) -> None:
         """Follow one unfinished take again (e.g. after a transient failure)."""
@@ -247,7 +258,8 @@ class JobManager:
     # ---- one intent, one take ----------------------------------------------------------
 
     async def _submit_intent(self, model_id: str, payload: dict[str, Any],
-                             parent_id: str | None, key: str | None) -> JobRecord:
+                             parent_id: str | None, key: str | None,
+                             confirmed: bool = False) -> JobRecord:
         payload = copy.deepcopy(payload)
         if key is not None and (known := self.store.by_idempotency_key(key)) is not None:
             return await self._same_intent(known, model_id, payload)
@@ -255,12 +267,19 @@ class JobManager:
         await asyncio.to_thread(self._check_out, payload)
         est = estimate(model_id, payload, probes)
         rec = JobRecord.new(model_id, payload, credits_estimated=est.max, parent_id=parent_id,
-                            idempotency_key=key)
-        try:
-            self.store.add(rec, claim=(self.owner, self.lease_s))
-        except DuplicateKey:  # another process stored this intent meanwhile
-            return await self._same_intent(self._by_key(rec.idempotency_key), model_id,
-                                           payload)
+                            idempotency_key=key, credits_estimated_min=est.min,
+                            profile=self.profile)
+        known: JobRecord | None = None
+        async with self._gate_lock:  # one take at a time past the daily cap and the balance
+            if self.gate is not None:  # a refusal: nothing uploaded, sent or stored
+                await self.gate.enforce(self.client, model_id, payload, est,
+                                        confirmed=confirmed)
+            try:
+                self.store.add(rec, claim=(self.owner, self.lease_s))
+            except DuplicateKey:  # another process stored this intent meanwhile
+                known = self._by_key(rec.idempotency_key)
+        if known is not None:
+            return await self._same_intent(known, model_id, payload)
         self._start_heartbeat()
         self._emit(rec)
         try:

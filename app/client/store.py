@@ -20,6 +20,7 @@ from typing import Any
 from app.catalog import roles
 from app.catalog.status import STATUSES, TERMINAL
 from app.client.paths import data_dir
+from app.client.profiles import SANDBOX_NAME
 
 
 @dataclass
@@ -48,6 +49,12 @@ class JobRecord:
     parent_id: str | None = None
     history: list[tuple[str, float]] = field(default_factory=list)
     deleted: bool = False
+    #: the profile (connection) the take was made with; takes before profiles: the sandbox
+    profile: str = SANDBOX_NAME
+    #: the bottom of the estimate (`credits_estimated` is its top); None: as the top
+    credits_estimated_min: int | None = None
+    #: credits given back (a charge that went down: a cancel, a failure, a time-out)
+    credits_refunded: int = 0
 
     @classmethod
     def new(cls, model_id: str, payload: dict[str, Any], **kw: Any) -> JobRecord:
@@ -130,6 +137,11 @@ _MIGRATIONS = [
     # 1: a cross-process claim on a take (who follows and downloads it, until when)
     "ALTER TABLE job_wire ADD COLUMN claimed_by TEXT;"
     "ALTER TABLE job_wire ADD COLUMN claim_until REAL;",
+    # 2: takes belong to a profile (older ones were all made on the sandbox); the ledger
+    f"ALTER TABLE jobs ADD COLUMN profile TEXT NOT NULL DEFAULT '{SANDBOX_NAME}';"
+    "ALTER TABLE jobs ADD COLUMN credits_estimated_min INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN credits_refunded INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX IF NOT EXISTS jobs_profile ON jobs(profile, deleted, created_at DESC);",
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -230,6 +242,11 @@ class JobStore:
                 history = list(changes.get("history") or rec.history)
                 history.append((changes["status"], time.time()))
                 changes["history"] = history
+            charged = changes.get("credits_charged")
+            if isinstance(charged, int) and isinstance(rec.credits_charged, int) and \
+                    charged < rec.credits_charged and "credits_refunded" not in changes:
+                changes["credits_refunded"] = rec.credits_refunded + rec.credits_charged - \
+                    charged  # the API gave credits back
             for k, v in changes.items():
                 setattr(rec, k, v)
             row = _to_row(rec)
@@ -329,9 +346,11 @@ class JobStore:
 
     def query(self, search: str | None = None, model_id: str | None = None,
               status: str | Iterable[str] | None = None, favourite: bool | None = None,
-              since: float | None = None, limit: int = 100, offset: int = 0) -> list[JobRecord]:
-        """Records matching every filter given, newest first (deleted ones left out)."""
-        where, args = _filters(search, model_id, status, favourite, since)
+              since: float | None = None, limit: int = 100, offset: int = 0,
+              profile: str | None = None) -> list[JobRecord]:
+        """Records matching every filter given, newest first (deleted ones left out);
+        `profile`: only that profile's takes."""
+        where, args = _filters(search, model_id, status, favourite, since, profile)
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE {where} "
                "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?")
         with self._lock:
@@ -340,27 +359,69 @@ class JobStore:
 
     def count(self, search: str | None = None, model_id: str | None = None,
               status: str | Iterable[str] | None = None, favourite: bool | None = None,
-              since: float | None = None) -> int:
-        where, args = _filters(search, model_id, status, favourite, since)
+              since: float | None = None, profile: str | None = None) -> int:
+        where, args = _filters(search, model_id, status, favourite, since, profile)
         with self._lock:
             return int(self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {where}",
                                         args).fetchone()[0])
 
-    def unfinished(self) -> list[JobRecord]:
-        """Takes still to follow: not confirmed, queued, running, or done but not downloaded."""
+    def unfinished(self, profile: str | None = None) -> list[JobRecord]:
+        """Takes still to follow: not confirmed, queued, running, or done but not downloaded
+        (`profile`: only that profile's, which only its own connection can follow)."""
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE deleted = 0 AND "
                "(status IN ('pending', 'queued', 'running') OR "
-               "(status = 'succeeded' AND result_path IS NULL AND result IS NOT NULL)) "
-               "ORDER BY created_at")
+               "(status = 'succeeded' AND result_path IS NULL AND result IS NOT NULL))" +
+               (" AND profile = ?" if profile is not None else "") + " ORDER BY created_at")
         with self._lock:
-            rows = self._db.execute(sql).fetchall()
+            rows = self._db.execute(sql, [] if profile is None else [profile]).fetchall()
         return [_from_row(r) for r in rows]
+
+    def all_takes(self, profile: str | None = None, since: float | None = None
+                  ) -> list[JobRecord]:
+        """Every take, deleted ones included (their credits were spent), oldest first: the
+        ledger's rows."""
+        clauses, args = ["1"], []
+        if profile is not None:
+            clauses.append("profile = ?")
+            args.append(profile)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            args.append(since)
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE {' AND '.join(clauses)} "
+               "ORDER BY created_at, rowid")
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def spent(self, profile: str, start: float, end: float) -> int:
+        """Credits a profile's paid takes made in [start, end) spent or hold: what was
+        charged once the API said so, the estimate's top until then; nothing for a take that
+        ended without a charge (deleted takes count: their credits were spent)."""
+        sql = ("SELECT COALESCE(SUM(CASE WHEN credits_charged IS NOT NULL AND status != "
+               "'pending' THEN credits_charged WHEN status IN ('failed', 'canceled', "
+               "'timed_out', 'succeeded') THEN COALESCE(credits_charged, 0) ELSE "
+               "credits_estimated END), 0) FROM jobs WHERE profile = ? AND mock = 0 AND "
+               "created_at >= ? AND created_at < ?")
+        with self._lock:
+            return int(self._db.execute(sql, (profile, start, end)).fetchone()[0])
+
+    def uses_out(self, out: str) -> bool:
+        """Whether a stored take (not deleted) is saved or will be saved under `out`."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM jobs WHERE deleted = 0 AND "
+                                   "json_extract(payload, '$.out') = ? LIMIT 1",
+                                   (out,)).fetchone()
+        return row is not None
 
 
 def _filters(search: str | None, model_id: str | None, status: str | Iterable[str] | None,
-             favourite: bool | None, since: float | None) -> tuple[str, list[Any]]:
+             favourite: bool | None, since: float | None, profile: str | None = None
+             ) -> tuple[str, list[Any]]:
     clauses = ["deleted = 0"]
     args: list[Any] = []
+    if profile is not None:
+        clauses.append("profile = ?")
+        args.append(profile)
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append("(prompt LIKE ? ESCAPE '\\' OR model_id LIKE ? ESCAPE '\\')")

@@ -29,8 +29,12 @@ def test_status_and_reason_in_words():
 def test_credits_text():
     assert present.credits_text(_job(status="pending", credits_estimated=168)) == "≈168 cr"
     assert present.credits_text(_job(status="running", credits_charged=168)) == "168 cr"
-    assert present.credits_text(_job(status="canceled", credits_charged=0,
+    assert present.credits_text(_job(status="canceled", credits_charged=0, credits_refunded=168,
                                      credits_estimated=168)) == "refunded"
+    # issue 10: a take refused before it was charged (402 at the POST) was read "refunded"
+    assert present.credits_text(_job(status="failed", error_code="insufficient_credits",
+                                     credits_estimated=4665)) == "not charged"
+    assert present.credits_text(_job(status="canceled", credits_estimated=168)) == "not charged"
     assert present.credits_text(_job(status="failed", credits_charged=50)) == "50 cr charged"
     assert present.credits_text(_job(status="succeeded", mock=True)) == "MOCK · free"
 

@@ -1,0 +1,159 @@
+"""Spending guard-rails: one gate every paid job passes before anything is uploaded or sent.
+
+The same `Gate` serves `takes submit`, the window, re-runs and retries (the job manager calls
+it before a take is stored). For each job it checks, in this order:
+
+1. the **per-day cap** of the profile (the local calendar day): every take made today counts
+   its maximum estimate while its charge is unknown, then what was charged (a refund lowers
+   it, a take that failed before it was charged counts nothing);
+2. the **balance** (always on): `GET /v1/account` must cover the job's maximum estimate;
+3. the **confirm threshold**: a job whose maximum estimate is above it needs the user's
+   explicit confirmation (the window's dialog, `takes submit --yes`), shown with the
+   estimate's breakdown.
+
+A mock render is free: it is never counted, never confirmed and needs no balance. On the
+built-in sandbox the threshold and the cap are off unless the profile turns them on; the
+balance check stays. A refused job is never sent: nothing is uploaded and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from app.catalog.pricing import Estimate
+from app.client.errors import ApiError
+from app.client.profiles import Profile
+
+Reason = Literal["free", "ok", "confirm", "daily_cap", "balance", "no_balance"]
+#: the `ApiError.code` of a refusal, by reason
+REFUSAL_CODES = {"confirm": "confirm_needed", "daily_cap": "daily_cap_reached",
+                 "balance": "insufficient_credits", "no_balance": "balance_unknown"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate says about one job. `allowed`: it may be sent now."""
+
+    allowed: bool
+    reason: Reason
+    message: str
+    estimate: Estimate
+    threshold: int | None = None
+    cap: int | None = None
+    spent_today: int = 0
+    balance: int | None = None
+
+    @property
+    def needs_confirm(self) -> bool:
+        """Refused only for want of the user's confirmation (ask, then check again)."""
+        return self.reason == "confirm"
+
+    @property
+    def price(self) -> str:
+        return self.estimate.text()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, "reason": self.reason, "message": self.message,
+                "estimate": {"min": self.estimate.min, "max": self.estimate.max,
+                             "breakdown": self.estimate.breakdown},
+                "confirm_above": self.threshold, "daily_cap": self.cap,
+                "spent_today": self.spent_today, "balance": self.balance}
+
+
+class Refused(ApiError):
+    """The gate refused a job: nothing was uploaded, sent, stored or charged."""
+
+    default_code = "refused"
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.message, code=REFUSAL_CODES.get(verdict.reason, "refused"))
+        self.verdict = verdict
+
+
+def day_bounds(now: float) -> tuple[float, float]:
+    """The local calendar day holding `now`, as epoch seconds [start, end)."""
+    midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    nxt = (midnight + timedelta(days=1, hours=2)).replace(hour=0)  # a DST day is 23 or 25 h
+    return midnight.timestamp(), nxt.timestamp()
+
+
+def _cr(n: int) -> str:
+    return f"{n:,} credits" if n != 1 else "1 credit"
+
+
+class Gate:
+    """The guard-rails of one profile over one job store.
+
+    `await gate.check(client, model_id, payload, est, confirmed=...)` → a `Verdict`;
+    `gate.enforce(...)` raises `Refused` instead. `client` needs `account()` (an
+    `ApiClient`); `store` needs `spent(profile, start, end)` (a `JobStore`)."""
+
+    def __init__(self, store: Any, profile: Profile, *, clock: Any = time.time) -> None:
+        self.store = store
+        self.profile = profile
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"Gate({self.profile.name!r}, confirm_above={self.profile.confirm_threshold}, " \
+               f"daily_cap={self.profile.day_cap})"
+
+    def spent_today(self) -> int:
+        start, end = day_bounds(self.clock())
+        return int(self.store.spent(self.profile.name, start, end))
+
+    async def balance(self, client: Any) -> int:
+        """The account's credits (`ApiError` when the API cannot say)."""
+        account = await client.account()
+        credits = account.get("credits") if isinstance(account, dict) else None
+        if not isinstance(credits, int | float) or isinstance(credits, bool):
+            raise ApiError("The API did not say the account's balance (GET /v1/account has "
+                           "no credits)", code="balance_unknown")
+        return int(credits)
+
+    async def check(self, client: Any, model_id: str, payload: dict[str, Any],
+                    est: Estimate | None = None, *, confirmed: bool = False) -> Verdict:
+        if est is None:
+            from app.catalog import estimate
+
+            est = estimate(model_id, payload)
+        p = self.profile
+        threshold, cap = p.confirm_threshold, p.day_cap
+        if est.mock or payload.get("mock") is True:
+            return Verdict(True, "free", "A mock render is free", est, threshold, cap)
+        spent = self.spent_today() if cap is not None else 0
+        if cap is not None and spent + est.max > cap:
+            left = max(0, cap - spent)
+            return Verdict(False, "daily_cap", (
+                f"Not sent: today's cap for {p.label} is {_cr(cap)}; {_cr(spent)} are spent or "
+                f"reserved today, {_cr(left)} left, and this render may cost up to "
+                f"{_cr(est.max)} ({est.breakdown}). Raise the cap (takes profile set "
+                f"{p.name!r} --daily-cap N) or wait until tomorrow."),
+                est, threshold, cap, spent)
+        try:
+            balance = await self.balance(client)
+        except ApiError as e:
+            return Verdict(False, "no_balance", f"Not sent: the balance could not be checked "
+                           f"({e}). Nothing was uploaded or charged.", est, threshold, cap,
+                           spent)
+        if est.max > balance:
+            return Verdict(False, "balance", (
+                f"Not sent: this render may cost up to {_cr(est.max)} ({est.breakdown}) and "
+                f"the balance is {_cr(balance)}; {_cr(est.max - balance)} short. Nothing was "
+                "uploaded or charged."), est, threshold, cap, spent, balance)
+        if threshold is not None and est.max > threshold and not confirmed:
+            return Verdict(False, "confirm", (
+                f"This render costs {est.text()} ({est.breakdown}), above the "
+                f"{_cr(threshold)} that need a confirmation on {p.label}; balance "
+                f"{_cr(balance)}. Confirm to send it."), est, threshold, cap, spent, balance)
+        return Verdict(True, "ok", f"May cost {est.text()}; balance {_cr(balance)}", est,
+                       threshold, cap, spent, balance)
+
+    async def enforce(self, client: Any, model_id: str, payload: dict[str, Any],
+                      est: Estimate | None = None, *, confirmed: bool = False) -> Verdict:
+        verdict = await self.check(client, model_id, payload, est, confirmed=confirmed)
+        if not verdict.allowed:
+            raise Refused(verdict)
+        return verdict

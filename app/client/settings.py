@@ -65,12 +65,20 @@ class UiSettings:
         forms = self._data.setdefault("forms", {})
         forms[model_id] = payload
 
+    def snapshot(self) -> dict[str, Any]:
+        """A copy of what is held now, to write on another thread (`write`)."""
+        return json.loads(json.dumps(self._data, ensure_ascii=False, default=str))
+
     def save(self) -> None:
+        self.write(self._data)
+
+    def write(self, data: dict[str, Any]) -> None:
+        """Write `data` (a `snapshot()`) atomically to the file."""
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".window-", suffix=".json", dir=self.dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self._data, fh, ensure_ascii=False, indent=1, default=str)
+                json.dump(data, fh, ensure_ascii=False, indent=1, default=str)
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

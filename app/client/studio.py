@@ -1,26 +1,41 @@
-"""What the window works with: the job store, the job manager and its API connection.
+"""What the window works with: the job store, the job manager and its API connection, all on
+one core loop (`app.client.core`) on a thread of their own.
 
 `Studio.open_sandbox` starts the embedded sandbox (a private server on loopback) and wires a
 client, a store and a manager to it; `Studio.open_profile` does the same for the active
-profile. The window only ever talks to these objects.
+profile. The window only ever talks to these objects, and only through the core: `await
+studio.run(coro)` runs a coroutine (a manager call) there, `await studio.read(fn, …)` a store
+call; what comes back is plain data. The store is opened, used and closed on the core thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from app.client.core import Core
+
+if TYPE_CHECKING:
+    from app.client.api import ApiClient
+    from app.client.connection import Connection
+    from app.client.manager import JobManager, PollPolicy
+    from app.client.store import JobStore
+
+T = TypeVar("T")
 
 
 @dataclass
 class Studio:
-    store: Any
-    manager: Any
-    client: Any
+    store: JobStore
+    manager: JobManager
+    client: ApiClient
     data_dir: Path
     download_dir: Path
-    connection: Any = None
+    connection: Connection | None = None
+    core: Core = field(default_factory=lambda: Core().start())
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -29,25 +44,27 @@ class Studio:
 
     @property
     def server(self) -> Any:
-        return getattr(self.connection, "server", None)
+        """The built-in sandbox this studio runs (None for a real API)."""
+        return self.connection.server if self.connection is not None else None
 
     @classmethod
-    def from_connection(cls, connection: Any, data_dir: Path, *, poll: Any = None,
+    def from_connection(cls, connection: Connection, data_dir: Path, *,
+                        poll: PollPolicy | None = None,
                         client_options: dict[str, Any] | None = None) -> Studio:
-        from app.client.manager import JobManager
-        from app.client.store import JobStore
-
-        data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        store = JobStore(data_dir / "jobs.sqlite3")
-        client = connection.client(**(client_options or {}))
-        download_dir = data_dir / "work"  # the work folder `out` paths are relative to
-        download_dir.mkdir(parents=True, exist_ok=True)
-        manager = JobManager(client, store, download_dir, poll=poll)
-        return cls(store, manager, client, data_dir, download_dir, connection)
+        """A store, a client and a manager made on a new core loop (the SQLite file is opened
+        on the core thread, where it is used)."""
+        core = Core().start()
+        try:
+            parts = core.call(_open_parts, connection, Path(data_dir), poll,
+                              client_options or {}).result()
+        except BaseException:
+            core.stop()
+            raise
+        store, client, manager, download_dir = parts
+        return cls(store, manager, client, Path(data_dir), download_dir, connection, core)
 
     @classmethod
-    def open_sandbox(cls, data_dir: Path | str, *, poll: Any = None,
+    def open_sandbox(cls, data_dir: Path | str, *, poll: PollPolicy | None = None,
                      **server_options: Any) -> Studio:
         """A private sandbox under `data_dir`/sandbox (render_seconds, faults, credits…)."""
         from app.client.connection import start_sandbox
@@ -76,8 +93,20 @@ class Studio:
             connection.close()
             raise
 
+    # ---- work on the core loop ---------------------------------------------------------------
+    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` run on the core loop (manager and client calls), from any loop."""
+        return await self.core.run(coro)
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Await a plain call (a store read or write) made on the core thread."""
+        return await self.core.run_sync(fn, *args, **kw)
+
     async def balance(self) -> int | None:
         """The account's credits (None when the API cannot say)."""
+        return await self.core.run(self._balance())
+
+    async def _balance(self) -> int | None:
         try:
             account = await self.client.account()
         except Exception:
@@ -86,11 +115,20 @@ class Studio:
         return int(credits) if isinstance(credits, int | float) else None
 
     async def close(self, keep_connection: bool = False) -> None:
-        """Stop following jobs (they stay resumable), then the client, store and server
-        (`keep_connection`: leave the server running, e.g. for the next window)."""
+        """Stop following jobs (they stay resumable), close the client, the store and the
+        server (`keep_connection`: leave the server running, e.g. for the next window), all
+        on the core thread; then stop the core loop with nothing left running."""
         if self._closed:
             return
         self._closed = True
+        if self.core.running:
+            with contextlib.suppress(Exception):
+                await self.core.run(self._close_parts(keep_connection))
+        else:
+            await self._close_parts(keep_connection)
+        await self.core.aclose()
+
+    async def _close_parts(self, keep_connection: bool) -> None:
         with contextlib.suppress(Exception):
             await self.manager.close()
         with contextlib.suppress(Exception):
@@ -98,3 +136,23 @@ class Studio:
         self.store.close()
         if self.connection is not None and not keep_connection:
             self.connection.close()
+
+
+def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,
+                client_options: dict[str, Any]
+                ) -> tuple[JobStore, ApiClient, JobManager, Path]:
+    """Runs on the core thread: the data folders, the SQLite store, the client, the manager."""
+    from app.client.manager import JobManager
+    from app.client.store import JobStore
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = JobStore(data_dir / "jobs.sqlite3")
+    try:
+        client = connection.client(**client_options)
+        download_dir = data_dir / "work"  # the work folder `out` paths are relative to
+        download_dir.mkdir(parents=True, exist_ok=True)
+        manager = JobManager(client, store, download_dir, poll=poll)
+    except BaseException:
+        store.close()
+        raise
+    return store, client, manager, download_dir

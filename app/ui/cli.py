@@ -114,8 +114,10 @@ async def _compose(args: argparse.Namespace, window: Any, studio: Any, tmp: Path
     if args.compare:
         await _compare(window, studio, tmp, args.compare)
     await _settle(window)
+    from app.ui.shot import save_screenshot
+
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    if not window.screenshot(str(args.out)):
+    if not save_screenshot(window, str(args.out)):
         print(f"takes shot: cannot write {args.out}", file=sys.stderr)
         return 1
     return 0
@@ -156,10 +158,10 @@ async def _compare(window: Any, studio: Any, tmp: Path, mode: str) -> None:
     from app.ui.preview import COMPARE_MODES
 
     source = demo_video(tmp / "media" / "source.mp4")
-    job = await studio.manager.submit("wan_27_video_edit", {
+    job = await studio.run(studio.manager.submit("wan_27_video_edit", {
         "prompt": "Turn the evening into a watercolour painting", "video_url": str(source),
-        "resolution": "720p", "out": "demo/restyle.mp4"})
-    job = await studio.manager.wait(job.id)
+        "resolution": "720p", "out": "demo/restyle.mp4"}))
+    job = await studio.run(studio.manager.wait(job.id))
     window.open_in_form(job)  # the form shows what was asked for
     await asyncio.sleep(0.2)
     window.queue.select(job.id)

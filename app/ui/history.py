@@ -1,12 +1,15 @@
 """The history gallery: every take as a poster-frame grid, filtered, lazily loaded off-thread.
 
 `HistoryModel` pages through `JobStore.query` (newest first) with `canFetchMore`/`fetchMore`;
-each page is read on a worker thread and inserted when it arrives, so the GUI thread never
-waits on the database, and 10,000 takes cost only the pages scrolled into view.
+each page is read where the store lives (the window passes the core loop's `call`, see
+app.client.core; alone, the model reads on a worker thread of its own) and inserted when it
+arrives, so the GUI thread never waits on the database, and 10,000 takes cost only the pages
+scrolled into view.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +43,7 @@ from app.ui.thumbs import ThumbnailCache
 _Index = QModelIndex | QPersistentModelIndex
 PAGE = 120
 FAVOURITE = QColor("#e0b030")
+Runner = Callable[..., object]  # run(fn, *args, **kw): call fn on the store's thread, in order
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ class HistoryModel(QAbstractListModel):
     _count = Signal(int, int)
 
     def __init__(self, store: Any, thumbs: ThumbnailCache, parent: QObject | None = None,
-                 page_size: int = PAGE) -> None:
+                 page_size: int = PAGE, run: Runner | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.thumbs = thumbs
@@ -132,7 +136,10 @@ class HistoryModel(QAbstractListModel):
         self._fetching = False
         self._gen = 0
         self.total = 0
-        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        # store calls run in order off the GUI thread: on the caller's thread (`run`) or ours
+        self._io = None if run is not None else ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="history")
+        self._run: Runner = run if run is not None else self._io.submit  # type: ignore[union-attr]
         self._closed = False
         self._page.connect(self._on_page, Qt.ConnectionType.QueuedConnection)
         self._count.connect(self._on_count, Qt.ConnectionType.QueuedConnection)
@@ -140,9 +147,10 @@ class HistoryModel(QAbstractListModel):
 
     # ---- the store, off the GUI thread -----------------------------------------------------
     def run_io(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
-        """Run a store or file operation on the history's worker thread, in order."""
+        """Run a store or file operation off the GUI thread, in order."""
         if not self._closed:
-            self._io.submit(fn, *args, **kw)
+            with contextlib.suppress(RuntimeError):  # the store's thread has stopped
+                self._run(fn, *args, **kw)
 
     def set_filter(self, flt: HistoryFilter) -> None:
         self.filter = flt
@@ -160,7 +168,13 @@ class HistoryModel(QAbstractListModel):
 
     def _request_count(self) -> None:
         gen, flt = self._gen, self.filter
-        self.run_io(lambda: self._count.emit(gen, count_takes(self.store, flt)))
+        def work() -> None:
+            n = count_takes(self.store, flt)
+            if not self._closed:
+                with contextlib.suppress(RuntimeError):
+                    self._count.emit(gen, n)
+
+        self.run_io(work)
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._exhausted
@@ -177,9 +191,10 @@ class HistoryModel(QAbstractListModel):
             except Exception:
                 rows, new, done = [], offsets, True
             if not self._closed:
-                self._page.emit(gen, rows, new, done)
+                with contextlib.suppress(RuntimeError):  # the model is being torn down
+                    self._page.emit(gen, rows, new, done)
 
-        self._io.submit(work)
+        self.run_io(work)
 
     @property
     def loading(self) -> bool:
@@ -295,7 +310,8 @@ class HistoryModel(QAbstractListModel):
 
     def close(self) -> None:
         self._closed = True
-        self._io.shutdown(wait=True, cancel_futures=True)
+        if self._io is not None:
+            self._io.shutdown(wait=True, cancel_futures=True)
 
 
 def with_favourite(job: Any, on: bool) -> Any:

@@ -60,12 +60,13 @@ def test_open_in_form_asks_first_and_compare_highlights(aloop, qtbot, tmp_path):
     studio = open_studio(tmp_path / "data", render_seconds=0.3)
 
     async def scenario() -> None:
-        a = await studio.manager.submit("seedance_r2v", {**SEEDANCE, "out": "a.mp4"})
-        b = await studio.manager.submit(
+        manager = studio.manager  # it lives on the studio's core loop: run it there
+        a = await studio.run(manager.submit("seedance_r2v", {**SEEDANCE, "out": "a.mp4"}))
+        b = await studio.run(manager.submit(
             "seedance_r2v", {**SEEDANCE, "prompt": "a lighthouse at night", "duration": 6,
-                             "out": "b.mp4"})
-        await studio.manager.wait(a.id)
-        await studio.manager.wait(b.id)
+                             "out": "b.mp4"}))
+        await studio.run(manager.wait(a.id))
+        await studio.run(manager.wait(b.id))
         w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
         w.show()
         await w.start()

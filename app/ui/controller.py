@@ -1,0 +1,339 @@
+"""Between the window and the studio: every press that could spend, and every update back.
+
+The window wires its widgets to a `StudioController` and shows what it says; the controller
+decides. It owns
+
+- the one bridge to the core loop (`app.client.core`): intents become coroutines run there
+  (`studio.run`), awaited on the window's loop with `asyncio.wrap_future`; job-manager updates,
+  emitted on the core thread, cross back as plain data (`JobRecord`) through one queued signal;
+- the intent gate (`app.ui.intent`): one press, one idempotency key, one submission;
+- `refusal(request)`: the one place that decides whether a request may be sent, asked both for
+  the Render button's state and right before every submit and retry;
+- the Render button's state (enabled, text, the note under the form), the "send later" path
+  for a take stored while the API does not answer, and the balance.
+
+Why the window awaits futures rather than taking callbacks: a press's whole story (gate, send,
+refusal or a stored take that waits, the button back) stays one coroutine on the GUI loop, so
+the gate is released in one `finally` and tests can `await window.render()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from app.catalog import MODELS
+from app.client import present
+from app.client.manager import TRANSIENT
+from app.client.typical import TypicalTimes, read_run_times
+from app.ui.intent import RENDER, RETRY, IntentGate
+
+if TYPE_CHECKING:
+    from app.catalog.pricing import Estimate
+    from app.client.store import JobRecord, JobStore
+    from app.client.studio import Studio
+    from app.forms.form import ModelForm
+
+log = logging.getLogger(__name__)
+QUEUE_RECENT = 50  # takes the queue shows at start
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """Something a press would send: the form's take, or a take rendered again."""
+
+    what: str  # "Render", "Retry", "Re-run": said in messages
+    model_id: str
+    mock: bool
+    estimate: Estimate | None = None
+    job_id: str | None = None  # the take a Retry/Re-run renders again
+
+
+@dataclass(frozen=True)
+class RenderState:
+    """What the Render button and the note beside it show."""
+
+    enabled: bool
+    text: str
+    note: str
+
+
+@dataclass(frozen=True)
+class StartInfo:
+    """What the window shows once the studio started: the queue's takes, how many resumed."""
+
+    queue: list[JobRecord]
+    resumed: int
+
+
+class StudioController(QObject):
+    """Intents from the window → the core loop; updates from the core → Qt signals."""
+
+    job_changed = Signal(object)  # a JobRecord the manager changed (on the GUI thread)
+    online_changed = Signal(bool)
+    balance_changed = Signal(object)  # int credits, or None when the API cannot say
+    state_changed = Signal(object)  # RenderState
+    message = Signal(str)  # one line for the status bar
+    sent = Signal(object)  # a take confirmed (or stored to be sent later): show and select it
+    out_used = Signal(str)  # the model id whose form should get a fresh output name
+    submitted = Signal(object)  # the JobRecord the API confirmed
+    submit_failed = Signal(str)
+    # from the core thread; queued onto the GUI thread
+    _job_in = Signal(object)
+    _online_in = Signal(bool)
+
+    def __init__(self, studio: Studio, interval_s: Callable[[], float],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.studio = studio
+        self.intents = IntentGate(interval_s)
+        self.typical = TypicalTimes()
+        self.form: ModelForm | None = None
+        self.mock = False
+        self._note = ""
+        self._sticky = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._open = threading.Event()
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._started = False
+        self._job_in.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._online_in.connect(self._deliver_online, Qt.ConnectionType.QueuedConnection)
+
+    # ---- start and close ---------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    async def start(self) -> StartInfo:
+        """Follow the manager's updates, resume unfinished takes, read the queue and the
+        typical run times: all on the core loop."""
+        self._started = True
+        self._open.set()
+        manager = self.studio.manager
+        self._unsubscribe = await self.studio.read(
+            lambda: [manager.subscribe(self._from_core), manager.subscribe_online(
+                self._online_from_core)])
+        self.online_changed.emit(manager.online)
+        resumed = await self.studio.run(manager.start())
+        jobs, times = await self.studio.read(_start_reads, self.studio.store,
+                                             [j.id for j in resumed])
+        self.typical.load(times)
+        return StartInfo(jobs, len(resumed))
+
+    async def recent(self) -> list[JobRecord]:
+        """The queue's takes, read again (after changes made elsewhere)."""
+        return await self.studio.read(self.studio.store.query, limit=QUEUE_RECENT)
+
+    def close(self) -> None:
+        """Stop taking updates and cancel what is in flight (the takes stay resumable)."""
+        self._open.clear()
+        for unsubscribe in self._unsubscribe:
+            self.studio.core.call_soon(unsubscribe)
+        self._unsubscribe = []
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _from_core(self, job: JobRecord) -> None:  # on the core thread
+        if self._open.is_set():
+            with contextlib.suppress(RuntimeError):  # the window is being torn down
+                self._job_in.emit(job)
+
+    def _online_from_core(self, online: bool) -> None:  # on the core thread
+        if self._open.is_set():
+            with contextlib.suppress(RuntimeError):
+                self._online_in.emit(online)
+
+    def _deliver(self, job: JobRecord) -> None:
+        if job.result_path:
+            self.typical.learn(job)
+        self.job_changed.emit(job)
+        if job.finished and (job.status != "succeeded" or job.result_path):
+            self.spawn(self.refresh_balance(), "Balance")
+
+    def _deliver_online(self, online: bool) -> None:
+        self.online_changed.emit(online)
+        if online and self._started:
+            self.spawn(self.refresh_balance(), "Balance")
+
+    # ---- may this be sent? -------------------------------------------------------------------
+    def request(self, form: ModelForm | None = None) -> SendRequest | None:
+        """What Render would send from `form` (the current form by default)."""
+        form = form if form is not None else self.form
+        if form is None:
+            return None
+        return SendRequest("Render", form.model_id, self.mock, form.estimate())
+
+    def refusal(self, request: SendRequest | None, form: ModelForm | None = None) -> str | None:
+        """Why `request` may not be sent now, or None: the one decision before every submit
+        and retry (and the Render button's state). Guard-rails on spending belong here."""
+        if request is None:
+            return "Nothing to render here."
+        if request.model_id not in MODELS:
+            return f"Unknown model {request.model_id!r}."
+        if request.job_id is None:
+            form = form if form is not None else self.form
+            if form is None or form.model_id != request.model_id:
+                return "The form for this take is not open."
+            if not form.is_submittable():
+                return "The form has problems to fix first."
+        return None
+
+    # ---- the Render button -------------------------------------------------------------------
+    def set_form(self, form: ModelForm | None) -> None:
+        self.form = form
+        self.update_state()
+
+    def set_mock(self, on: bool) -> None:
+        self.mock = on
+        self.update_state()
+
+    def state(self) -> RenderState:
+        form = self.form
+        submitting = self.intents.busy(RENDER)
+        if not submitting and not self._sticky:
+            self._note = ""  # the form lists its own problems
+        request = self.request()
+        ok = not submitting and self.refusal(request) is None
+        if form is None or request is None:
+            return RenderState(ok, "Render", self._note)
+        if submitting:
+            text = "Sending…"
+        elif self.mock:
+            text = "Render mock (free)"
+        else:
+            est = request.estimate
+            text = f"Render · {est.text()}" if est is not None else "Render"
+        return RenderState(ok, text, self._note)
+
+    def update_state(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the window may be gone already
+            self.state_changed.emit(self.state())
+
+    def _say_note(self, text: str) -> None:
+        self._note, self._sticky = text, True
+        self.update_state()
+
+    # ---- render / retry / cancel -------------------------------------------------------------
+    def render(self, form: ModelForm | None = None) -> asyncio.Task[None] | None:
+        """Submit the form once per intent; the button stays off until the API answered.
+        None when the press was a repeat or nothing can be sent."""
+        form = form if form is not None else self.form
+        request = self.request(form)
+        if form is None or self.refusal(request, form) is not None or request is None:
+            return None
+        key = self.intents.begin(RENDER)
+        if key is None:
+            return None
+        self._sticky = False
+        self.update_state()
+        payload = form.payload()
+        if self.mock:
+            payload["mock"] = True
+        return self.spawn(self._submit(request, payload, key), "Render")
+
+    async def _submit(self, request: SendRequest, payload: dict[str, Any], key: str) -> None:
+        model_id = request.model_id
+        manager = self.studio.manager
+        try:
+            job = await self.studio.run(manager.submit(model_id, payload, idempotency_key=key))
+        except TRANSIENT as e:  # stored: it waits in the queue, not failed, not lost
+            await self._send_later(key)
+            self._say_note(f"Not confirmed yet ({e}). The take waits in the queue and is sent "
+                           "by itself, once, when the API answers: no need to press Render "
+                           "again.")
+            self.out_used.emit(model_id)
+            return
+        except Exception as e:
+            self._say_note(f"Not sent: {e}")
+            self.submit_failed.emit(str(e))
+            return
+        finally:
+            self.intents.end(RENDER)
+            self.update_state()
+        self.sent.emit(job)
+        self.out_used.emit(model_id)
+        self.message.emit(f"Sent: {present.task_title(model_id)} "
+                          f"({present.credits_text(job)}).")
+        self.submitted.emit(job)
+        await self.refresh_balance()
+
+    async def _send_later(self, key: str) -> None:
+        """A take stored but not confirmed: the manager re-sends it, same key and bytes."""
+        rec = await self.studio.read(self.studio.store.by_idempotency_key, key)
+        if rec is not None:
+            await self.studio.run(self.studio.manager.resume(rec.id))
+
+    def retry(self, job: JobRecord, what: str = "Retry") -> asyncio.Task[None] | None:
+        """Render a take again once per intent (Retry in the queue, Re-run in history)."""
+        reason = self.refusal(SendRequest(what, job.model_id, self.mock, job_id=job.id))
+        if reason is not None:
+            self.message.emit(f"{what}: {reason}")
+            return None
+        key = self.intents.begin(RETRY)
+        if key is None:
+            return None
+        return self.spawn(self._retry(job.id, key, what), what)
+
+    async def _retry(self, job_id: str, key: str, what: str) -> None:
+        manager = self.studio.manager
+        try:
+            job = await self.studio.run(manager.retry(job_id, idempotency_key=key))
+        except TRANSIENT as e:
+            await self._send_later(key)
+            self.message.emit(f"Not confirmed yet ({e}): the new take waits in the queue and "
+                              "is sent by itself, once, when the API answers.")
+            return
+        finally:
+            self.intents.end(RETRY)
+        self.sent.emit(job)
+        await self.refresh_balance()
+
+    def cancel(self, job_id: str) -> asyncio.Task[None]:
+        return self.spawn(self._cancel(job_id), "Cancel")
+
+    async def _cancel(self, job_id: str) -> None:
+        job = await self.studio.run(self.studio.manager.cancel(job_id))
+        self.job_changed.emit(job)
+        await self.refresh_balance()
+
+    async def refresh_balance(self) -> None:
+        credits = await self.studio.balance()
+        with contextlib.suppress(RuntimeError):  # the window may be gone already
+            self.balance_changed.emit(credits)
+
+    # ---- tasks on the window's loop ----------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        """Run a coroutine on the window's loop; failures are said, not raised."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                log.info("%s failed: %s", what, exc)
+                with contextlib.suppress(RuntimeError):
+                    self.message.emit(f"{what} failed: {exc}")
+
+        task.add_done_callback(done)
+        return task
+
+
+def _start_reads(store: JobStore, resumed: list[str]
+                 ) -> tuple[list[JobRecord], dict[str, list[float]]]:
+    """On the core thread: the queue's recent takes plus those resumed, and the run times."""
+    recent = store.query(limit=QUEUE_RECENT)
+    jobs = {j.id: j for j in recent}
+    for job_id in resumed:
+        if job_id not in jobs and (rec := store.get(job_id)) is not None:
+            jobs[job_id] = rec
+    return list(jobs.values()), read_run_times(store)

@@ -108,8 +108,8 @@ async def fill_demo(studio: Any, n: int, media_dir: Path, *, fail_one: bool = Tr
         if fail_one and server is not None and i == 2:
             server.set_faults(fail_jobs=1, fail_message="The model could not keep the "
                               "subject consistent; try a simpler prompt.")
-        jobs.append(await studio.manager.submit(model, payload))
-    done = await asyncio.gather(*(studio.manager.wait(j.id) for j in jobs))
+        jobs.append(await studio.run(studio.manager.submit(model, payload)))
+    done = await asyncio.gather(*(studio.run(studio.manager.wait(j.id)) for j in jobs))
     for job in [j for j in done if j.status == "succeeded"][:favourites]:
-        studio.store.update(job.id, favourite=True)
-    return [studio.store.get(j.id) for j in done]
+        await studio.read(studio.store.update, job.id, favourite=True)
+    return [await studio.read(studio.store.get, j.id) for j in done]

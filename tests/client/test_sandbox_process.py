@@ -1,0 +1,259 @@
+"""The built-in sandbox in a child process: it dies with its parent (even a kill -9), one
+server per data folder, the key never in argv or the environment, a non-blocking start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.client.connection import begin_sandbox, start_sandbox
+from app.sandbox import folder, process
+from app.sandbox.process import SandboxStartError
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+APP = textwrap.dedent("""
+    import subprocess, sys, time
+    from pathlib import Path
+    from app.client.connection import start_sandbox
+
+    conn = start_sandbox(Path(sys.argv[1]), render_seconds=0.2)
+    extra = 0
+    if sys.argv[2] == "share-pipe":  # a helper it spawned keeps the child's stdin open
+        extra = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                                 pass_fds=[conn.server._proc.stdin.fileno()]).pid
+    print(conn.server.pid, extra, conn.base_url, conn.owns_server, flush=True)
+    time.sleep(120)
+""")
+
+
+def gone(pid: int) -> bool:
+    """No such process, or a zombie nobody has reaped yet (it runs nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def wait_gone(pid: int, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while not gone(pid):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def answers(url: str, key: str) -> int:
+    return httpx.get(f"{url}/v1/account", headers={"Authorization": f"Bearer {key}"},
+                     timeout=10).json()["credits"]
+
+
+class App:
+    """A separate process that opens the built-in sandbox, like the window or the CLI."""
+
+    def __init__(self, tmp_path: Path, data: Path, mode: str = "plain",
+                 env: dict[str, str] | None = None) -> None:
+        script = tmp_path / "app_process.py"
+        script.write_text(APP)
+        self.proc = subprocess.Popen([sys.executable, str(script), str(data), mode],
+                                     stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(env or {})})
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        assert line, "the app process did not open the sandbox"
+        self.child, self.extra, self.url = int(line[0]), int(line[1]), line[2]
+        self.owned = line[3] == "True"
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+@linux
+def test_a_kill_9_of_the_app_leaves_no_orphan_and_the_next_start_takes_over(tmp_path):
+    data = tmp_path / "sandbox"
+    app = App(tmp_path, data)
+    assert app.owned and not gone(app.child)
+    assert app.child != app.proc.pid
+    app.kill9()
+    assert wait_gone(app.child), "the sandbox outlived the app killed with SIGKILL"
+    with start_sandbox(data) as conn:  # the dead owner's lock is free: this one takes over
+        assert conn.owns_server and conn.server.pid != app.child
+        assert answers(conn.base_url, conn._key.reveal()) == 10_000
+
+
+@linux
+def test_the_pipe_watchdog_alone_stops_it(tmp_path):
+    """Without PR_SET_PDEATHSIG (other systems): the end of its stdin stops the child."""
+    app = App(tmp_path, tmp_path / "sandbox", env={"TAKES_SANDBOX_NO_PDEATHSIG": "1"})
+    app.kill9()
+    assert wait_gone(app.child)
+
+
+@linux
+def test_the_parent_death_signal_alone_stops_it(tmp_path):
+    """A process the app spawned holds the child's stdin open: only the kernel's signal on
+    the parent's death can stop the sandbox."""
+    app = App(tmp_path, tmp_path / "sandbox", mode="share-pipe")
+    try:
+        app.kill9()
+        assert not gone(app.extra)  # the pipe is still open
+        assert wait_gone(app.child), "the sandbox outlived its parent (pipe held elsewhere)"
+    finally:
+        os.kill(app.extra, signal.SIGKILL)
+
+
+@linux
+def test_the_thread_that_started_it_ending_does_not_stop_it(tmp_path):
+    """PR_SET_PDEATHSIG fires when the spawning *thread* ends; the child must stay."""
+    pending = begin_sandbox(tmp_path / "sandbox")
+    conn = pending.result(60)
+    pending.join(10)
+    pid = conn.server.pid
+    try:
+        time.sleep(0.5)  # the signal, if any, has been handled by now
+        assert not gone(pid)
+        assert answers(conn.base_url, conn._key.reveal()) == 10_000
+    finally:
+        conn.close()
+    assert gone(pid)
+
+
+@linux
+def test_the_key_is_never_in_argv_or_the_environment(tmp_path):
+    with start_sandbox(tmp_path / "sandbox") as conn:
+        key = conn._key.reveal().encode()
+        pid = conn.server.pid
+        assert key not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert key not in Path(f"/proc/{pid}/environ").read_bytes()
+        assert key not in repr(conn).encode() and key not in repr(conn.server).encode()
+        for name in (folder.STATE, folder.LOCK, folder.START_LOCK):
+            assert (tmp_path / "sandbox" / name).stat().st_mode & 0o777 == 0o600, name
+
+
+def test_one_server_per_folder_shared_with_another_process(tmp_path):
+    data = tmp_path / "sandbox"
+    first = start_sandbox(data)
+    try:
+        same = start_sandbox(data)
+        assert same.base_url == first.base_url and same.server.pid == first.server.pid
+        assert first.owns_server and not same.owns_server
+        other = App(tmp_path, data)  # e.g. a `takes submit` beside the window
+        assert other.url == first.base_url and not other.owned
+        other.kill9()
+        same.close()  # leaves the server it merely joined
+        assert answers(first.base_url, first._key.reveal()) == 10_000
+        pid = first.server.pid
+    finally:
+        first.close()
+    assert wait_gone(pid, 1) and folder.read_state(data) is None
+    with start_sandbox(data) as again:  # the owner left: the next start serves the folder
+        assert again.owns_server and again.server.pid != pid
+
+
+def test_two_starts_at_once_make_one_server(tmp_path):
+    data = tmp_path / "sandbox"
+    a, b = begin_sandbox(data), begin_sandbox(data)
+    one, two = a.result(60), b.result(60)
+    a.join(10)
+    b.join(10)
+    try:
+        assert one.base_url == two.base_url
+        assert sorted([one.owns_server, two.owns_server]) == [False, True]
+    finally:
+        (two if two.owns_server else one).close()
+        (one if two.owns_server else two).close()
+
+
+def test_begin_returns_before_the_sandbox_answers(tmp_path):
+    import asyncio
+
+    started = time.monotonic()
+    pending = begin_sandbox(tmp_path / "sandbox")
+    returned = time.monotonic()
+    assert not pending.done()  # the child is still importing the server stack
+
+    async def wait() -> object:
+        return await pending
+
+    conn = asyncio.run(wait())
+    ready = time.monotonic()
+    pending.join(10)
+    try:
+        assert returned - started < (ready - started) / 2
+        assert answers(conn.base_url, conn._key.reveal()) == 10_000
+    finally:
+        conn.close()
+
+
+def test_close_of_a_pending_start_closes_what_it_makes(tmp_path):
+    pending = begin_sandbox(tmp_path / "sandbox")
+    pending.close()  # the window closed before the sandbox came up
+    pending.join(60)
+    conn = pending.result(0)
+    assert conn.server is None  # closed by itself
+    assert not folder.served(tmp_path / "sandbox")
+
+
+def test_stop_then_start_keeps_the_url_and_key_and_tools_work(tmp_path):
+    with start_sandbox(tmp_path / "sandbox", render_seconds=0.2, credits=500) as conn:
+        sandbox = conn.server
+        key = conn._key.reveal()
+        assert sandbox.store.balance() == 500 and sandbox.store.ledger() == []
+        assert sandbox.set_faults(latency_s=0.05) == {"latency_s": 0.05}
+        with pytest.raises(ValueError, match="latency_s"):
+            sandbox.set_faults(latency_s=-1)
+        sandbox.engine.render_seconds = 0.1
+        with pytest.raises(ValueError, match="render_seconds"):
+            sandbox.set_render_seconds(10_000)
+        old = sandbox.pid
+        sandbox.stop()
+        assert gone(old) if sys.platform.startswith("linux") else True
+        with pytest.raises(httpx.ConnectError):
+            answers(conn.base_url, key)
+        sandbox.start()
+        assert sandbox.pid != old and sandbox.url == conn.base_url
+        assert answers(conn.base_url, key) == 500
+
+
+def test_a_child_that_ignores_sigterm_is_killed(tmp_path, monkeypatch):
+    monkeypatch.setattr(process, "STOP_TIMEOUT_S", 0.5)
+    conn = start_sandbox(tmp_path / "sandbox")
+    pid = conn.server.pid
+    os.kill(pid, signal.SIGSTOP)  # a stopped process handles no SIGTERM
+    started = time.monotonic()
+    conn.close()
+    assert time.monotonic() - started < 5
+    assert gone(pid) if sys.platform.startswith("linux") else True
+    assert not folder.served(tmp_path / "sandbox")
+
+
+def test_a_start_failure_is_one_clear_error_and_leaves_nothing(tmp_path):
+    with pytest.raises(SandboxStartError, match=r"faults: latency_s"):
+        start_sandbox(tmp_path / "sandbox", faults={"latency_s": -1})
+    assert not folder.served(tmp_path / "sandbox")
+    assert folder.read_state(tmp_path / "sandbox") is None
+    with pytest.raises(TypeError, match="unknown sandbox option"):
+        start_sandbox(tmp_path / "sandbox", colour="red")
+
+
+def test_no_thread_is_left_and_the_start_thread_ends(tmp_path):
+    before = set(threading.enumerate())
+    pending = begin_sandbox(tmp_path / "sandbox")
+    conn = pending.result(60)
+    pending.join(10)
+    conn.close()
+    assert set(threading.enumerate()) <= before

@@ -353,6 +353,11 @@ def check_key_text(key: Any) -> None:
 _session_keys: dict[str, str] = {}
 
 
+def session_keys() -> list[str]:
+    """The keys kept for this session (for blanking them out of logs)."""
+    return list(_session_keys.values())
+
+
 def keyring_status() -> tuple[bool, str]:
     """(whether a safe OS keyring is there, its name or why not). A plaintext backend
     (keyrings.alt) or the null backend does not count: keys would be lost or exposed."""
@@ -368,16 +373,16 @@ def keyring_status() -> tuple[bool, str]:
         b, keyring.backends.fail.Keyring | keyring.backends.null.Keyring)
         and not type(b).__module__.startswith("keyrings.alt")]
     if not usable:
-        names = ", ".join(type(b).__name__ for b in chain) or type(kr).__name__
-        return False, f"no system keyring is running (found: {names})"
+        names = ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in chain)
+        return False, f"found only {names}"
     return True, f"{type(usable[0]).__module__}.{type(usable[0]).__name__}"
 
 
 def no_keyring_message(reason: str = "") -> str:
-    why = f" ({reason})" if reason else ""
-    return (f"Cannot save the API key safely: this system has no keyring{why} (Secret "
-            "Service, Keychain or Credential Manager). Start or unlock one (for example GNOME "
-            "Keyring or KWallet), or choose: keep the key for this session only "
+    why = f"; {reason}" if reason else ""
+    return ("Cannot save the API key safely: this system has no keyring to keep it (Secret "
+            f"Service, Keychain or Credential Manager{why}). Start or unlock one (for example "
+            "GNOME Keyring or KWallet), or choose: keep the key for this session only "
             "(--session-key; then pass it with --key or the TAKES_API_KEY environment "
             "variable next time), or write it to a file readable only by you "
             "(--plaintext-key-file).")
@@ -525,29 +530,36 @@ async def check_profile(base_url: str, key: str, *, wait_s: float = 10.0
 
 
 def _connect_failure(e: Exception, where: str) -> ProfileCheck:
-    cause: BaseException | None = e
-    while cause is not None and not isinstance(cause, OSError):
-        cause = cause.__cause__ or cause.__context__
+    chain: list[BaseException] = []
+    link: BaseException | None = e
+    while link is not None and len(chain) < 20:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    text = " ".join(str(x) for x in chain).lower()
+
+    def has(kind: type[BaseException]) -> bool:
+        return any(isinstance(x, kind) for x in chain)
+
+    errnos = {getattr(x, "errno", None) for x in chain}
+    cause: OSError | None = next((x for x in chain if isinstance(x, OSError)), None)
     host = where.rsplit("@", 1)[-1]
-    if isinstance(cause, socket.gaierror) or "name or service" in str(e).lower() or \
-            "nodename" in str(e).lower() or "temporary failure in name" in str(e).lower():
+    if has(socket.gaierror) or "name or service" in text or "nodename" in text or \
+            "temporary failure in name" in text:
         return ProfileCheck(False, f"Cannot find the server {host.split(':')[0]!r} (the name "
                             "does not resolve): check the URL for a typo, or your network "
                             "connection", "url")
-    if isinstance(cause, ssl.SSLError) or "ssl" in str(e).lower() or \
-            "certificate" in str(e).lower():
+    if has(ssl.SSLError) or "ssl" in text or "certificate" in text:
         return ProfileCheck(False, f"{host} answered, but its TLS certificate was not "
                             "accepted: check the URL (https:// vs http://)", "url")
-    if isinstance(cause, ConnectionRefusedError) or (isinstance(cause, OSError) and
-                                                     cause.errno == errno.ECONNREFUSED) or \
-            "refused" in str(e).lower():
+    if has(ConnectionRefusedError) or errno.ECONNREFUSED in errnos or "refused" in text:
         return ProfileCheck(False, f"Nothing answers at {host} (connection refused): check "
                             "the URL and its port", "url")
-    if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+    if errnos & {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN}:
         return ProfileCheck(False, f"Cannot reach {host}: no network route (are you "
                             "offline?)", "network")
-    return ProfileCheck(False, f"Cannot reach {host} ({type(e).__name__}): check your network "
-                        "connection, or the URL", "network")
+    why = type(cause or e).__name__
+    return ProfileCheck(False, f"Cannot reach {host} ({why}): check your network connection, "
+                        "or the URL", "network")
 
 
 def _answer(r: Any, where: str, key: str) -> ProfileCheck:

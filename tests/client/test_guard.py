@@ -1,0 +1,198 @@
+"""The guard-rails gate against a real sandbox: the confirm threshold, the daily cap, the
+balance; a refused job is never sent (no upload, no POST, nothing stored, nothing charged)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from app.client.guard import Gate, Refused, day_bounds
+from app.client.manager import JobManager
+from app.client.profiles import SANDBOX, Profile
+from app.client.store import JobRecord, JobStore
+from app.sandbox.server import SandboxServer
+from client.helpers import (
+    FAST,
+    FAST_POLL,
+    KEY,
+    PROMPT_ONLY,
+    PROMPT_ONLY_COST,
+    balance,
+    fast_client,
+    run,
+    server_jobs,
+)
+
+
+def _manager(sb: SandboxServer, tmp_path, profile: Profile) -> tuple[JobManager, JobStore]:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    api = fast_client(sb.url)
+    return JobManager(api, store, tmp_path / "work", FAST_POLL, profile=profile.name,
+                      gate=Gate(store, profile)), store
+
+
+async def _close(m: JobManager) -> None:
+    await m.close()
+    await m.client.close()
+    m.store.close()
+
+
+def _uploads_and_posts(api) -> list[str]:
+    return [f"{a.method} {a.path}" for a in api.trace if a.method == "POST"]
+
+
+def test_above_the_threshold_nothing_is_sent_until_confirmed(sandbox, tmp_path, media):
+    profile = Profile("Work", "api", sandbox.url, confirm_above=80, daily_cap=0)
+    payload = {"prompt": "pan left", "start_image_url": str(media["img_640x480"]),
+               "duration": "5", "out": "pan.mp4"}  # kling std i2v: a local image to upload
+
+    async def main() -> None:
+        m, store = _manager(sandbox, tmp_path, profile)
+        try:
+            with pytest.raises(Refused) as e:
+                await m.submit("kling_v3_std_i2v", payload)
+            v = e.value.verdict
+            assert v.needs_confirm and not v.allowed and e.value.code == "confirm_needed"
+            assert v.estimate.max == 84 and v.threshold == 80
+            assert v.estimate.breakdown in str(e.value) and "Confirm" in str(e.value)
+            # nothing uploaded, nothing POSTed, nothing stored, nothing charged
+            assert _uploads_and_posts(m.client) == []
+            assert store.count() == 0 and store.all_takes() == []
+            assert await server_jobs(m.client) == []
+            assert await balance(m.client) == FAST["credits"]
+            rec = await m.submit("kling_v3_std_i2v", payload, confirmed=True)
+            assert rec.remote_id and rec.profile == "Work"
+            assert await balance(m.client) == FAST["credits"] - v.estimate.max
+            # a mock take is free: never confirmed, never counted
+            mock = await m.submit("kling_v3_std_i2v", {**payload, "mock": True,
+                                                       "out": "mock.mp4"})
+            assert mock.remote_id and mock.mock
+            assert m.gate.spent_today() == v.estimate.max
+            # a retry passes the same gate: refused without the confirmation
+            with pytest.raises(Refused, match="Confirm"):
+                await m.retry(rec.id)
+            assert len(await server_jobs(m.client)) == 2
+        finally:
+            await _close(m)
+
+    run(main())
+
+
+def test_the_daily_cap_counts_the_maximum_then_the_charge(sandbox, tmp_path):
+    profile = Profile("Work", "api", sandbox.url, confirm_above=0, daily_cap=300)
+
+    async def main() -> None:
+        m, store = _manager(sandbox, tmp_path, profile)
+        try:
+            first = await m.submit("seedance_r2v", PROMPT_ONLY)  # 108
+            assert m.gate.spent_today() == PROMPT_ONLY_COST
+            second = await m.submit("seedance_r2v", {**PROMPT_ONLY, "out": "b.mp4"})  # 216
+            with pytest.raises(Refused) as e:
+                await m.submit("seedance_r2v", {**PROMPT_ONLY, "out": "c.mp4"})  # 324 > 300
+            v = e.value.verdict
+            assert v.reason == "daily_cap" and e.value.code == "daily_cap_reached"
+            assert (v.cap, v.spent_today) == (300, 2 * PROMPT_ONLY_COST)
+            assert "300 credits" in v.message and "216 credits" in v.message and \
+                "84 credits left" in v.message and "108 credits" in v.message
+            assert store.count() == 2 and len(await server_jobs(m.client)) == 2
+            # a cancel refunds: the day's count is corrected by what is charged
+            await m.cancel(second.id)
+            assert store.get(second.id).credits_refunded == PROMPT_ONLY_COST
+            assert m.gate.spent_today() == PROMPT_ONLY_COST
+            third = await m.submit("seedance_r2v", {**PROMPT_ONLY, "out": "c.mp4"})
+            assert third.remote_id and m.gate.spent_today() == 2 * PROMPT_ONLY_COST
+            await m.wait(first.id)
+            await m.wait(third.id)
+            assert await balance(m.client) == FAST["credits"] - 2 * PROMPT_ONLY_COST
+        finally:
+            await _close(m)
+
+    run(main())
+
+
+def test_a_job_the_balance_cannot_cover_is_not_sent(tmp_path):
+    with SandboxServer(tmp_path / "sb", key=KEY, **{**FAST, "credits": 150}) as sb:
+        async def main() -> None:
+            m, store = _manager(sb, tmp_path, SANDBOX)  # limits off, the balance check stays
+            try:
+                ok = await m.submit("seedance_r2v", PROMPT_ONLY)  # 108 of 150
+                with pytest.raises(Refused) as e:
+                    await m.submit("seedance_r2v", {**PROMPT_ONLY, "out": "b.mp4"})
+                v = e.value.verdict
+                assert v.reason == "balance" and e.value.code == "insufficient_credits"
+                assert v.balance == 42 and "42 credits" in v.message and \
+                    "66 credits short" in v.message and "Nothing was uploaded" in v.message
+                assert [r.id for r in store.all_takes()] == [ok.id]
+                assert len(await server_jobs(m.client)) == 1
+                assert await balance(m.client) == 42
+                # mock renders need no balance
+                mock = await m.submit("seedance_r2v", {**PROMPT_ONLY, "mock": True,
+                                                       "out": "m.mp4"})
+                assert mock.remote_id
+            finally:
+                await _close(m)
+
+        run(main())
+
+
+def test_the_sandbox_has_the_limits_off_by_default_and_tests_turn_them_on(sandbox, tmp_path):
+    assert SANDBOX.confirm_threshold is None and SANDBOX.day_cap is None
+    api = Profile("Work", "api", "https://api.example")
+    assert (api.confirm_threshold, api.day_cap) == (500, 5000)
+    assert replace(api, confirm_above=0, daily_cap=0).day_cap is None
+    on = replace(SANDBOX, confirm_above=50)
+
+    async def main() -> None:
+        m, _ = _manager(sandbox, tmp_path, SANDBOX)
+        try:
+            await m.submit("seedance_r2v", {**PROMPT_ONLY, "resolution": "720p"})  # no ask
+            v = await Gate(m.store, on).check(m.client, "seedance_r2v", PROMPT_ONLY)
+            assert v.needs_confirm and v.balance is not None
+            assert (await Gate(m.store, on).check(m.client, "seedance_r2v", PROMPT_ONLY,
+                                                   confirmed=True)).allowed
+        finally:
+            await _close(m)
+
+    run(main())
+
+
+def test_an_unreadable_balance_refuses(tmp_path):
+    store = JobStore(tmp_path / "j.sqlite3")
+
+    async def main() -> None:
+        api = fast_client("http://127.0.0.1:9", max_retries=0)
+        try:
+            v = await Gate(store, SANDBOX).check(api, "seedance_r2v", PROMPT_ONLY)
+            assert not v.allowed and v.reason == "no_balance" and "Nothing" in v.message
+        finally:
+            await api.close()
+
+    run(main())
+    store.close()
+
+
+def test_the_day_is_the_local_calendar_day(tmp_path):
+    store = JobStore(tmp_path / "j.sqlite3")
+    now = datetime(2026, 12, 3, 23, 59).timestamp()
+    start, end = day_bounds(now)
+    assert datetime.fromtimestamp(start) == datetime(2026, 12, 3)
+    assert datetime.fromtimestamp(end) == datetime(2026, 12, 4)
+    for at, charged, status, mock in [(start - 1, 500, "succeeded", False),  # yesterday
+                                      (start + 5, 100, "succeeded", False),
+                                      (start + 6, None, "pending", False),  # counts its max
+                                      (start + 7, None, "failed", False),  # never charged
+                                      (start + 8, 0, "canceled", False),  # refunded
+                                      (start + 9, None, "queued", True)]:  # mock
+        rec = JobRecord.new("seedance_r2v", {"mock": mock}, credits_estimated=70,
+                            created_at=at, profile="Work")
+        rec.status, rec.credits_charged = status, charged
+        store.add(rec)
+    store.add(JobRecord.new("seedance_r2v", {}, credits_estimated=999, created_at=start + 1,
+                            profile="Other"))
+    gate = Gate(store, Profile("Work", "api", "https://x.example"), clock=lambda: now)
+    assert gate.spent_today() == 170
+    assert Gate(store, Profile("Work", "api", "https://x.example"),
+                clock=lambda: now + 120).spent_today() == 0  # tomorrow
+    store.close()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.client.store import JobRecord, JobStore
+from app.client.store import SCHEMA_VERSION, JobRecord, JobStore
 
 
 @pytest.fixture
@@ -152,3 +152,76 @@ def test_a_store_written_by_the_previous_code_opens_and_migrates(tmp_path):
         assert s.claim("a", "other", 30)
     finally:
         s.close()
+
+
+#: the store as schema version 1 wrote it (before profiles), spelled out so that later
+#: changes to the code's schema cannot make this test agree with itself
+_V1 = """
+CREATE TABLE jobs (id TEXT PRIMARY KEY, model_id TEXT NOT NULL, payload TEXT NOT NULL,
+    prompt TEXT NOT NULL DEFAULT '', idempotency_key TEXT NOT NULL UNIQUE, remote_id TEXT,
+    status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0, error_code TEXT,
+    error_message TEXT, credits_estimated INTEGER NOT NULL DEFAULT 0, credits_charged INTEGER,
+    mock INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, submitted_at REAL,
+    started_at REAL, finished_at REAL, result_path TEXT, result TEXT,
+    favourite INTEGER NOT NULL DEFAULT 0, parent_id TEXT, history TEXT NOT NULL DEFAULT '[]',
+    deleted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE job_wire (id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE, body BLOB,
+    final_path TEXT, claimed_by TEXT, claim_until REAL);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_store_of_the_previous_schema_is_migrated_and_every_take_found(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(_V1)
+    statuses = ["succeeded", "failed", "running", "pending", "canceled"]
+    for i in range(25):
+        db.execute("INSERT INTO jobs (id, model_id, payload, prompt, idempotency_key, status, "
+                   "credits_estimated, credits_charged, created_at, history, deleted) VALUES "
+                   "(?, 'seedance_r2v', ?, ?, ?, ?, 108, ?, ?, '[[\"pending\", 1.0]]', ?)",
+                   (f"t{i}", f'{{"prompt": "take {i}", "out": "t{i}.mp4"}}', f"take {i}",
+                    f"k{i}", statuses[i % 5], 108 if i % 5 == 0 else None, 1000.0 + i,
+                    int(i == 24)))
+    db.execute("INSERT INTO job_wire (id, body) VALUES ('t2', x'7b7d')")
+    db.commit()
+    db.close()
+
+    s = JobStore(path)
+    try:
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == \
+            SCHEMA_VERSION
+        assert s.count() == 24 and s.count(profile="Sandbox") == 24
+        assert s.count(profile="Work") == 0
+        assert len(s.all_takes()) == 25  # the deleted one too (the ledger's view)
+        got = s.get("t7")
+        assert got.profile == "Sandbox" and got.prompt.startswith("take 7")
+        assert got.credits_estimated_min is None and got.credits_refunded == 0
+        assert s.wire("t2") == (b"{}", None)
+        assert {r.id for r in s.unfinished()} == {f"t{i}" for i in range(25)
+                                                 if i % 5 in (2, 3) and i != 24}
+        assert s.unfinished(profile="Work") == []
+        # new takes of another profile are kept apart
+        work = s.add(JobRecord.new("seedance_r2v", {"prompt": "new", "out": "n.mp4"},
+                                   profile="Work"))
+        assert [r.id for r in s.query(profile="Work")] == [work.id]
+        assert [r.id for r in s.unfinished(profile="Work")] == [work.id]
+        assert s.count(profile="Sandbox") == 24 and s.count() == 25
+        assert s.uses_out("n.mp4") and s.uses_out("t3.mp4") and not s.uses_out("zz.mp4")
+    finally:
+        s.close()
+    again = JobStore(path)  # opening twice migrates once
+    assert again.count() == 25
+    again.close()
+
+
+def test_a_charge_that_goes_down_is_a_refund(store):
+    rec = store.add(JobRecord.new("seedance_r2v", {"out": "x.mp4"}, credits_estimated=108))
+    store.update(rec.id, status="queued", credits_charged=108)
+    store.update(rec.id, status="running", credits_charged=108)
+    out = store.update(rec.id, status="canceled", credits_charged=0)
+    assert (out.credits_charged, out.credits_refunded) == (0, 108)
+    assert store.get(rec.id).credits_refunded == 108
+    never = store.add(JobRecord.new("seedance_r2v", {"out": "y.mp4"}, credits_estimated=108))
+    out = store.update(never.id, status="failed", error_code="insufficient_credits")
+    assert (out.credits_charged, out.credits_refunded) == (None, 0)

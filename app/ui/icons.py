@@ -13,18 +13,15 @@ from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from app.resources import icon_svg, palette
+from app.resources import icon_svg
+from app.ui import palette
 
 SIZES = (16, 24, 32)  # Qt scales the nearest larger one for other sizes
-_theme = "light"
 
 
 def set_theme(theme: str) -> None:
-    """Icons made after this draw in `theme`'s colours (the accounts issue switches themes)."""
-    global _theme
-    palette(theme)  # refuses an unknown theme before anything changes
-    _theme = theme
-    icon.cache_clear()
+    """Icons (and every colour asked for) after this are `theme`'s (`app.ui.palette`)."""
+    palette.set_theme(theme)
 
 
 def _pixmap(renderer: QSvgRenderer, side: int, dpr: float) -> QPixmap:
@@ -46,11 +43,10 @@ def _dpr() -> float:
 @functools.cache
 def icon(name: str, role: str = "icon") -> QIcon:
     """The icon `name` drawn in the palette colour `role` (disabled: `icon_disabled`)."""
-    colours = palette(_theme)
     svg = icon_svg(name)
     out, dpr = QIcon(), _dpr()
-    for mode, colour in ((QIcon.Mode.Normal, colours[role]),
-                         (QIcon.Mode.Disabled, colours["icon_disabled"])):
+    for mode, colour in ((QIcon.Mode.Normal, palette.colour(role)),
+                         (QIcon.Mode.Disabled, palette.colour("icon_disabled"))):
         renderer = QSvgRenderer(QByteArray(svg.replace(b"currentColor", colour.encode())))
         for side in SIZES:
             out.addPixmap(_pixmap(renderer, side, dpr), mode)
@@ -63,6 +59,9 @@ def app_icon() -> QIcon:
     for side in (*SIZES, 48, 64, 128, 256):
         out.addPixmap(_pixmap(renderer, side, dpr))
     return out
+
+
+palette.on_theme_changed(icon.cache_clear)  # drawn in the old colours: draw again
 
 
 def icon_size(side: int = 16) -> QSize:

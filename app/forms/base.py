@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
+from app.ui.palette import colour
 
 if TYPE_CHECKING:
     from app.forms.probing import ProbeService
@@ -28,11 +28,6 @@ class _Omit:
 
 
 OMIT: Any = _Omit()
-
-ERROR_COLOR = "#c62828"
-WARNING_COLOR = "#9a6700"
-MUTED_COLOR = "#5f6b7a"
-ACCENT_COLOR = "#1f5fbf"
 
 
 @dataclass
@@ -58,15 +53,6 @@ class EditorContext:
         from app.forms.registry import editor_for
 
         return editor_for(spec, self, path, parent)
-
-
-@contextlib.contextmanager
-def signals_blocked(obj: QObject) -> Iterator[None]:
-    previous = obj.blockSignals(True)
-    try:
-        yield
-    finally:
-        obj.blockSignals(previous)
 
 
 class Editor(QWidget):
@@ -154,7 +140,7 @@ class IssueLabel(QLabel):
         warnings = [i.message for i in issues if i.severity != "error"]
         lines = errors + [f"⚠ {w}" for w in warnings]
         self.setText("\n".join(dict.fromkeys(lines)))
-        color = ERROR_COLOR if errors else WARNING_COLOR
+        color = colour("error" if errors else "warning")
         self.setStyleSheet(f"color: {color}; font-size: 11px;")
         self.setVisible(bool(lines))
 

@@ -19,8 +19,6 @@ from PySide6.QtWidgets import (
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
 from app.forms.base import (
-    ACCENT_COLOR,
-    ERROR_COLOR,
     OMIT,
     Editor,
     EditorContext,
@@ -28,13 +26,14 @@ from app.forms.base import (
     IssueLabel,
     relative,
 )
+from app.ui.palette import colour, styled
 
 CARD_LABEL_WIDTH = 112
 
-CARD_STYLE = f"""
-QFrame#card {{ border: 1px solid #cfd7e2; border-radius: 8px; background: #f7f9fc; }}
-QFrame#card[bad="true"] {{ border: 1px solid {ERROR_COLOR}; }}
-QLabel#cardTag {{ color: {ACCENT_COLOR}; font-weight: 600; }}
+CARD_STYLE = """
+QFrame#card { border: 1px solid $card_border; border-radius: 8px; background: $card; }
+QFrame#card[bad="true"] { border: 1px solid $error; }
+QLabel#cardTag { color: $accent; font-weight: 600; }
 """
 
 
@@ -118,6 +117,10 @@ class Card(QFrame):
 
     move_requested = Signal(object, int)
     remove_requested = Signal(object)
+    kind: str | None = None  # a card that can be of two kinds (an element: images or a video)
+
+    def set_kind(self, kind: str) -> None:
+        """Cards with a kind override this (an element switches its fields)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -169,7 +172,7 @@ class CardListEditor(Editor):
     def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(spec, ctx, path, parent)
-        self.setStyleSheet(CARD_STYLE)
+        self.setStyleSheet(styled(CARD_STYLE))
         self.cards: list[Any] = []
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
@@ -178,7 +181,7 @@ class CardListEditor(Editor):
         self.card_box.setSpacing(6)
         self.layout_.addLayout(self.card_box)
         self.empty = QLabel(self)
-        self.empty.setStyleSheet("color: #5f6b7a;")
+        self.empty.setStyleSheet(f"color: {colour('muted')};")
         self.layout_.addWidget(self.empty)
 
     def make_card(self, index: int, data: dict[str, Any] | None) -> Any:
@@ -213,6 +216,9 @@ class CardListEditor(Editor):
         self.card_box.insertWidget(index, card)
         return card
 
+    def item_count(self) -> int:
+        return len(self.cards)
+
     def add(self, data: dict[str, Any] | None = None) -> Any:
         card = self._insert(len(self.cards), data)
         self.update_cards()
@@ -225,7 +231,7 @@ class CardListEditor(Editor):
         if not 0 <= j < len(self.cards):
             return
         values = [self.card_value(c) for c in self.cards]
-        kinds = [getattr(c, "kind", None) for c in self.cards]
+        kinds = [c.kind for c in self.cards]
         values[i], values[j] = values[j], values[i]
         kinds[i], kinds[j] = kinds[j], kinds[i]
         self._rebuild(values)

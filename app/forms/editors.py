@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,14 +25,13 @@ from superqt import QLabeledDoubleSlider, QLabeledSlider
 from app.catalog.rules import keyframe_max
 from app.catalog.specs import FieldSpec, decimals_for
 from app.forms.base import (
-    MUTED_COLOR,
     OMIT,
     Editor,
     EditorContext,
     FormState,
     format_value,
-    signals_blocked,
 )
+from app.ui.palette import colour
 
 INT32_MAX = 2_147_483_647
 
@@ -46,7 +45,7 @@ def _row(widget: QWidget) -> QHBoxLayout:
 
 def muted(text: str = "", parent: QWidget | None = None) -> QLabel:
     label = QLabel(text, parent)
-    label.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+    label.setStyleSheet(f"color: {colour('muted')}; font-size: 11px;")
     label.setWordWrap(True)
     return label
 
@@ -87,9 +86,9 @@ class EnumEditor(Editor):
         return self.combo.currentData()
 
     def set_value(self, value: Any) -> None:
-        with signals_blocked(self.combo):
+        with QSignalBlocker(self.combo):
             self.combo.setCurrentIndex(self._index_of(value))
-        self._update_hint()
+        self.update_hint()
 
     def _index_of(self, value: Any) -> int:
         if value is OMIT or value is None:
@@ -103,14 +102,14 @@ class EnumEditor(Editor):
         return self.combo.count() - 1
 
     def _on_change(self) -> None:
-        self._update_hint()
+        self.update_hint()
         self.emit_changed()
 
     def set_hint(self, text: str) -> None:
         self.hint.setText(text)
         self.hint.setVisible(bool(text))
 
-    def _update_hint(self) -> None:
+    def update_hint(self) -> None:
         guidance = self.spec.guidance.get(str(self.combo.currentData()), "")
         self.set_hint(guidance)
         self.combo.setToolTip("\n".join(x for x in (self.toolTip(), guidance) if x))
@@ -194,7 +193,7 @@ class SliderEditor(Editor):
         return round(v)
 
     def set_value(self, value: Any) -> None:
-        with signals_blocked(self.slider):
+        with QSignalBlocker(self.slider):
             if value is OMIT or value is None:
                 if self.unset is not None:
                     self._set_unset(True)
@@ -221,7 +220,7 @@ class SliderEditor(Editor):
 
     def _set_unset(self, unset: bool) -> None:
         assert self.unset is not None
-        with signals_blocked(self.unset):
+        with QSignalBlocker(self.unset):
             self.unset.setChecked(unset)
         self._show_unset(unset)
 
@@ -268,7 +267,7 @@ class SpinEditor(Editor):
         return self.spin.value()
 
     def set_value(self, value: Any) -> None:
-        with signals_blocked(self.spin):
+        with QSignalBlocker(self.spin):
             if isinstance(value, int) and not isinstance(value, bool):
                 self.spin.setValue(value)
 
@@ -303,7 +302,7 @@ class KeyframeEditor(SliderEditor):
         if top != self.dynamic_max:
             self.dynamic_max = top
             current = self.value()
-            with signals_blocked(self.slider):
+            with QSignalBlocker(self.slider):
                 self.slider.setRange(*self._bounds())
                 self._widen_to(current)
                 self.slider.setValue(current)
@@ -362,7 +361,7 @@ class AutoIntEditor(Editor):
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
         is_auto = not isinstance(value, int) or isinstance(value, bool)
-        with signals_blocked(self.auto), signals_blocked(self.slider):
+        with QSignalBlocker(self.auto), QSignalBlocker(self.slider):
             self.auto.setChecked(is_auto)
             if not is_auto:
                 lo, hi = self.bounds
@@ -405,7 +404,7 @@ class BoolEditor(Editor):
         return self.toggle.isChecked()
 
     def set_value(self, value: Any) -> None:
-        with signals_blocked(self.toggle):
+        with QSignalBlocker(self.toggle):
             self.toggle.setChecked(bool(value) if value is not OMIT else False)
         self.toggle.setText("On" if self.toggle.isChecked() else "Off")
 
@@ -435,7 +434,7 @@ class StringEditor(Editor):
         return text
 
     def set_value(self, value: Any) -> None:
-        with signals_blocked(self.edit):
+        with QSignalBlocker(self.edit):
             self.edit.setText("" if value is OMIT or value is None else str(value))
 
 
@@ -469,7 +468,7 @@ class SeedEditor(Editor):
 
     def set_value(self, value: Any) -> None:
         is_random = not isinstance(value, int) or isinstance(value, bool)
-        with signals_blocked(self.random), signals_blocked(self.spin):
+        with QSignalBlocker(self.random), QSignalBlocker(self.spin):
             self.random.setChecked(is_random)
             if not is_random:
                 self.spin.setValue(value)
@@ -512,5 +511,5 @@ class JsonEditor(Editor):
             return text  # validation says what is wrong with it
 
     def set_value(self, value: Any) -> None:
-        with signals_blocked(self.edit):
+        with QSignalBlocker(self.edit):
             self.edit.setPlainText("" if value is OMIT else json.dumps(value))

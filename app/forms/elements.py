@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton, QRadioButton, QWidget
 
 from app.catalog.specs import FieldSpec
@@ -64,12 +65,9 @@ class ElementCard(Card):
     def set_kind(self, kind: str) -> None:
         self.kind = kind if self.videos else IMAGE_SET
         if self.switch is not None:
-            for b in (self.image_button, self.video_button):
-                b.blockSignals(True)
-            self.image_button.setChecked(self.kind == IMAGE_SET)
-            self.video_button.setChecked(self.kind == VIDEO)
-            for b in (self.image_button, self.video_button):
-                b.blockSignals(False)
+            with QSignalBlocker(self.image_button), QSignalBlocker(self.video_button):
+                self.image_button.setChecked(self.kind == IMAGE_SET)
+                self.video_button.setChecked(self.kind == VIDEO)
         for name in self.images:
             self.fields.set_visible(name, self.kind == IMAGE_SET)
         for name in self.videos:

@@ -8,8 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -29,19 +28,21 @@ from PySide6.QtWidgets import (
 from app.catalog import Estimate, Report, available_tags, estimate, get_model, validate_payload
 from app.catalog.media import MediaInfo, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
+from app.catalog.roles import totals
 from app.catalog.specs import FieldSpec, field_specs
-from app.catalog.validate import Issue, local_media, split_payload
+from app.catalog.validate import Issue, local_media
+from app.catalog.wrapper import WRAPPER, split
 from app.forms.base import (
-    ACCENT_COLOR,
-    ERROR_COLOR,
-    MUTED_COLOR,
     OMIT,
     Editor,
     EditorContext,
     FormState,
     IssueLabel,
 )
+from app.forms.capabilities import Growing, Hinted, Totalled
 from app.forms.probing import ProbeService, probe_service
+from app.ui.palette import colour, qcolor, styled
+from app.ui.workers import Debounce
 
 DEBOUNCE_MS = 150
 LABEL_WIDTH = 132
@@ -50,14 +51,14 @@ SUMMARY_LINES = 4
 #: Styles are set on the few widgets that need them, not on the form: a style sheet on the form
 #: would make every widget in it paint through QStyleSheetStyle (~10% slower form switches).
 FOOTER_STYLE = """
-QFrame#footer { border-top: 1px solid #d5dbe3; background: #f6f8fb; }
-QLabel#estimate { font-size: 20px; font-weight: 700; color: #17202b; }
+QFrame#footer { border-top: 1px solid $border; background: $surface; }
+QLabel#estimate { font-size: 20px; font-weight: 700; color: $text; }
 """
-SWITCH_STYLE = f"""
-QPushButton[mode="true"] {{ background: {ACCENT_COLOR}; color: white; border: 1px solid
-                            {ACCENT_COLOR}; border-radius: 4px; padding: 3px 12px; }}
-QPushButton[mode="false"] {{ background: #eef2f7; color: #26303d; border: 1px solid #c6cfdb;
-                             border-radius: 4px; padding: 3px 12px; }}
+SWITCH_STYLE = """
+QPushButton[mode="true"] { background: $accent; color: $on_accent; border: 1px solid
+                           $accent; border-radius: 4px; padding: 3px 12px; }
+QPushButton[mode="false"] { background: $button; color: $button_text; border: 1px solid
+                            $button_border; border-radius: 4px; padding: 3px 12px; }
 """
 
 
@@ -82,7 +83,7 @@ class ModeSwitch(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"{names[0]}_mode")
-        self.setStyleSheet(SWITCH_STYLE)
+        self.setStyleSheet(styled(SWITCH_STYLE))
         self.names = names
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -104,12 +105,11 @@ class ModeSwitch(QWidget):
 
     def set_active(self, name: str) -> None:
         for n, b in self.buttons.items():
-            b.blockSignals(True)
-            b.setChecked(n == name)
-            b.setProperty("mode", n == name)
-            b.style().unpolish(b)
-            b.style().polish(b)
-            b.blockSignals(False)
+            with QSignalBlocker(b):
+                b.setChecked(n == name)
+                b.setProperty("mode", n == name)
+                b.style().unpolish(b)
+                b.style().polish(b)
 
 
 class ModelForm(QWidget):
@@ -129,6 +129,7 @@ class ModelForm(QWidget):
         self.fields: dict[str, FieldSpec] = {f.name: f for f in
                                              field_specs(self.spec.json_schema())}
         self.ctx = EditorContext(self.service, field_specs=self.fields)
+        self._totals = totals(tuple(self.fields.values()))
         self.editors: dict[str, Editor] = {}
         self.issue_labels: dict[str, IssueLabel] = {}
         self.field_labels: dict[str, QLabel] = {}
@@ -141,10 +142,7 @@ class ModelForm(QWidget):
         self._report = Report()
         self._estimate = Estimate(0, 0, "")
         self._last_emitted: tuple[Any, ...] | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.revalidate)
+        self._timer = Debounce(DEBOUNCE_MS, self.revalidate, self)
         self._build()
         self.service.probed.connect(self._on_probed)
         self.revalidate()
@@ -178,7 +176,7 @@ class ModelForm(QWidget):
         title = QLabel(self.spec.name, self.body)
         title.setStyleSheet("font-size: 16px; font-weight: 700;")
         task = QLabel(self.spec.task_label, self.body)
-        task.setStyleSheet(f"color: {MUTED_COLOR};")
+        task.setStyleSheet(f"color: {colour('muted')};")
         self.grid.addWidget(title, self._row, 0, 1, 2)
         self.grid.addWidget(task, self._row + 1, 0, 1, 2)
         self._row += 2
@@ -264,7 +262,7 @@ class ModelForm(QWidget):
         font.setBold(True)
         section.setFont(font)
         palette = section.palette()
-        palette.setColor(section.foregroundRole(), QColor(MUTED_COLOR))
+        palette.setColor(section.foregroundRole(), qcolor("muted"))
         section.setPalette(palette)
         self.grid.addWidget(section, self._row, 0, 1, 2)
         self._row += 1
@@ -314,7 +312,7 @@ class ModelForm(QWidget):
     def _make_footer(self) -> QFrame:
         footer = QFrame(self)
         footer.setObjectName("footer")
-        footer.setStyleSheet(FOOTER_STYLE)
+        footer.setStyleSheet(styled(FOOTER_STYLE))
         layout = QVBoxLayout(footer)
         layout.setContentsMargins(16, 8, 16, 10)
         layout.setSpacing(2)
@@ -332,7 +330,7 @@ class ModelForm(QWidget):
         self.notes_label = QLabel(footer)
         self.notes_label.setObjectName("notes")
         self.notes_label.setWordWrap(True)
-        self.notes_label.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+        self.notes_label.setStyleSheet(f"color: {colour('muted')}; font-size: 11px;")
         self.summary_label = QLabel(footer)
         self.summary_label.setObjectName("summary")
         self.summary_label.setWordWrap(True)
@@ -361,7 +359,7 @@ class ModelForm(QWidget):
 
     def set_payload(self, payload: dict[str, Any]) -> None:
         """Show a payload (e.g. a take from history); `payload()` gives it back."""
-        params, wrapper = split_payload(payload)
+        params, wrapper = split(payload)
         with self._loading_state():
             for name, editor in self.editors.items():
                 if name in params and params[name] is not None:
@@ -420,11 +418,10 @@ class ModelForm(QWidget):
         """Switch an exclusive pair (e.g. Single prompt | Shots) to the field `name`."""
         self._show_mode(name)
         editor = self.editors[name]
-        if getattr(editor, "cards", None) == [] and hasattr(editor, "add"):
-            editor.blockSignals(True)
-            editor.add()  # a shots timeline starts with one shot, not an empty list
-            editor.blockSignals(False)
-        self._sync_shot_duration()
+        if isinstance(editor, Growing) and editor.item_count() == 0:
+            with QSignalBlocker(editor):
+                editor.add()  # a shots timeline starts with one shot, not an empty list
+        self._sync_totals()
         self._on_editor_changed(True)
 
     # ---- modes and dependent fields -------------------------------------------------------
@@ -433,35 +430,41 @@ class ModelForm(QWidget):
         switch.set_active(name)
         for n in switch.names:
             self._pages[n].setVisible(n == name)
-        duration = self.editors.get("duration")
-        if duration is not None and self.fields[name].widget == "shots":
-            duration.setEnabled(False)
-            duration.setToolTip("In shots mode the length is the shots' total")
-            self._sync_shot_duration(set_value=False)
-        elif duration is not None:
-            duration.setEnabled(True)
-            duration.setToolTip(duration.spec.description)
-            if hasattr(duration, "_update_hint"):
-                duration._update_hint()
+        for total in self._totals:
+            whole = self.editors.get(total.whole)
+            if whole is None or total.items not in switch.names:
+                continue
+            if total.items == name:  # the whole is the items' sum: not edited by hand
+                whole.setEnabled(False)
+                items = self.fields[name].title.lower()
+                whole.setToolTip(f"In {items} mode the {whole.spec.title.lower()} is the "
+                                 f"{items}' total")
+            else:
+                whole.setEnabled(True)
+                whole.setToolTip(whole.spec.description)
+                if isinstance(whole, Hinted):
+                    whole.update_hint()
+        self._sync_totals(set_value=False)
 
     def _is_active(self, name: str) -> bool:
         switch = self.switches.get(name)
         return switch is None or switch.active() == name
 
-    def _sync_shot_duration(self, set_value: bool = True) -> None:
-        """In shots mode the clip length is the shots' total (when it is a valid length)."""
-        duration = self.editors.get("duration")
-        shots = next((e for n, e in self.editors.items()
-                      if self.fields[n].widget == "shots" and self._is_active(n)), None)
-        if duration is None or shots is None or not hasattr(shots, "total"):
-            return
-        total = str(shots.total())
-        valid = total in {str(v) for v in duration.spec.enum}
-        if valid and set_value:
-            duration.set_value(total)
-        if hasattr(duration, "set_hint"):
-            duration.set_hint(f"set by the shots: {total} s" + ("" if valid else
-                                                                " (not a valid length)"))
+    def _sync_totals(self, set_value: bool = True) -> None:
+        """A whole the schema sums from a list (`x-total`: the clip length in shots mode) is
+        the items' total, when it is one of its valid values."""
+        for t in self._totals:
+            items, whole = self.editors.get(t.items), self.editors.get(t.whole)
+            if not isinstance(items, Totalled) or whole is None or not self._is_active(t.items):
+                continue
+            total = str(items.total())
+            valid = total in {str(v) for v in whole.spec.enum}
+            if valid and set_value:
+                whole.set_value(total)
+            if isinstance(whole, Hinted):
+                unit = f" {whole.spec.unit}" if whole.spec.unit else ""
+                whole.set_hint(f"set by the {self.fields[t.items].title.lower()}: "
+                               f"{total}{unit}" + ("" if valid else " (not a valid length)"))
 
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData() if self.format_combo is not None else OMIT
@@ -485,13 +488,13 @@ class ModelForm(QWidget):
         sender = self.sender()
         if isinstance(sender, Editor):
             self._touched.add(sender.spec.name)
-            if sender.spec.widget == "shots":
-                self._sync_shot_duration()
+            if any(t.items == sender.spec.name for t in self._totals):
+                self._sync_totals()
         if immediate:
             self._timer.stop()
             self.revalidate()
         else:
-            self._timer.start()
+            self._timer.trigger()
 
     def _on_probed(self, path: str, _result: object) -> None:
         if any(local_path(v) == path for v in self._pending):
@@ -501,7 +504,7 @@ class ModelForm(QWidget):
         """Validate and estimate now (the form calls this itself, debounced for typing)."""
         self._timer.stop()
         payload = self.payload()
-        params, _ = split_payload(payload)
+        params, _ = split(payload)
         values = local_media(self.model_id, payload)
         probes: dict[str, Any] = {}
         for v in values:
@@ -548,8 +551,8 @@ class ModelForm(QWidget):
         self.notes_label.setVisible(bool(est.notes))
         self.summary_label.setText(self._summary())
         errors = bool(self._report.errors)
-        color = ERROR_COLOR if errors else (MUTED_COLOR if self._pending else "#2e7d32")
-        self.summary_label.setStyleSheet(f"color: {color};")
+        role = "error" if errors else ("muted" if self._pending else "success")
+        self.summary_label.setStyleSheet(f"color: {colour(role)};")
 
     def _summary(self) -> str:
         errors = self._report.errors
@@ -572,7 +575,7 @@ class ModelForm(QWidget):
 
     def _where(self, issue: Issue) -> str:
         top = issue.field.split(".")[0]
-        if top in self.fields or top in ("out", "mock", "format"):
+        if top in self.fields or top in WRAPPER:
             return ""
         return f"{issue.field}: " if issue.field else ""
 

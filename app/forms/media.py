@@ -36,9 +36,6 @@ from app.catalog.media import (
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
 from app.forms.base import (
-    ACCENT_COLOR,
-    ERROR_COLOR,
-    MUTED_COLOR,
     OMIT,
     Editor,
     EditorContext,
@@ -48,16 +45,17 @@ from app.forms.base import (
 )
 from app.forms.probing import THUMB_H, THUMB_W
 from app.media.probe import sniff
+from app.ui.palette import colour, styled
 
 _EXTENSIONS = {"jpeg": "*.jpg *.jpeg", "mp3": "*.mp3", "wav": "*.wav"}
 _NOUNS = {"audio": "audio clip"}
 _KIND_ICON = {"image": "🖼", "video": "🎞", "audio": "♪"}
 
-ITEM_STYLE = f"""
-QFrame#mediaItem {{ border: 1px solid #d5dbe3; border-radius: 6px; background: #fbfcfe; }}
-QFrame#mediaItem[bad="true"] {{ border: 1px solid {ERROR_COLOR}; background: #fdeeee; }}
-QFrame#dropZone {{ border: 1px dashed #9aa7b8; border-radius: 6px; background: #f4f7fb; }}
-QFrame#dropZone[hover="true"] {{ border: 2px dashed {ACCENT_COLOR}; background: #e8f0fc; }}
+ITEM_STYLE = """
+QFrame#mediaItem { border: 1px solid $border; border-radius: 6px; background: $item; }
+QFrame#mediaItem[bad="true"] { border: 1px solid $error; background: $error_soft; }
+QFrame#dropZone { border: 1px dashed $drop_border; border-radius: 6px; background: $drop; }
+QFrame#dropZone[hover="true"] { border: 2px dashed $accent; background: $drop_hover; }
 """
 
 
@@ -144,7 +142,8 @@ class MediaItem(QFrame):
         self.thumb.setObjectName("thumbnail")
         self.thumb.setFixedSize(THUMB_W, THUMB_H)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.thumb.setStyleSheet("background: #e9edf3; border-radius: 4px; font-size: 22px;")
+        self.thumb.setStyleSheet(f"background: {colour('thumb')}; border-radius: 4px;"
+                                 " font-size: 22px;")
         self.thumb.setText(_KIND_ICON.get(owner.rule.kind, "?"))
         layout.addWidget(self.thumb)
         text = QVBoxLayout()
@@ -153,7 +152,7 @@ class MediaItem(QFrame):
         head.setSpacing(6)
         self.tag = QLabel(self)
         self.tag.setObjectName("tag")
-        self.tag.setStyleSheet(f"color: {ACCENT_COLOR}; font-weight: 600;")
+        self.tag.setStyleSheet(f"color: {colour('accent')}; font-weight: 600;")
         self.name = QElidingLabel(self)
         self.name.setText(_display_name(value))
         self.name.setToolTip(value)
@@ -162,11 +161,11 @@ class MediaItem(QFrame):
         head.addWidget(self.name, 1)
         self.facts = QLabel(self)
         self.facts.setObjectName("facts")
-        self.facts.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+        self.facts.setStyleSheet(f"color: {colour('muted')}; font-size: 11px;")
         self.problem = QLabel(self)
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet(f"color: {ERROR_COLOR}; font-size: 11px;")
+        self.problem.setStyleSheet(f"color: {colour('error')}; font-size: 11px;")
         self.problem.hide()
         text.addLayout(head)
         text.addWidget(self.facts)
@@ -229,7 +228,7 @@ class MediaItem(QFrame):
         self.problem.setText("\n".join(dict.fromkeys(lines)))
         self.problem.setVisible(bool(lines))
         errors = any(i.severity == "error" for i in issues)
-        color = ERROR_COLOR if errors else "#9a6700"
+        color = colour("error" if errors else "warning")
         self.problem.setStyleSheet(f"color: {color}; font-size: 11px;")
         if self.property("bad") != errors:
             self.setProperty("bad", errors)
@@ -258,7 +257,7 @@ class DropZone(QFrame):
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(8)
         self.hint = QLabel(self)
-        self.hint.setStyleSheet(f"color: {MUTED_COLOR};")
+        self.hint.setStyleSheet(f"color: {colour('muted')};")
         self.paste = QLineEdit(self)
         self.paste.setObjectName("paste")
         self.paste.setPlaceholderText("or paste a path / URL, then Enter")
@@ -312,7 +311,7 @@ class MediaEditor(Editor):
         self.values: list[str] = []
         self.items: list[MediaItem] = []
         self._issues: dict[str, list[Issue]] = {}
-        self.setStyleSheet(ITEM_STYLE)
+        self.setStyleSheet(styled(ITEM_STYLE))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)

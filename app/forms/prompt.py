@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtCore import QSignalBlocker, QStringListModel, Qt
 from PySide6.QtGui import (
-    QColor,
     QKeyEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
@@ -18,7 +17,8 @@ from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, Q
 
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import mentions
-from app.forms.base import ERROR_COLOR, MUTED_COLOR, OMIT, Editor, EditorContext, FormState
+from app.forms.base import OMIT, Editor, EditorContext, FormState
+from app.ui.palette import colour, qcolor
 
 _TYPING_MENTION = re.compile(r"@(\w*)$")
 
@@ -36,13 +36,13 @@ class MentionHighlighter(QSyntaxHighlighter):
         super().__init__(document)
         self.known: set[str] = set()
         self.good = QTextCharFormat()
-        self.good.setForeground(QColor("#1f5fbf"))
-        self.good.setBackground(QColor("#e3ecfa"))
+        self.good.setForeground(qcolor("accent"))
+        self.good.setBackground(qcolor("accent_soft"))
         self.good.setFontWeight(600)
         self.bad = QTextCharFormat()
-        self.bad.setForeground(QColor(ERROR_COLOR))
+        self.bad.setForeground(qcolor("error"))
         self.bad.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-        self.bad.setUnderlineColor(QColor(ERROR_COLOR))
+        self.bad.setUnderlineColor(qcolor("error"))
 
     def set_known(self, known: set[str]) -> None:
         if known != self.known:
@@ -133,7 +133,7 @@ class PromptEditor(Editor):
         foot = QHBoxLayout()
         foot.setContentsMargins(0, 0, 0, 0)
         self.tags_hint = QLabel(self)
-        self.tags_hint.setStyleSheet(f"color: {MUTED_COLOR}; font-size: 11px;")
+        self.tags_hint.setStyleSheet(f"color: {colour('muted')}; font-size: 11px;")
         self.count = QLabel(self)
         self.count.setAlignment(Qt.AlignmentFlag.AlignRight)
         foot.addWidget(self.tags_hint, 1)
@@ -153,9 +153,8 @@ class PromptEditor(Editor):
     def set_value(self, value: Any) -> None:
         text = "" if value is OMIT or value is None else str(value)
         if text != self.edit.toPlainText():
-            self.edit.blockSignals(True)
-            self.edit.setPlainText(text)
-            self.edit.blockSignals(False)
+            with QSignalBlocker(self.edit):
+                self.edit.setPlainText(text)
         self._update_count()
 
     def refresh(self, state: FormState) -> None:
@@ -180,7 +179,7 @@ class PromptEditor(Editor):
         top = self.spec.max_length
         over = top is not None and n > top
         self.count.setText(f"{n:,} / {top:,}" if top else f"{n:,} characters")
-        color = ERROR_COLOR if over else MUTED_COLOR
+        color = colour("error" if over else "muted")
         self.count.setStyleSheet(f"color: {color}; font-size: 11px;")
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from app.catalog.specs import FieldSpec
-from app.forms.base import ERROR_COLOR, MUTED_COLOR, EditorContext, FormState
+from app.forms.base import EditorContext, FormState
+from app.forms.capabilities import Hinted
 from app.forms.cards import Card, CardListEditor, ChildFields
+from app.forms.prompt import PromptEditor
+from app.ui.palette import colour, qcolor
 
-_SEGMENT_COLORS = ["#4a7fd4", "#6aa84f", "#e69138", "#8e63c7", "#3d9ca8", "#c9587b"]
+SEGMENT_ROLES = tuple(f"shot_{n}" for n in range(1, 7))  # the palette's shot colours, in turn
 DEFAULT_BUDGET = 15
 
 
@@ -54,18 +57,18 @@ class TotalBar(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(1, 3, -1, -3)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor("#e4e9f0"))
+        p.setBrush(qcolor("track"))
         p.drawRoundedRect(r, 4, 4)
         scale = max(self.budget, self.total, 1)
         x = r.left()
         for i, secs in enumerate(self.parts):
             w = r.width() * secs / scale
-            p.setBrush(QColor(_SEGMENT_COLORS[i % len(_SEGMENT_COLORS)]))
+            p.setBrush(qcolor(SEGMENT_ROLES[i % len(SEGMENT_ROLES)]))
             p.drawRect(QRectF(x, r.top(), max(w - 1, 0), r.height()))
             x += w
         if self.total > self.budget:
             edge = r.left() + r.width() * self.budget / scale
-            p.setBrush(QColor(ERROR_COLOR))
+            p.setBrush(qcolor("error"))
             p.drawRect(QRectF(edge - 1, r.top() - 3, 2, r.height() + 6))
         p.end()
 
@@ -78,7 +81,7 @@ class ShotCard(Card):
                                   f"{owner.path}.{index}", owner.emit_changed,
                                   labels={"prompt": "Prompt", "duration": "Length"})
         prompt = self.fields.editors.get("prompt")
-        if prompt is not None and hasattr(prompt, "edit"):
+        if isinstance(prompt, PromptEditor):
             line_h = prompt.edit.fontMetrics().lineSpacing()
             prompt.edit.setMinimumHeight(line_h * 3 + 12)
             prompt.edit.setMaximumHeight(line_h * 3 + 12)
@@ -100,8 +103,8 @@ class ShotCard(Card):
         self.header.insertSpacing(1, 12)
         self.header.insertWidget(2, label)
         self.header.insertWidget(3, editor)
-        if hasattr(editor, "hint"):
-            editor.hint.hide()
+        if isinstance(editor, Hinted):
+            editor.set_hint("")  # the header has no room for guidance
 
     def set_index(self, index: int, count: int) -> None:
         self.tag.setText(f"{self.owner.spec.item_label or 'Item'} {index + 1}")
@@ -166,7 +169,7 @@ class ShotsEditor(CardListEditor):
         total = sum(parts)
         over = total > self.budget
         self.total_label.setText(f"{total} s of {self.budget} s")
-        color = ERROR_COLOR if over else MUTED_COLOR
+        color = colour("error" if over else "muted")
         self.total_label.setStyleSheet(f"color: {color}; font-weight: {600 if over else 400};")
 
     def refresh(self, state: FormState) -> None:

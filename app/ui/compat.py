@@ -6,7 +6,9 @@ embedded sandbox's uvicorn thread, httpx and worker threads), so a Qt object tha
 a garbage cycle can be destroyed off the GUI thread: Qt warns "Timers cannot be stopped from
 another thread" and later fires those timers at freed memory (SIGSEGV in
 `QTimerInfoList::activateTimers`). `release_loop_qobjects` and `gui_thread_collection` keep
-that from happening; `tune_malloc` keeps a long session's memory from creeping.
+that from happening; `tune_malloc` keeps a long session's memory from creeping. `ensure_app`
+is the one place a QApplication is made (the app's `make_app`, the tests' `qapp`), with what
+must come before it; `post` is how Qt Multimedia is called (a deadlock in its FFmpeg backend).
 """
 
 from __future__ import annotations
@@ -15,12 +17,45 @@ import asyncio
 import contextlib
 import ctypes
 import gc
+import sys
 from collections.abc import Iterator
 from typing import Any
 
+_tuned: bool | None = None  # tune_malloc's result, once a process
 GC_INTERVAL_MS = 200
 MMAP_THRESHOLD = 128 * 1024  # glibc's initial value, kept fixed (see tune_malloc)
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's mallopt parameters
+
+
+def prepare_process() -> bool:
+    """What must happen before the first worker thread allocates, once (`tune_malloc`): the
+    app and the test session both call it, through `ensure_app` or directly."""
+    global _tuned
+    if _tuned is None:
+        _tuned = tune_malloc()
+    return _tuned
+
+
+def ensure_app(argv: list[str] | None = None) -> Any:
+    """The process's QApplication: made here, after `prepare_process`, or the one that
+    exists. Every creator (the app's `make_app`, the tests' `qapp`) comes through here."""
+    from PySide6.QtWidgets import QApplication
+
+    prepare_process()
+    return QApplication.instance() or QApplication(sys.argv if argv is None else list(argv))
+
+
+def post(obj: Any, method: str, *args: Any) -> None:
+    """Call a Qt Multimedia slot from the event loop instead of from Python.
+
+    The FFmpeg backend's renderer threads take the GIL while they tear down (they disconnect
+    from Python-made objects such as our QAudioOutput); a direct call such as `stop()` holds
+    the GIL while it waits for their locks, and the two wait for each other for ever. Queued,
+    the call runs in C++ from the event loop, without the GIL, in the order it was posted.
+    """
+    from PySide6.QtCore import QMetaObject, Qt
+
+    QMetaObject.invokeMethod(obj, method, Qt.ConnectionType.QueuedConnection, *args)
 
 
 def release_loop_qobjects(loop: asyncio.AbstractEventLoop) -> None:

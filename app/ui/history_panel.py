@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +32,8 @@ from app.catalog.status import ACTIVE, CANCELED, FAILURES, SUCCEEDED, timestamp
 from app.client import present
 from app.ui.history import HistoryDelegate, HistoryFilter, HistoryModel, since_for
 from app.ui.icons import icon
+from app.ui.palette import colour, qcolor
+from app.ui.workers import Debounce
 
 STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {
     "Any status": None,
@@ -41,7 +43,8 @@ STATUS_FILTERS: dict[str, tuple[str, ...] | None] = {
     "In progress": ACTIVE,
 }
 DATE_FILTERS = ("Any time", "Today", "Last 7 days", "Last 30 days")
-DIFF_BRUSH = QBrush(QColor(224, 138, 30, 70))
+SEARCH_DEBOUNCE_MS = 250  # the search runs once typing pauses
+DIFF_ALPHA = 70  # a changed parameter is tinted in the mock colour, lightly
 
 
 def _when(epoch: float | None) -> str:
@@ -76,7 +79,7 @@ class CompareDialog(QDialog):
             for col, text in enumerate((key, va, vb)):
                 item = _ro(text)
                 if differs:
-                    item.setBackground(DIFF_BRUSH)
+                    item.setBackground(QBrush(qcolor("mock", DIFF_ALPHA)))
                     item.setFont(bold)
                 self.table.setItem(i, col, item)
         n = sum(1 for r in self.rows if r[3])
@@ -189,10 +192,9 @@ class DetailsPanel(QWidget):
             self.params.setItem(i, 0, _ro(k))
             self.params.setItem(i, 1, _ro(v))
         self.params.resizeRowsToContents()
-        self.fav_btn.blockSignals(True)
-        self.fav_btn.setChecked(bool(job.favourite))
-        self.fav_btn.setIcon(icon("favourite-on" if job.favourite else "favourite"))
-        self.fav_btn.blockSignals(False)
+        with QSignalBlocker(self.fav_btn):
+            self.fav_btn.setChecked(bool(job.favourite))
+            self.fav_btn.setIcon(icon("favourite-on" if job.favourite else "favourite"))
 
     def param_dict(self) -> dict[str, str]:
         return {self.params.item(i, 0).text(): self.params.item(i, 1).text()
@@ -230,11 +232,8 @@ class HistoryPanel(QWidget):
         self.date.addItems(list(DATE_FILTERS))
         self.fav_only = QCheckBox("★ only", self)
         self.count = QLabel("", self)
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(250)
-        self._debounce.timeout.connect(self.apply_filter)
-        self.search.textChanged.connect(self._debounce.start)
+        self._debounce = Debounce(SEARCH_DEBOUNCE_MS, self.apply_filter, self)
+        self.search.textChanged.connect(self._debounce.trigger)
         for combo in (self.task, self.status, self.date):
             combo.currentIndexChanged.connect(self.apply_filter)
         self.fav_only.toggled.connect(self.apply_filter)
@@ -283,7 +282,7 @@ class HistoryPanel(QWidget):
         ll.addLayout(search_row)
         ll.addLayout(filters)
         self.hint = QLabel("", self)
-        self.hint.setStyleSheet("color: #e08a1e;")
+        self.hint.setStyleSheet(f"color: {colour('mock')};")
         self.hint.hide()
         ll.addWidget(self.hint)
         ll.addWidget(self.view, 1)

@@ -1,4 +1,5 @@
-"""Small painting helpers shared by the delegates: badges, placeholders, status colours."""
+"""Small painting helpers shared by the delegates: badges, placeholders, status colours
+(the colours are the theme's, `app.ui.palette`)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,18 @@ from collections import OrderedDict
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 
-STATUS_COLOURS = {
-    "pending": QColor("#8a8f98"),
-    "queued": QColor("#8a8f98"),
-    "running": QColor("#2f7bd8"),
-    "succeeded": QColor("#2e9e5b"),
-    "failed": QColor("#d0443a"),
-    "timed_out": QColor("#d0443a"),
-    "canceled": QColor("#9a7b3c"),
-}
-MOCK_COLOUR = QColor("#e08a1e")
+from app.ui.palette import qcolor, status_colour
 
+__all__ = ["draw_badge", "draw_progress", "draw_thumb", "fitted", "forget_scaled",
+           "status_colour"]
 
-def status_colour(status: str) -> QColor:
-    return STATUS_COLOURS.get(status, QColor("#8a8f98"))
+PROGRESS_TRACK_ALPHA = 60  # the track shows through: a grey that suits light and dark rows
 
 
 def draw_badge(p: QPainter, right: int, top: int, text: str,
-               colour: QColor = MOCK_COLOUR) -> QRect:
-    """A small rounded label ending at x = `right`; returns where it was drawn."""
+               colour: QColor | None = None) -> QRect:
+    """A small rounded label ending at x = `right` (the mock colour unless `colour`);
+    returns where it was drawn."""
     font = QFont(p.font())
     font.setPointSizeF(max(6.5, font.pointSizeF() * 0.75))
     font.setBold(True)
@@ -36,9 +30,9 @@ def draw_badge(p: QPainter, right: int, top: int, text: str,
     rect = QRect(right - w, top, w, h)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(colour)
+    p.setBrush(colour if colour is not None else qcolor("mock"))
     p.drawRoundedRect(QRectF(rect), 4, 4)
-    p.setPen(QColor("white"))
+    p.setPen(qcolor("on_accent"))
     p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
     p.restore()
     return rect
@@ -46,7 +40,6 @@ def draw_badge(p: QPainter, right: int, top: int, text: str,
 
 _SCALED: OrderedDict[tuple[int, int, int], QPixmap] = OrderedDict()
 _SCALED_MAX = 200  # two sizes (queue rows, history tiles) of what ThumbnailCache keeps
-TILE_BG = QColor("#24272c")
 
 
 def fitted(pixmap: QPixmap, size: QSize) -> QPixmap:
@@ -72,14 +65,14 @@ def forget_scaled() -> None:
 def draw_thumb(p: QPainter, rect: QRect, pixmap: QPixmap | None, placeholder: str) -> None:
     """The thumbnail fitted into `rect` on a dark tile, or a letter while it loads."""
     p.save()
-    p.fillRect(rect, TILE_BG)
+    p.fillRect(rect, qcolor("tile"))
     if pixmap is not None and not pixmap.isNull():
         scaled = fitted(pixmap, rect.size())
         x = rect.x() + (rect.width() - scaled.width()) // 2
         y = rect.y() + (rect.height() - scaled.height()) // 2
         p.drawPixmap(x, y, scaled)
     else:
-        p.setPen(QColor("#6b7079"))
+        p.setPen(qcolor("tile_text"))
         font = QFont(p.font())
         font.setPointSizeF(font.pointSizeF() * 1.6)
         p.setFont(font)
@@ -89,7 +82,7 @@ def draw_thumb(p: QPainter, rect: QRect, pixmap: QPixmap | None, placeholder: st
 
 def draw_progress(p: QPainter, rect: QRect, fraction: float, colour: QColor) -> None:
     p.save()
-    p.fillRect(rect, QColor(128, 128, 128, 60))
+    p.fillRect(rect, qcolor("progress_track", PROGRESS_TRACK_ALPHA))
     done = QRect(rect.x(), rect.y(), int(rect.width() * max(0.0, min(1.0, fraction))),
                  rect.height())
     p.fillRect(done, colour)

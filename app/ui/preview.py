@@ -6,22 +6,19 @@ Decoding happens in Qt Multimedia's own threads; the GUI thread only paints fram
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import (
     Q_ARG,
-    QMetaObject,
-    QObject,
     QPointF,
     QRect,
     QRectF,
+    QSignalBlocker,
     QSize,
     Qt,
     QUrl,
     Signal,
 )
 from PySide6.QtGui import (
-    QColor,
     QImage,
     QKeySequence,
     QMouseEvent,
@@ -52,20 +49,12 @@ from PySide6.QtWidgets import (
 from superqt import QElidingLabel
 
 from app.client import present
+from app.ui.compat import post
 from app.ui.icons import icon
+from app.ui.palette import qcolor, styled
 
 COMPARE_MODES = ("Result only", "Side by side", "Wipe")
-
-
-def post(obj: QObject, method: str, *args: Any) -> None:
-    """Call a Qt Multimedia slot from the event loop instead of from Python.
-
-    The FFmpeg backend's renderer threads take the GIL while they tear down (they disconnect
-    from Python-made objects such as our QAudioOutput); a direct call such as `stop()` holds
-    the GIL while it waits for their locks, and the two wait for each other for ever. Queued,
-    the call runs in C++ from the event loop, without the GIL, in the order it was posted.
-    """
-    QMetaObject.invokeMethod(obj, method, Qt.ConnectionType.QueuedConnection, *args)
+LABEL_SHADE_ALPHA = 150  # "Source" / "Result" sit on a dark shade over any video
 
 
 def _url(value: str) -> QUrl:
@@ -122,7 +111,7 @@ class CompareView(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#111316"))
+        p.fillRect(self.rect(), qcolor("stage"))
         if self.mode == "Wipe":
             self._paint_wipe(p)
         else:
@@ -146,10 +135,10 @@ class CompareView(QWidget):
         if not self._source.isNull():
             p.save()
             p.setClipRect(QRect(area.x(), area.y(), x - area.x(), area.height()))
-            p.fillRect(area, QColor("#111316"))
+            p.fillRect(area, qcolor("stage"))
             p.drawImage(self._fit(self._source, area), self._source)
             p.restore()
-        p.setPen(QPen(QColor("white"), 2))
+        p.setPen(QPen(qcolor("on_accent"), 2))
         p.drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()))
         self._label(p, QRect(area.x(), area.y(), x - area.x(), area.height()), "Source")
         self._label(p, QRect(x, area.y(), area.right() - x, area.height()), "Result")
@@ -161,8 +150,8 @@ class CompareView(QWidget):
         p.save()
         fm = p.fontMetrics()
         r = QRectF(box.x() + 6, box.y() + 6, fm.horizontalAdvance(text) + 10, fm.height() + 4)
-        p.fillRect(r, QColor(0, 0, 0, 150))
-        p.setPen(QColor("white"))
+        p.fillRect(r, qcolor("shade", LABEL_SHADE_ALPHA))
+        p.setPen(qcolor("on_accent"))
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
 
@@ -194,7 +183,7 @@ class PreviewWidget(QWidget):
         self.message = QLabel("Select a take to preview it.", self)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #b8bcc4; background: #111316; padding: 12px;")
+        self.message.setStyleSheet(styled("color: $stage_text; background: $stage; padding: 12px;"))
         self.stack = QStackedWidget(self)
         for w in (self.message, self.video, self.compare):
             self.stack.addWidget(w)
@@ -220,8 +209,9 @@ class PreviewWidget(QWidget):
         self.title.setObjectName("previewTitle")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.mock_badge = QLabel("MOCK", self)
-        self.mock_badge.setStyleSheet(
-            "background:#e08a1e;color:white;font-weight:bold;border-radius:4px;padding:1px 6px;")
+        self.mock_badge.setStyleSheet(styled(
+            "background:$mock;color:$on_accent;font-weight:bold;border-radius:4px;"
+            "padding:1px 6px;"))
         self.mock_badge.setToolTip("A free placeholder render, not a real generation")
         self.mock_badge.hide()
         self.mode = QComboBox(self)
@@ -427,9 +417,8 @@ class PreviewWidget(QWidget):
 
     def _on_position(self, ms: int) -> None:
         if not self._scrubbing:
-            self.slider.blockSignals(True)
-            self.slider.setValue(ms)
-            self.slider.blockSignals(False)
+            with QSignalBlocker(self.slider):
+                self.slider.setValue(ms)
         if self.comparing and abs(self.source_player.position() - ms) > 250 \
                 and ms <= self.source_player.duration():
             _seek(self.source_player, ms)

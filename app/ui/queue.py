@@ -38,6 +38,7 @@ from app.catalog.status import ACTIVE, TERMINAL, timestamp
 from app.client import present
 from app.ui.icons import icon
 from app.ui.paint import draw_badge, draw_progress, draw_thumb, status_colour
+from app.ui.palette import colour
 from app.ui.thumbs import ThumbnailCache
 
 JobRole = Qt.ItemDataRole.UserRole + 1
@@ -286,7 +287,7 @@ class QueuePanel(QWidget):
         self.empty = QLabel("", self)
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet("color: #7a7f88; padding: 16px;")
+        self.empty.setStyleSheet(f"color: {colour('placeholder')}; padding: 16px;")
 
         self.act_cancel = self._action(
             "Cancel", "Cancel this render (unfinished jobs are refunded)", self._cancel, "cancel")

@@ -1,4 +1,10 @@
-"""Poster-frame thumbnails: decoded once with PyAV off the GUI thread, cached on disk.
+"""The one thumbnail pipeline: a picture of a media file, decoded off the GUI thread.
+
+`picture(path, size, kind, at)` (worker threads: QImage only, no QPixmap) reads an image (FFmpeg
+for those Qt has no reader for, such as AVIF), decodes a video's frame at `at` of its length, or
+draws an audio file's waveform. The forms' media thumbnails (`app.forms.probing`, first frame)
+and the queue's and history's poster frames (`ThumbnailCache`, a quarter in, cached on disk) both
+come from it, on `app.ui.workers.Workers`.
 
 `ThumbnailCache.get(path)` never blocks: it answers from memory or returns None and queues a
 worker; `thumbnail_ready(path)` is emitted (on the GUI thread) when the picture is there.
@@ -13,15 +19,18 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QObject, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+
+from app.ui.workers import Workers
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".avif"}
+AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".aac", ".ogg", ".flac", ".opus"}
 POSTER_AT = 0.25  # fraction of the duration: past fades-in, before anything ends
 MEMORY_LIMIT = 100  # pixmaps held: over twice what the queue and the history show at once
+WAVE_SECONDS, WAVE_BARS = 30.0, 48  # a waveform shows the first 30 s as 48 bars
 
 
 def cache_key(path: str, size: QSize) -> str:
@@ -31,28 +40,45 @@ def cache_key(path: str, size: QSize) -> str:
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
 
-def poster_frame(path: str, size: QSize) -> QImage:
-    """Decode one frame near `POSTER_AT` of the video (or read the image), fit into `size`."""
-    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
-        image = QImage(path)
-        if image.isNull():
-            raise ValueError(f"cannot read image {Path(path).name}")
-    else:
-        image = _video_frame(path)
+def kind_of(path: str) -> str:
+    """"image", "audio" or "video", by the file name (when no probe has said)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    return "audio" if suffix in AUDIO_SUFFIXES else "video"
+
+
+def picture(path: str, size: QSize, kind: str | None = None, at: float = POSTER_AT,
+            wave: tuple[str, str] | None = None) -> QImage:
+    """A picture of the file fit into `size` (a waveform fills it, in `wave` = (background,
+    bars), by default the palette's); raises when there is none to make."""
+    kind = kind or kind_of(path)
+    if kind == "audio":
+        from app.ui.palette import colour
+
+        return _waveform(path, size, *(wave or (colour("wave_bg"), colour("wave_fg"))))
+    image = QImage(path) if kind == "image" else QImage()
+    if image.isNull():  # a video, or an image Qt cannot read (AVIF and friends): FFmpeg
+        image = _video_frame(path, at if kind != "image" else 0.0)
     return image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
                         Qt.TransformationMode.SmoothTransformation)
 
 
-def _video_frame(path: str) -> QImage:
+def poster_frame(path: str, size: QSize) -> QImage:
+    """The picture of a take in the queue and history: a quarter into a video, or the image."""
+    return picture(path, size, at=POSTER_AT)
+
+
+def _video_frame(path: str, at: float) -> QImage:
     import av
 
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         target = 0.0
-        if stream.duration and stream.time_base:
-            target = float(stream.duration * stream.time_base) * POSTER_AT
-            container.seek(int(stream.duration * POSTER_AT), stream=stream)
+        if at > 0 and stream.duration and stream.time_base:
+            target = float(stream.duration * stream.time_base) * at
+            container.seek(int(stream.duration * at), stream=stream)
         chosen = None
         for frame in container.decode(stream):
             chosen = frame
@@ -65,11 +91,60 @@ def _video_frame(path: str) -> QImage:
         return QImage(arr.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def _waveform(path: str, size: QSize, background: str, bars_colour: str) -> QImage:
+    """The loudness of the first `WAVE_SECONDS` as `WAVE_BARS` bars centred on the middle."""
+    import av
+    import numpy as np
+
+    chunks: list[np.ndarray] = []
+    with av.open(path) as c:
+        stream = c.streams.audio[0]
+        budget = int(WAVE_SECONDS * (stream.rate or 44100))
+        got = 0
+        for frame in c.decode(stream):
+            arr = frame.to_ndarray().astype(np.float32)
+            mono = np.abs(arr).mean(axis=0) if arr.ndim > 1 else np.abs(arr)
+            chunks.append(mono)
+            got += mono.size
+            if got >= budget:
+                break
+    samples = np.concatenate(chunks) if chunks else np.zeros(1, np.float32)
+    peak = float(samples.max()) or 1.0
+    w, h = size.width(), size.height()
+    image = QImage(w, h, QImage.Format.Format_ARGB32)
+    image.fill(QColor(background))
+    painter = QPainter(image)
+    fill = QColor(bars_colour)
+    for i, part in enumerate(np.array_split(samples, WAVE_BARS)):
+        level = float(part.max()) / peak if part.size else 0.0
+        bar_h = max(2, int(level * (h - 16)))
+        x0, x1 = int(i * w / WAVE_BARS) + 1, int((i + 1) * w / WAVE_BARS) - 1
+        y0, y1 = (h - bar_h) // 2, (h + bar_h) // 2
+        painter.fillRect(QRect(x0, y0, x1 - x0 + 1, y1 - y0 + 1), fill)  # both ends inclusive
+    painter.end()
+    return image
+
+
+def load_or_make(cache_dir: Path, path: str, size: QSize) -> tuple[QImage, bool]:
+    """(the poster frame, whether it was decoded): read back from `cache_dir` when there,
+    else decoded and written there as PNG (atomically: a reader never sees half a file)."""
+    file = cache_dir / f"{cache_key(path, size)}.png"
+    if file.exists():
+        cached = QImage(str(file))
+        if not cached.isNull():
+            return cached, False
+    image = poster_frame(path, size)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_suffix(f".{threading.get_ident()}.tmp.png")
+    if image.save(str(tmp), "PNG"):
+        os.replace(tmp, file)
+    return image, True
+
+
 class ThumbnailCache(QObject):
-    """Thumbnails for media files, keyed by path. Thread pool + disk cache + memory cache."""
+    """Thumbnails for media files, keyed by path. Workers + disk cache + memory cache."""
 
     thumbnail_ready = Signal(str)
-    _done = Signal(str, QImage)
 
     def __init__(self, cache_dir: Path | str, size: QSize | None = None,
                  workers: int = 2, parent: QObject | None = None,
@@ -80,12 +155,10 @@ class ThumbnailCache(QObject):
         self.memory_limit = memory_limit
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()  # least recently used first
         self._failed: set[str] = set()
-        self._pending: dict[str, Future[None]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
-        self._lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._workers = Workers(workers, self)
         self.decoded = 0  # frames decoded from media (not read back from the disk cache)
         self._closed = False
-        self._done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
 
     def get(self, path: str | None) -> QPixmap | None:
         """The thumbnail if it is in memory; otherwise None (and one worker is queued)."""
@@ -98,40 +171,20 @@ class ThumbnailCache(QObject):
         if path in self._failed or self._closed:
             return None
         if path not in self._pending:
-            self._pending[path] = self._pool.submit(self._work, path)
+            self._pending.add(path)
+            self._workers.submit(load_or_make, self.dir, path, QSize(self.size),
+                                 on_done=lambda made, p=path: self._on_done(p, made))
         return None
 
-    def _work(self, path: str) -> None:
-        try:
-            image = self._load_or_make(path)
-        except Exception:
-            image = QImage()
-        if not self._closed:
-            self._done.emit(path, image)
-
-    def _load_or_make(self, path: str) -> QImage:
-        key = cache_key(path, self.size)
-        file = self.dir / f"{key}.png"
-        if file.exists():
-            cached = QImage(str(file))
-            if not cached.isNull():
-                return cached
-        image = poster_frame(path, self.size)
-        with self._lock:
-            self.decoded += 1
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".{threading.get_ident()}.tmp.png")
-        if image.save(str(tmp), "PNG"):
-            os.replace(tmp, file)
-        return image
-
-    def _on_done(self, path: str, image: QImage) -> None:
-        self._pending.pop(path, None)
+    def _on_done(self, path: str, made: tuple[QImage, bool] | Exception) -> None:
+        self._pending.discard(path)
         if self._closed:
             return
-        if image.isNull():
+        if isinstance(made, Exception) or made[0].isNull():
             self._failed.add(path)
             return
+        image, decoded = made
+        self.decoded += decoded
         self._pixmaps[path] = QPixmap.fromImage(image)
         self._pixmaps.move_to_end(path)
         while len(self._pixmaps) > self.memory_limit:
@@ -146,13 +199,13 @@ class ThumbnailCache(QObject):
         self._failed.discard(path)
 
     def wait_idle(self, timeout: float = 10.0) -> None:
-        """Block until queued work finished (tests and the screenshot command only)."""
-        for fut in list(self._pending.values()):
-            fut.result(timeout=timeout)
+        """Block until queued work finished (tests and the screenshot command only); the
+        pictures arrive when the event loop next runs."""
+        self._workers.wait(int(timeout * 1000))
 
     def close(self) -> None:
         """Stop the workers and drop the pixmaps now, on the GUI thread (not whenever the
         collector frees this object's wrapper, on whichever thread that is)."""
         self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._workers.close()
         self._pixmaps.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -21,10 +22,29 @@ def default_data_dir() -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.sandbox.server import SandboxServer
+    from app.sandbox import folder
 
     data = writable_folder(Path(args.data).expanduser() if args.data else default_data_dir(),
                            "--data")
+    lock = folder.OwnerLock(data)  # one server per folder, as the app's built-in sandbox
+    with folder.StartLock(data):  # not while an app is looking at who serves it
+        owner = lock.acquire()
+    if not owner:
+        state = folder.read_state(data)
+        at = f" at {state['url']}" if state else ""
+        print(f"takes sandbox: another process already serves {data}{at}", file=sys.stderr)
+        return 2
+    try:
+        return _serve(args, data)
+    finally:
+        folder.clear_state(data, os.getpid())
+        lock.release()
+
+
+def _serve(args: argparse.Namespace, data: Path) -> int:
+    from app.sandbox import folder
+    from app.sandbox.server import SandboxServer
+
     try:
         faults = json_object(args.faults) if args.faults else None
         server = SandboxServer(data, key=args.key, credits=args.credits, port=args.port,
@@ -39,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"takes sandbox: cannot listen on port {args.port}: {e.strerror or e}",
               file=sys.stderr)
         return 2
+    folder.write_state(data, url=url, key=server.key, pid=os.getpid())  # the app joins it
     print(f"Sandbox API: {url}", flush=True)
     if not args.key:
         print(f"API key: {server.key}", flush=True)
@@ -50,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        folder.clear_state(data, os.getpid())  # before the server goes: nobody joins late
         server.stop()
     return 0
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +94,6 @@ def served(data: Path) -> bool:
     if probe.acquire():
         probe.release()
         return False
-    return True
-
-
-def wait_unserved(data: Path, timeout: float) -> bool:
-    """Wait (up to `timeout` s) for a server that is stopping to let go of the folder."""
-    deadline = time.monotonic() + timeout
-    while served(data):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
     return True
 
 

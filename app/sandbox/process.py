@@ -106,12 +106,16 @@ class SandboxProcess:
             return self.url
 
     def _join(self) -> bool:
-        state = folder.read_state(self.data_dir)
-        if state is None:  # served but no state: its server is stopping; wait, then start
-            if not folder.wait_unserved(self.data_dir, STOP_TIMEOUT_S + KILL_TIMEOUT_S):
-                raise SandboxStartError(f"the sandbox serving {self.data_dir} does not stop",
-                                        "busy")
-            return False
+        """Join the process serving the folder; False if it let go meanwhile. A server that
+        has the lock but no state yet is starting (`takes sandbox`) or stopping: wait."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while (state := folder.read_state(self.data_dir)) is None:
+            if not folder.served(self.data_dir):
+                return False
+            if time.monotonic() > deadline:
+                raise SandboxStartError(f"the process serving {self.data_dir} neither says "
+                                        "where it listens nor stops", "busy")
+            time.sleep(0.05)
         self.url, self._key, self.pid, self.owned = state["url"], state["key"], state["pid"], False
         return True
 

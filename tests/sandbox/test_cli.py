@@ -142,3 +142,23 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         assert _refused("--data", str(tmp_path / "d"), "--port", str(port)) == \
             f"takes sandbox: cannot listen on port {port}: Address already in use"
+
+
+def test_one_server_per_folder_the_app_joins_it(tmp_path: Path) -> None:
+    from app.client.connection import start_sandbox
+
+    data = tmp_path / "d"
+    proc, url, _ = _start("--data", str(data), "--key", "cli-key")
+    try:
+        assert _refused("--data", str(data)) == \
+            f"takes sandbox: another process already serves {data} at {url}"
+        with start_sandbox(data) as conn:  # the built-in sandbox on the same folder joins
+            assert conn.base_url == url and not conn.owns_server
+            assert conn._key.reveal() == "cli-key"
+        assert httpx.get(f"{url}/v1/account",  # the joiner's close left it serving
+                         headers={"Authorization": "Bearer cli-key"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+        assert proc.returncode == 0
+    assert not (data / "sandbox.json").exists()

@@ -4,6 +4,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 # Qt must see these before it is imported anywhere.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
@@ -13,9 +15,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 pytest_plugins = ["leaks"]  # a test that leaves threads or tasks behind fails (tests/leaks.py)
 
-from app.ui.compat import tune_malloc  # noqa: E402 (after the environment is set)
+from app.ui.compat import ensure_app, prepare_process  # noqa: E402 (after the environment)
 
-tune_malloc()  # as the app does, before any thread allocates (see app.ui.compat)
+prepare_process()  # as the app does, before any thread allocates (see app.ui.compat)
+
+
+@pytest.fixture(scope="session")
+def qapp(qapp_args):  # type: ignore[no-untyped-def]
+    """pytest-qt's QApplication, made where the app makes its own (app.ui.compat.ensure_app)."""
+    return ensure_app(qapp_args)
 
 # TAKES_TEST_OFFTHREAD_GC=1: a background thread runs gc.collect() every 50 ms for the whole
 # session, so any Qt object left in a garbage cycle is freed off the GUI thread at once (which

@@ -5,19 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from typing import Any
 
-from app.ui.compat import gui_thread_collection, release_loop_qobjects, tune_malloc
+from app.ui.compat import ensure_app, gui_thread_collection, release_loop_qobjects
 
 log = logging.getLogger(__name__)
 
 
 def make_app(argv: list[str] | None = None) -> Any:
-    from PySide6.QtWidgets import QApplication
-
-    tune_malloc()  # before the first worker thread allocates (see app.ui.compat)
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app = ensure_app(argv)  # the one place a QApplication is made (see app.ui.compat)
     app.setApplicationName("Takes")
     app.setOrganizationName("Takes")
     app.setDesktopFileName("takes")  # the menu entry `takes install-desktop` writes

@@ -93,10 +93,12 @@ class SandboxProcess:
     # ---- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> str:
-        """Join the folder's running sandbox, or start one (after a `stop()`: on the same
-        port with the same key, so clients holding the URL come back). Returns the URL."""
+        """Join the folder's running sandbox, or start one. Once this handle has had a URL
+        (after a `stop()`, or when the process it joined has ended) the new one listens on
+        the same port with the same key, so clients holding the URL come back: a joiner
+        whose owner quit takes over. Returns the URL."""
         with self._lock:
-            if self.running or (self.url and not self.owned):
+            if self.running:
                 return self.url
             self.data_dir.mkdir(parents=True, exist_ok=True)
             with folder.StartLock(self.data_dir):
@@ -117,11 +119,12 @@ class SandboxProcess:
                                         "where it listens nor stops", "busy")
             time.sleep(0.05)
         self.url, self._key, self.pid, self.owned = state["url"], state["key"], state["pid"], False
+        self._port = int(self.url.rsplit(":", 1)[1])
         return True
 
     def _spawn(self) -> None:
-        key = self._key if self.owned and self._key else secrets.token_urlsafe(24)
-        port = self._port if self.owned else 0
+        key = self._key or secrets.token_urlsafe(24)
+        port = self._port
         options = {**self.options, "data_dir": str(self.data_dir), "key": key, "port": port,
                    "parent_pid": os.getpid()}
         proc = subprocess.Popen(  # our own interpreter and module
@@ -158,7 +161,7 @@ class SandboxProcess:
         with self._lock:
             if self.owned:
                 self.stop()
-            self.url = ""
+            self.url, self._key, self._port, self.owned = "", "", 0, False
 
     # ---- what tests and tools use -------------------------------------------------------
 

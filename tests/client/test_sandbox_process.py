@@ -257,3 +257,23 @@ def test_no_thread_is_left_and_the_start_thread_ends(tmp_path):
     pending.join(10)
     conn.close()
     assert set(threading.enumerate()) <= before
+
+
+@linux
+def test_a_joiner_whose_owner_was_killed_takes_over_on_the_same_url_and_key(tmp_path):
+    """A `takes submit` joined to a window's sandbox; the window is killed: `start()` again
+    serves the folder where the joiner's client already points."""
+    data = tmp_path / "sandbox"
+    app = App(tmp_path, data)
+    with start_sandbox(data) as conn:
+        assert not conn.owns_server and conn.base_url == app.url
+        key = conn._key.reveal()
+        app.kill9()
+        assert wait_gone(app.child)
+        with pytest.raises(httpx.ConnectError):
+            answers(conn.base_url, key)
+        assert conn.server.start() == conn.base_url
+        assert conn.owns_server and conn.server.pid != app.child
+        assert answers(conn.base_url, key) == 10_000
+        pid = conn.server.pid
+    assert gone(pid)  # it owns what it took over: its close stops it

@@ -42,6 +42,8 @@ BACKUPS = 3  # takes.log + takes.log.1 … .3: at most 4 MB on disk
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
 MASK = "***"
 MIN_SECRET = 4  # shorter values would blank ordinary words
+# Loggers that say a line per request (every poll): their warnings only, unless DEBUG is asked.
+CHATTY = ("httpx", "httpcore", "hpack", "uvicorn.access")
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -130,6 +132,7 @@ class LogSetup:
     listener: logging.handlers.QueueListener | None = None
     file_handler: logging.Handler | None = None
     previous_level: int = logging.WARNING
+    previous_chatty: dict[str, int] = field(default_factory=dict)
     previous_hooks: tuple[Any, Any] | None = None
     problem: str = ""  # why there is no log file ("" when there is)
 
@@ -152,6 +155,9 @@ class LogSetup:
             self.file_handler.close()
             self.file_handler = None
         root.setLevel(self.previous_level)
+        for name, level in self.previous_chatty.items():
+            logging.getLogger(name).setLevel(level)
+        self.previous_chatty.clear()
         logging.captureWarnings(False)
         if self.previous_hooks is not None:
             sys.excepthook, threading.excepthook = self.previous_hooks
@@ -212,6 +218,11 @@ def setup(*, directory: Path | None = None, level: int | str | None = None,
     for h in done.handlers:
         root.addHandler(h)
     root.setLevel(min(lvl, stderr_level))
+    if lvl > logging.DEBUG:
+        for name in CHATTY:
+            chatty = logging.getLogger(name)
+            done.previous_chatty[name] = chatty.level
+            chatty.setLevel(max(logging.WARNING, chatty.level))
     if done.problem:
         logging.getLogger("app.logs").error("%s", done.problem)
     if hooks:

@@ -56,11 +56,13 @@ def test_info_goes_to_the_file_errors_also_to_the_terminal(logged):
     logging.getLogger("app.test").info("rendered %s in %d s", "take-1", 12)
     logging.getLogger("qt.multimedia.ffmpeg").warning("a Qt warning")
     logging.getLogger("app.test").error("the sandbox stopped")
+    logging.getLogger("httpx").info("HTTP Request: GET /v1/jobs/1 (a line per poll)")
     text = text_of(logged)
     assert "INFO app.test [MainThread]: rendered take-1 in 12 s" in text
     assert "WARNING qt.multimedia.ffmpeg" in text
     assert "ERROR app.test" in text and "the sandbox stopped" in text
     assert "a debug line" not in text
+    assert "a line per poll" not in text  # per-request chatter stays out unless debugging
     term = logged.term.getvalue()
     assert term == "Takes: ERROR app.test: the sandbox stopped\n"
 
@@ -70,7 +72,9 @@ def test_debug_on_request(tmp_path, monkeypatch):
     done = logs.setup(directory=tmp_path, stderr=io.StringIO(), hooks=False)
     try:
         logging.getLogger("app.test").debug("now it counts")
-        assert "DEBUG app.test" in text_of(done)
+        logging.getLogger("httpx").info("HTTP Request: GET /v1/jobs/1")
+        text = text_of(done)
+        assert "DEBUG app.test" in text and "INFO httpx" in text
     finally:
         done.close()
 
@@ -182,8 +186,10 @@ def test_python_warnings_go_to_the_file(logged):
 def test_close_takes_everything_away(tmp_path):
     root = logging.getLogger()
     level, handlers, hook = root.level, list(root.handlers), sys.excepthook
+    httpx_level = logging.getLogger("httpx").level
     done = logs.setup(directory=tmp_path, stderr=io.StringIO())
     assert any(t.name == "takes-log" for t in threading.enumerate())
     done.close()
     assert root.level == level and root.handlers == handlers and sys.excepthook is hook
+    assert logging.getLogger("httpx").level == httpx_level
     assert not any(t.name == "takes-log" for t in threading.enumerate())

@@ -17,12 +17,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 STOP_TIMEOUT_S = 30.0  # closing waits this long for the core's pending work to wind down
+# The core's blocking work (`asyncio.to_thread`: probes, file placement) runs on a pool this
+# size, all started with the core, so a long session never grows its thread count.
+WORKERS = min(32, (os.cpu_count() or 1) + 4)
 
 
 class CoreStopped(RuntimeError):
@@ -32,8 +36,9 @@ class CoreStopped(RuntimeError):
 class Core:
     """An asyncio loop running on a thread of its own. `start()` once, `stop()` once."""
 
-    def __init__(self, name: str = "takes-core") -> None:
+    def __init__(self, name: str = "takes-core", workers: int = WORKERS) -> None:
         self.name = name
+        self.workers = workers
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -47,6 +52,7 @@ class Core:
         if self._thread is not None:
             return self
         loop = asyncio.new_event_loop()
+        loop.set_default_executor(_started_pool(self.workers, f"{self.name}-worker"))
         started = threading.Event()
         self._loop = loop
 
@@ -180,3 +186,13 @@ class Core:
         if self.in_core():
             return fn(*args, **kw)
         return await asyncio.wrap_future(self.call(fn, *args, **kw))
+
+
+def _started_pool(workers: int, prefix: str) -> concurrent.futures.ThreadPoolExecutor:
+    """A thread pool with all its threads already running (a pool grows one thread per task
+    submitted while the others are busy: `workers` tasks that wait for each other do it)."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+    barrier = threading.Barrier(workers)
+    waits = [pool.submit(barrier.wait, 10.0) for _ in range(workers)]
+    concurrent.futures.wait(waits)
+    return pool

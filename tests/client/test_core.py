@@ -137,3 +137,25 @@ def test_aclose_from_a_loop_and_not_from_the_core_itself():
 
     asyncio.run(main())
     assert c.thread is not None and not c.thread.is_alive()
+
+
+def test_blocking_work_runs_on_a_pool_started_with_the_core_that_never_grows():
+    c = Core("pool-core", workers=3).start()
+
+    def workers() -> list[str]:
+        return sorted(t.name for t in threading.enumerate() if t.name.startswith("pool-core-"))
+
+    try:
+        assert len(workers()) == 3  # all there from the start
+
+        async def burst() -> set[str]:
+            names = await asyncio.gather(*(asyncio.to_thread(
+                lambda: (time.sleep(0.01), threading.current_thread().name)[1])
+                for _ in range(30)))
+            return set(names)
+
+        used = c.submit(burst()).result(10)
+        assert used <= set(workers()) and len(workers()) == 3
+    finally:
+        c.stop()
+    assert workers() == []

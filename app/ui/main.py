@@ -1,4 +1,8 @@
-"""`takes` with no arguments: the studio window on the qasync loop, the active profile's API."""
+"""`takes` with no arguments: the studio window on the qasync loop, the active profile's API.
+
+Two loops: the window's (qasync, the GUI thread: widgets, and awaiting what it asked for) and
+the studio's core loop (app/client/core.py, its own thread: client, job manager, store). The
+window closes first; `studio.close()` then stops the core with nothing left running."""
 
 from __future__ import annotations
 

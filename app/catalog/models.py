@@ -11,10 +11,8 @@ from pydantic import BaseModel
 from app.catalog import schemas
 from app.catalog.wrapper import FORMAT_TO_ASPECT, wrapper_params
 
-__all__ = ["DEFAULT_PRICES", "FORMAT_TO_ASPECT", "MODELS", "TIMEOUT_S", "ModelSpec",
-           "UnknownModel", "get_model", "price_rule", "reset_prices", "set_prices"]
-
-TIMEOUT_S = 15 * 60
+__all__ = ["DEFAULT_PRICES", "FORMAT_TO_ASPECT", "MODELS", "ModelSpec", "UnknownModel",
+           "get_model", "price_rule", "reset_prices", "set_prices"]
 
 #: Prices as one table of data; `set_prices` replaces it (e.g. from the server's /v1/models).
 DEFAULT_PRICES: dict[str, dict[str, Any]] = {

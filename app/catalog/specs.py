@@ -8,7 +8,7 @@ hints are carried through untouched; `editor_kind` picks the registry key for a 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,10 +185,12 @@ def _items(main: Mapping[str, Any], path: str,
 _KIND_BY_WIDGET = {"prompt", "seed", "auto-int", "keyframe", "shots", "elements", "json"}
 
 
-def editor_kind(spec: FieldSpec) -> str:
-    """The registry key of the editor for a field: an ``x-widget`` hint first, then the shape."""
-    if spec.widget in _KIND_BY_WIDGET:
-        return spec.widget  # type: ignore[return-value]
+def editor_kind(spec: FieldSpec, widgets: Collection[str] = _KIND_BY_WIDGET) -> str:
+    """The registry key of the editor for a field: its ``x-widget`` hint when that names one of
+    `widgets` (the form's editor table: `app.forms.registry.editor_for` decides through this),
+    else the shape."""
+    if spec.widget is not None and spec.widget in widgets:
+        return spec.widget
     return shape_kind(spec)
 
 

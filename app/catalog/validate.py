@@ -67,9 +67,6 @@ class Report:
     def add(self, issue: Issue) -> None:
         (self.errors if issue.severity == "error" else self.warnings).append(issue)
 
-    def for_field(self, path: str) -> list[Issue]:
-        return [i for i in self.errors + self.warnings if i.field == path]
-
 
 @dataclass(frozen=True)
 class Context:

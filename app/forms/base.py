@@ -129,10 +129,8 @@ class IssueLabel(QLabel):
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.hide()
-        self._path = path
 
     def set_path(self, path: str) -> None:
-        self._path = path
         self.setObjectName(f"error:{path}")
 
     def set_issues(self, issues: list[Issue]) -> None:

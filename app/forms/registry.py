@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 from PySide6.QtWidgets import QWidget
 
-from app.catalog.specs import FieldSpec, shape_kind
+from app.catalog.specs import FieldSpec, editor_kind
 from app.forms.base import Editor, EditorContext
 
 Factory = Callable[[FieldSpec, EditorContext, str, "QWidget | None"], Editor]
@@ -90,6 +90,5 @@ def editor_registered(kind: str, factory: Factory) -> Iterator[None]:
 def editor_for(spec: FieldSpec, ctx: EditorContext, path: str,
                parent: QWidget | None = None) -> Editor:
     table = editor_table()
-    kind = spec.widget if spec.widget in table else shape_kind(spec)
-    factory = table.get(kind) or table["json"]
+    factory = table.get(editor_kind(spec, table)) or table["json"]
     return factory(spec, ctx, path, parent)

@@ -63,3 +63,42 @@ def test_table_and_overrides(qtbot) -> None:
     after = editor_for(specs["stars"], ctx, "stars2")
     qtbot.addWidget(after)
     assert isinstance(after, SliderEditor)
+
+
+def _all_specs(specs):  # type: ignore[no-untyped-def]
+    for s in specs:
+        yield s
+        yield from _all_specs(s.children)
+
+
+def test_the_form_decides_each_editor_through_editor_kind(qtbot):
+    """One decision: every field of every model gets the table's editor for `editor_kind`
+    (the catalog's tested mapping), the JSON editor only where that kind is "json"."""
+    from app.catalog import MODELS
+    from app.catalog.specs import editor_kind
+    from app.forms.registry import editor_table
+
+    table = editor_table()
+    ctx = EditorContext(probe_service())
+    seen = set()
+    for model in MODELS.values():
+        specs = field_specs(model.json_schema())
+        ctx.fields = {s.name: s for s in specs}
+        for spec in _all_specs(specs):
+            kind = editor_kind(spec, table)
+            assert kind == editor_kind(spec), spec.path  # the app's table and the catalog agree
+            seen.add(kind)
+            with editor_registered(kind, lambda s, c, p, parent=None, k=kind: _Tagged(s, c, p, k)):
+                editor = editor_for(spec, ctx, spec.path)
+            qtbot.addWidget(editor)
+            assert isinstance(editor, _Tagged) and editor.kind == kind, spec.path
+    assert {"prompt", "media", "media-list", "shots", "elements", "enum"} <= seen
+
+
+class _Tagged(Editor):
+    def __init__(self, spec, ctx, path, kind):  # type: ignore[no-untyped-def]
+        super().__init__(spec, ctx, path)
+        self.kind = kind
+
+    def value(self):  # type: ignore[no-untyped-def]
+        return OMIT

@@ -92,21 +92,14 @@ class Workers(QObject):
 
 class Debounce(QTimer):
     """Calls `fn` once, `ms` after the last `trigger()`: typing re-validates or searches once
-    it pauses. `stop()` drops a pending call; `flush()` makes it now."""
+    it pauses. `stop()` drops a pending call."""
 
     def __init__(self, ms: int, fn: Callable[[], None], parent: QObject) -> None:
         super().__init__(parent)
         self.setSingleShot(True)
         self.setInterval(ms)
-        self._fn = fn
         self.timeout.connect(fn)
 
     def trigger(self, *_args: Any) -> None:
         """(Re)start the wait; connectable to any signal, its arguments ignored."""
         self.start()
-
-    def flush(self) -> None:
-        """Call now if a call is pending."""
-        if self.isActive():
-            self.stop()
-            self._fn()

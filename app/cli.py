@@ -123,6 +123,8 @@ def _window() -> int:
 def _guarded(args: argparse.Namespace) -> int:
     """The last line of defence: whatever a command did not foresee is one line, not a trace."""
     name = f"takes {args.command}"
+    if isinstance(getattr(args, "action", None), str):  # takes profile add, …
+        name += f" {args.action}"
     log = _LogFile(args)
     if args.command != "sandbox":  # the standalone server's log is its terminal
         logging.getLogger().addHandler(log)
@@ -162,12 +164,21 @@ class _LogFile(logging.Handler):
 
         super().__init__(logging.WARNING)
         self.path = data_dir() / "logs" / "cli.log"
-        self.secrets = [s for s in (getattr(args, "key", None), os.environ.get("TAKES_API_KEY"))
-                        if s]
+        self.args = args
         self.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         self.write(self.format(record))
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every key this command knows (given, read from stdin or a keyring, or kept for
+        the session), longest first so that none is left half-blanked."""
+        from app.client.profiles import session_keys
+
+        found = [getattr(self.args, "key", None), getattr(self.args, "secret", None),
+                 os.environ.get("TAKES_API_KEY"), *session_keys()]
+        return sorted({s for s in found if isinstance(s, str) and s}, key=len, reverse=True)
 
     def write(self, text: str) -> bool:
         for secret in self.secrets:

@@ -151,6 +151,8 @@ class StudioController(QObject):
                 self._online_in.emit(online)
 
     def _deliver(self, job: JobRecord) -> None:
+        if not self._open.is_set():
+            return  # posted before the window closed: nothing to show it in
         if job.result_path:
             self.typical.learn(job)
         self.job_changed.emit(job)
@@ -158,6 +160,8 @@ class StudioController(QObject):
             self.spawn(self.refresh_balance(), "Balance")
 
     def _deliver_online(self, online: bool) -> None:
+        if not self._open.is_set():
+            return
         self.online_changed.emit(online)
         if online and self._started:
             self.spawn(self.refresh_balance(), "Balance")

@@ -8,6 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
+from app.catalog.roles import PROMPT, totals
 from app.catalog.specs import FieldSpec
 from app.forms.base import EditorContext, FormState
 from app.forms.capabilities import Hinted
@@ -17,19 +18,19 @@ from app.ui.palette import colour, qcolor
 
 SEGMENT_ROLES = tuple(f"shot_{n}" for n in range(1, 7))  # the palette's shot colours, in turn
 DEFAULT_BUDGET = 15
+DEFAULT_PART = "duration"  # a shots list whose schema declares no x-total
 
 
-def budget_from(fields: dict[str, FieldSpec]) -> int:
-    """The clip budget: the largest value the sibling ``duration`` field accepts."""
-    spec = fields.get("duration")
-    numbers = [int(v) for v in (spec.enum if spec else ()) if str(v).isdigit()]
-    if spec and spec.maximum is not None:
-        numbers.append(int(spec.maximum))
+def budget_from(whole: FieldSpec | None) -> int:
+    """The clip budget: the largest value the whole the shots add up to accepts."""
+    numbers = [int(v) for v in (whole.enum if whole else ()) if str(v).isdigit()]
+    if whole and whole.maximum is not None:
+        numbers.append(int(whole.maximum))
     return max(numbers) if numbers else DEFAULT_BUDGET
 
 
-def seconds_of(shot: dict[str, Any]) -> int:
-    d = shot.get("duration")
+def seconds_of(shot: dict[str, Any], part: str = DEFAULT_PART) -> int:
+    d = shot.get(part)
     return int(d) if str(d).isdigit() else 0
 
 
@@ -77,11 +78,13 @@ class ShotCard(Card):
     def __init__(self, owner: ShotsEditor, index: int, data: dict[str, Any] | None) -> None:
         super().__init__(owner)
         self.owner = owner
+        texts = [c.name for c in owner.spec.children if c.role == PROMPT]
         self.fields = ChildFields(self, owner.ctx, owner.spec.children,
                                   f"{owner.path}.{index}", owner.emit_changed,
-                                  labels={"prompt": "Prompt", "duration": "Length"})
-        prompt = self.fields.editors.get("prompt")
-        if isinstance(prompt, PromptEditor):
+                                  labels={**dict.fromkeys(texts, "Prompt"), owner.part: "Length"})
+        for prompt in (self.fields.editors.get(name) for name in texts):
+            if not isinstance(prompt, PromptEditor):
+                continue
             line_h = prompt.edit.fontMetrics().lineSpacing()
             prompt.edit.setMinimumHeight(line_h * 3 + 12)
             prompt.edit.setMaximumHeight(line_h * 3 + 12)
@@ -93,8 +96,8 @@ class ShotCard(Card):
 
     def _length_in_header(self) -> None:
         """The shot's length sits in the header, next to its name: the card stays compact."""
-        editor = self.fields.editors.get("duration")
-        label = self.fields.labels.get("duration")
+        editor = self.fields.editors.get(self.owner.part)
+        label = self.fields.labels.get(self.owner.part)
         if editor is None or label is None:
             return
         self.fields.grid.removeWidget(editor)
@@ -118,7 +121,9 @@ class ShotsEditor(CardListEditor):
     def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(spec, ctx, path, parent)
-        self.budget = budget_from(ctx.fields)
+        total = next((t for t in totals(tuple(ctx.fields.values())) if t.items == spec.name), None)
+        self.part = total.part if total else DEFAULT_PART  # each shot's share of the whole
+        self.budget = budget_from(ctx.fields.get(total.whole) if total else None)
         self.empty.setText("No shots yet: add the first one.")
         bar_row = QHBoxLayout()
         self.bar = TotalBar(self.budget, self)
@@ -140,11 +145,11 @@ class ShotsEditor(CardListEditor):
 
     def make_card(self, index: int, data: dict[str, Any] | None) -> ShotCard:
         if data is None:
-            data = {"duration": str(self._fitting_length())}
+            data = {self.part: str(self._fitting_length())}
         return ShotCard(self, index, data)
 
     def _fitting_length(self) -> int:
-        duration = next((c for c in self.spec.children if c.name == "duration"), None)
+        duration = next((c for c in self.spec.children if c.name == self.part), None)
         default = int(duration.default) if duration and str(duration.default).isdigit() else 5
         left = self.budget - self.total()
         return default if left >= default or left < 1 else left
@@ -153,7 +158,7 @@ class ShotsEditor(CardListEditor):
         return card.fields.value()
 
     def total(self) -> int:
-        return sum(seconds_of(card.fields.value()) for card in self.cards)
+        return sum(seconds_of(card.fields.value(), self.part) for card in self.cards)
 
     def update_cards(self) -> None:
         super().update_cards()
@@ -164,7 +169,7 @@ class ShotsEditor(CardListEditor):
         self._update_total()
 
     def _update_total(self) -> None:
-        parts = [seconds_of(c.fields.value()) for c in self.cards]
+        parts = [seconds_of(c.fields.value(), self.part) for c in self.cards]
         self.bar.set_parts(parts)
         total = sum(parts)
         over = total > self.budget

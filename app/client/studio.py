@@ -151,7 +151,8 @@ def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,
         client = connection.client(**client_options)
         download_dir = data_dir / "work"  # the work folder `out` paths are relative to
         download_dir.mkdir(parents=True, exist_ok=True)
-        manager = JobManager(client, store, download_dir, poll=poll)
+        manager = JobManager(client, store, download_dir, poll=poll,
+                             profile=connection.profile.name)  # its takes, labelled and resumed
     except BaseException:
         store.close()
         raise

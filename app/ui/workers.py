@@ -16,6 +16,7 @@ Qt when idle (the shared probe service lives as long as the app).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -57,7 +58,8 @@ class Workers(QObject):
                 result, error = fn(*args), None
             except Exception as e:  # handed to the GUI thread, never lost in a worker
                 result, error = None, e
-            emit(ticket, result, error)
+            with contextlib.suppress(RuntimeError):  # the owner died at exit: nobody to tell
+                emit(ticket, result, error)
 
         self._pool.start(run)
 

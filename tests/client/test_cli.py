@@ -270,6 +270,11 @@ def test_submit_passes_the_guard_rails_and_the_ledger_adds_up(env, sandbox, caps
     assert json.loads(out)["errors"][0]["field"] == "out"
     assert jobs_on_the_server() == 2
 
+    assert main(["jobs", "--profile", "Work"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert main(["jobs", "--profile", "Sandbox"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
     # the ledger: JSON, CSV to a file and to stdout
     assert main(["ledger", "--profile", "Work"]) == 0
     led = json.loads(capsys.readouterr().out)

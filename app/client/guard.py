@@ -157,3 +157,10 @@ class Gate:
         if not verdict.allowed:
             raise Refused(verdict)
         return verdict
+
+
+def promoted(payload: dict[str, Any]) -> dict[str, Any]:
+    """A mock take's parameters for the same take rendered for real ("Promote to paid"): its
+    `mock` flag dropped. Send it with `JobManager.submit(..., parent_id=mock_take.id)` after
+    showing `Gate.check`'s price: it passes the guard-rails like any paid job."""
+    return {k: v for k, v in payload.items() if k != "mock"}

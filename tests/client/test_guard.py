@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from app.client.guard import Gate, Refused, day_bounds
+from app.client.guard import Gate, Refused, day_bounds, promoted
 from app.client.manager import JobManager
 from app.client.profiles import SANDBOX, Profile
 from app.client.store import JobRecord, JobStore
@@ -196,3 +196,28 @@ def test_the_day_is_the_local_calendar_day(tmp_path):
     assert Gate(store, Profile("Work", "api", "https://x.example"),
                 clock=lambda: now + 120).spent_today() == 0  # tomorrow
     store.close()
+
+
+def test_promote_to_paid_shows_the_price_and_passes_the_gate(sandbox, tmp_path):
+    profile = Profile("Work", "api", sandbox.url, confirm_above=100, daily_cap=0)
+
+    async def main() -> None:
+        m, _ = _manager(sandbox, tmp_path, profile)
+        try:
+            mock = await m.wait((await m.submit("seedance_r2v", {**PROMPT_ONLY,
+                                                                 "mock": True})).id)
+            paid = promoted(mock.payload)
+            assert "mock" not in paid and mock.payload["mock"] is True
+            price = await m.gate.check(m.client, "seedance_r2v", paid)
+            assert price.needs_confirm and price.estimate.max == PROMPT_ONLY_COST
+            with pytest.raises(Refused):
+                await m.submit("seedance_r2v", paid, parent_id=mock.id)
+            rec = await m.submit("seedance_r2v", paid, parent_id=mock.id, confirmed=True)
+            rec = await m.wait(rec.id)
+            assert rec.parent_id == mock.id and not rec.mock
+            assert rec.credits_charged == PROMPT_ONLY_COST
+            assert await balance(m.client) == FAST["credits"] - PROMPT_ONLY_COST
+        finally:
+            await _close(m)
+
+    run(main())

@@ -58,8 +58,13 @@ class Workers(QObject):
                 result, error = fn(*args), None
             except Exception as e:  # handed to the GUI thread, never lost in a worker
                 result, error = None, e
-            with contextlib.suppress(RuntimeError):  # the owner died at exit: nobody to tell
-                emit(ticket, result, error)
+            try:
+                with contextlib.suppress(RuntimeError):  # the owner died at exit: nobody to tell
+                    emit(ticket, result, error)
+            finally:
+                # The exception's traceback holds this frame: without these locals there is no
+                # garbage cycle (which could hold a Qt wrapper) through it.
+                del result, error
 
         self._pool.start(run)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -94,11 +95,21 @@ def test_bom_accepted() -> None:
     assert loads_bounded(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
 
 
-def test_big_payload_is_fast() -> None:
+def _best_of_3(fn: object, data: str) -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        fn(data)  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def test_big_payload_is_linear_like_json_loads() -> None:
+    """Measured against json.loads of the same text in the same run (machines are noisy): the
+    bounded reader's checks cost a constant factor, a quadratic walk would cost thousands."""
     data = "[" + ",".join('{"k": [1, "s"]}' for _ in range(50_000)) + "]"
-    start = time.monotonic()
     assert len(loads_bounded(data)) == 50_000
-    assert time.monotonic() - start < 2
+    assert _best_of_3(loads_bounded, data) < 20 * _best_of_3(json.loads, data)
 
 
 def _read_refused(path: str | os.PathLike[str], max_bytes: int = 1000) -> str:

@@ -97,8 +97,8 @@ def sample(qtbot) -> QWidget:
     if t is not None:
         t.changed.connect(restyle)
     qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
+    with qtbot.waitExposed(w):
+        w.show()
     return w
 
 

@@ -297,7 +297,7 @@ class HistoryModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             bits = ["★" if job.favourite else "", "MOCK" if job.mock else "",
                     present.task_title(job.model_id),
-                    present.excerpt(present.prompt_of(job.payload), 60),
+                    present.excerpt(present.take_words(job), 60),
                     present.STATUS_WORDS.get(job.status, job.status)]
             return " · ".join(b for b in bits if b)
         return None

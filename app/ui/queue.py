@@ -161,7 +161,7 @@ class QueueModel(QAbstractListModel):
             return self.thumbs.get(thumb_path(job))
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             parts = [present.task_title(job.model_id), job.model_id,
-                     present.excerpt(present.prompt_of(job.payload), 60),
+                     present.excerpt(present.take_words(job), 60),
                      present.status_text(job), present.credits_text(job)]
             if job.mock:
                 parts.insert(0, "MOCK")
@@ -228,7 +228,7 @@ class QueueDelegate(QStyledItemDelegate):
                    Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(job.model_id, Qt.TextElideMode.ElideRight,
                                  max(0, right - text.x() - tw - 8)))
-        prompt = present.excerpt(present.prompt_of(job.payload), 200) or "(no prompt)"
+        prompt = present.excerpt(present.take_words(job), 200)
         p.setPen(fg)
         p.drawText(QRect(text.x(), text.y() + lh + 2, text.width(), lh),
                    Qt.AlignmentFlag.AlignLeft,

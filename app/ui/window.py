@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
             self.preview.show_message("Select a take to preview it.")
             return
         title = f"{present.task_title(job.model_id)} · " \
-                f"{present.excerpt(present.prompt_of(job.payload), 50)}"
+                f"{present.excerpt(present.take_words(job), 50)}"
         if job.status == "succeeded" and job.result_path:
             src = present.source_media(job.model_id, job.payload)
             compare = src if present.task_of(job.model_id) in present.COMPARE_TASKS else None

@@ -312,15 +312,13 @@ def _register_profile(sub: Any) -> None:
     ls = psub.add_parser("list", help="the profiles (never their keys)")
     ls.add_argument("--json", action="store_true", help="as JSON")
     ls.set_defaults(func=_profile_list)
-    u = psub.add_parser("use", help="make a profile the active one")
-    u.add_argument("name")
-    u.set_defaults(func=_profile_use)
-    t = psub.add_parser("test", help="check a profile's URL and key (GET /v1/account)")
-    t.add_argument("name")
-    t.set_defaults(func=_profile_test)
-    r = psub.add_parser("remove", help="remove a profile and its saved key")
-    r.add_argument("name")
-    r.set_defaults(func=_profile_remove)
+    for action, words, func in (
+            ("use", "make a profile the active one", _profile_use),
+            ("test", "check a profile's URL and key (GET /v1/account)", _profile_test),
+            ("remove", "remove a profile and its saved key", _profile_remove)):
+        named = psub.add_parser(action, help=words)
+        named.add_argument("name")
+        named.set_defaults(func=func)
     st = psub.add_parser("set", help="change a profile's guard-rails")
     st.add_argument("name")
     _limit_args(st)

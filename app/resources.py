@@ -15,7 +15,9 @@ from pathlib import Path
 
 ICON_NAMES = ("takes", "render", "cancel", "retry", "rerun", "reveal", "play", "pause",
               "compare", "favourite", "favourite-on", "delete", "copy", "history", "mock",
-              "offline", "profile", "credits")
+              "offline", "profile", "credits",
+              # media kinds (form thumbnails) and the preview's transport
+              "image", "video", "audio", "loop", "sound", "mute", "step-back", "step-forward")
 THEMES = ("light", "dark")
 
 

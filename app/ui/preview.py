@@ -42,6 +42,8 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QStackedWidget,
+    QStyle,
+    QStyleOptionSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -55,6 +57,10 @@ from app.ui.palette import qcolor, styled
 
 COMPARE_MODES = ("Result only", "Side by side", "Wipe")
 LABEL_SHADE_ALPHA = 150  # "Source" / "Result" sit on a dark shade over any video
+#: The scrub bar never gets narrower than this: at the window's minimum width the buttons
+#: around it give way (their text goes, their icons stay), not the bar.
+SCRUB_MIN_W = 120
+NO_TIME = "-:-- / -:--"  # nothing loaded: no time and no duration to show
 
 
 def _url(value: str) -> QUrl:
@@ -167,6 +173,29 @@ class CompareView(QWidget):
             self.update()
 
 
+class ScrubBar(QSlider):
+    """The time slider: a click on the groove jumps there (a media player's bar, not a page
+    step), then drags from there; arrow keys and PageUp/PageDown move by 0.1 s and 1 s."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSingleStep(100)
+        self.setPageStep(1000)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
+            opt = QStyleOptionSlider()
+            self.initStyleOption(opt)
+            handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                                 QStyle.SubControl.SC_SliderHandle, self)
+            if not handle.contains(event.position().toPoint()):
+                span = max(1, self.width() - handle.width())
+                x = round(event.position().x() - handle.width() / 2)
+                self.setValue(QStyle.sliderValueFromPosition(
+                    self.minimum(), self.maximum(), max(0, min(x, span)), span))
+        super().mousePressEvent(event)  # on the handle now: a drag goes on from here
+
+
 class PreviewWidget(QWidget):
     """A player for one take, with transport controls and an optional source comparison."""
 
@@ -204,6 +233,18 @@ class PreviewWidget(QWidget):
         b.setAutoRaise(True)
         return b
 
+    def _icon_button(self, name: str, tip: str, checkable: bool = False) -> QToolButton:
+        b = self._button("", tip, checkable)
+        b.setIcon(icon(name))
+        b.setAccessibleName(tip)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        return b
+
+    def _on_mute(self, on: bool) -> None:
+        self.mute_btn.setIcon(icon("mute" if on else "sound"))
+        self.mute_btn.setToolTip("Unmute the sound" if on else "Mute the sound")
+        post(self.audio, "setMuted", Q_ARG(bool, on))
+
     def _build_controls(self) -> None:
         self.title = QElidingLabel("", self)
         self.title.setObjectName("previewTitle")
@@ -230,20 +271,27 @@ class PreviewWidget(QWidget):
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         space.activated.connect(self.toggle_play)
-        self.back_btn = self._button("◀|", "One frame back")
+        # Icon-only beside the scrub bar (named for screen readers, said in the tooltip): the
+        # bar keeps its width at the window's minimum width.
+        self.back_btn = self._icon_button("step-back", "One frame back")
         self.back_btn.clicked.connect(lambda: self.step(-1))
-        self.fwd_btn = self._button("|▶", "One frame forward")
+        self.fwd_btn = self._icon_button("step-forward", "One frame forward")
         self.fwd_btn.clicked.connect(lambda: self.step(1))
-        self.loop_btn = self._button("Loop", "Loop playback", checkable=True)
+        self.loop_btn = self._icon_button("loop", "Loop playback", checkable=True)
         self.loop_btn.toggled.connect(self.set_loop)
-        self.mute_btn = self._button("Mute", "Mute the sound", checkable=True)
-        self.mute_btn.toggled.connect(lambda on: post(self.audio, "setMuted", Q_ARG(bool, on)))
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.mute_btn = self._icon_button("sound", "Mute the sound", checkable=True)
+        self.mute_btn.toggled.connect(self._on_mute)
+        self.slider = ScrubBar(self)
+        self.slider.setObjectName("scrub")
         self.slider.setToolTip("Scrub")
+        self.slider.setMinimumWidth(SCRUB_MIN_W)
+        self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.slider.sliderPressed.connect(self._scrub_start)
         self.slider.sliderReleased.connect(self._scrub_end)
         self.slider.sliderMoved.connect(self.seek)
-        self.time = QLabel("0:00 / 0:00", self)
+        self.slider.valueChanged.connect(self._on_scrub_value)  # clicks and keys
+        self.time = QLabel(NO_TIME, self)
+        self.time.setObjectName("time")
         bar = QHBoxLayout()
         for w in (self.play_btn, self.back_btn, self.fwd_btn):
             bar.addWidget(w)
@@ -271,7 +319,8 @@ class PreviewWidget(QWidget):
 
     # ---- content -------------------------------------------------------------------------
     def show_message(self, text: str, title: str = "", mock: bool = False) -> None:
-        """No playable result (yet): say why."""
+        """No playable result (yet): say why. The time, the duration and the scrub bar of the
+        take shown before are cleared (a queued take has neither)."""
         self.unload()
         self.title.setText(title)
         self.title.setToolTip(title)
@@ -286,6 +335,7 @@ class PreviewWidget(QWidget):
             post(player, "setSource", Q_ARG(QUrl, QUrl()))
         self.result_path = self.source_path = None
         self.compare.clear()
+        self._clear_time()
         self._set_transport_enabled(False)
         self.mode.setEnabled(False)
 
@@ -411,12 +461,18 @@ class PreviewWidget(QWidget):
         self._scrubbing = False
         self.seek(self.slider.value())
 
+    def _on_scrub_value(self, ms: int) -> None:
+        if not self._scrubbing and self.result_path is not None:
+            self.seek(ms)
+
     def _on_duration(self, ms: int) -> None:
-        self.slider.setRange(0, max(0, ms))
+        if self.result_path is not None:
+            with QSignalBlocker(self.slider):
+                self.slider.setRange(0, max(0, ms))
         self._update_time()
 
     def _on_position(self, ms: int) -> None:
-        if not self._scrubbing:
+        if not self._scrubbing and self.result_path is not None:
             with QSignalBlocker(self.slider):
                 self.slider.setValue(ms)
         if self.comparing and abs(self.source_player.position() - ms) > 250 \
@@ -424,7 +480,16 @@ class PreviewWidget(QWidget):
             _seek(self.source_player, ms)
         self._update_time()
 
+    def _clear_time(self) -> None:
+        with QSignalBlocker(self.slider):
+            self.slider.setRange(0, 0)
+            self.slider.setValue(0)
+        self.time.setText(NO_TIME)
+
     def _update_time(self) -> None:
+        if self.result_path is None:  # the player's last word on a take no longer shown
+            self._clear_time()
+            return
         pos, dur = self.player.position(), self.player.duration()
         self.time.setText(f"{present.duration_text(pos / 1000)} / "
                           f"{present.duration_text(dur / 1000)}")

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLabeledDoubleSlider, QLabeledSlider
 
 from app.catalog.rules import keyframe_max
 from app.catalog.specs import FieldSpec, decimals_for
@@ -31,6 +30,7 @@ from app.forms.base import (
     FormState,
     format_value,
 )
+from app.forms.widgets import LabeledDoubleSlider, LabeledSlider
 from app.ui.palette import colour
 
 INT32_MAX = 2_147_483_647
@@ -162,14 +162,13 @@ class SliderEditor(Editor):
         self.note.setText(text)
         self.note.setVisible(bool(text))
 
-    def _make_slider(self) -> QLabeledSlider:
+    def _make_slider(self) -> LabeledSlider | LabeledDoubleSlider:
         spec = self.spec
-        slider: QLabeledSlider
+        slider: LabeledSlider | LabeledDoubleSlider
         if self.is_float:
-            slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal, self)
-            slider.setDecimals(max(self.decimals, 1))
+            slider = LabeledDoubleSlider(self, decimals=max(self.decimals, 1))
         else:
-            slider = QLabeledSlider(Qt.Orientation.Horizontal, self)
+            slider = LabeledSlider(self)
         lo, hi = self._bounds()
         slider.setRange(lo, hi)
         if spec.step:
@@ -332,7 +331,7 @@ class AutoIntEditor(Editor):
         layout = _row(self)
         self.auto = QCheckBox("Auto", self)
         self.auto.setToolTip("Let the model decide the length")
-        self.slider = QLabeledSlider(Qt.Orientation.Horizontal, self)
+        self.slider = LabeledSlider(self)
         lo = int(spec.minimum if spec.minimum is not None else 1)
         hi = int(spec.maximum if spec.maximum is not None else 60)
         self.bounds = (lo, hi)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QElidingLabel
 
 from app.catalog.media import (
     FORMAT_LABELS,
@@ -44,6 +43,7 @@ from app.forms.base import (
     relative,
 )
 from app.forms.probing import THUMB_H, THUMB_W
+from app.forms.widgets import ElidingLabel
 from app.media.probe import sniff
 from app.ui.palette import colour, styled
 
@@ -153,7 +153,7 @@ class MediaItem(QFrame):
         self.tag = QLabel(self)
         self.tag.setObjectName("tag")
         self.tag.setStyleSheet(f"color: {colour('accent')}; font-weight: 600;")
-        self.name = QElidingLabel(self)
+        self.name = ElidingLabel("", self)
         self.name.setText(_display_name(value))
         self.name.setToolTip(value)
         self.name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

@@ -48,9 +48,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QElidingLabel
 
 from app.client import present
+from app.forms.widgets import ElidingLabel
 from app.ui.compat import post
 from app.ui.icons import icon
 from app.ui.palette import qcolor, styled
@@ -246,7 +246,7 @@ class PreviewWidget(QWidget):
         post(self.audio, "setMuted", Q_ARG(bool, on))
 
     def _build_controls(self) -> None:
-        self.title = QElidingLabel("", self)
+        self.title = ElidingLabel("", self)
         self.title.setObjectName("previewTitle")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.mock_badge = QLabel("MOCK", self)

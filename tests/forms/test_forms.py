@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
-from superqt import QLabeledSlider
 
 from app.catalog import MODELS
 from app.forms.base import OMIT
@@ -33,6 +32,7 @@ from app.forms.form import ModelForm
 from app.forms.media import MediaEditor
 from app.forms.prompt import PromptEditor
 from app.forms.shots import ShotsEditor
+from app.forms.widgets import LabeledSlider, LabeledSliderBase
 
 E = {"prompt": PromptEditor, "media": MediaEditor, "enum": EnumEditor, "auto": AutoIntEditor,
      "bool": BoolEditor, "str": StringEditor, "shots": ShotsEditor, "elements": ElementsEditor,
@@ -63,8 +63,8 @@ EDITORS: dict[str, dict[str, str]] = {
                             "H264_output": "bool"},
 }
 #: The Qt widget each editor kind is built around.
-INNER = {"enum": QComboBox, "auto": QLabeledSlider, "bool": QCheckBox, "str": QLineEdit,
-         "prompt": QPlainTextEdit, "slider": QLabeledSlider, "keyframe": QLabeledSlider,
+INNER = {"enum": QComboBox, "auto": LabeledSlider, "bool": QCheckBox, "str": QLineEdit,
+         "prompt": QPlainTextEdit, "slider": LabeledSliderBase, "keyframe": LabeledSlider,
          "seed": QSpinBox}
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.catalog.roles import SOURCE
 from app.catalog.rules import keyframe_max
 from app.catalog.specs import FieldSpec, decimals_for
 from app.forms.base import (
@@ -272,7 +273,10 @@ class SpinEditor(Editor):
 
 
 class KeyframeEditor(SliderEditor):
-    """A frame number whose maximum follows the probed source: duration × 24."""
+    """A frame number whose maximum follows the probed source: duration × 24.
+
+    A new source with fewer frames than the chosen keyframe moves the keyframe to the new
+    clip's last frame, and the note says so (the slider never keeps the old clip's range)."""
 
     UNKNOWN_MAX = 240
     NO_SOURCE = "Choose a source video to set the range (1 … duration × 24)."
@@ -280,31 +284,97 @@ class KeyframeEditor(SliderEditor):
     def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
                  parent: QWidget | None = None) -> None:
         self.dynamic_max: int | None = None
+        self.moved_note = ""  # "was 100: past the last frame of this clip"
         super().__init__(spec, ctx, path, parent)
         self.set_note(self.NO_SOURCE)
+        self.slider.valueChanged.connect(self._forget_move)
 
     def _bounds(self) -> tuple[float, float]:
         lo = self.spec.minimum if self.spec.minimum is not None else 1
         return lo, self.dynamic_max or self.UNKNOWN_MAX
+
+    def _forget_move(self, _value: int) -> None:
+        self.moved_note = ""
 
     def refresh(self, state: FormState) -> None:
         from app.catalog.media import MediaInfo
 
         info = state.probes.get(state.values.get(self.spec.depends_on or "")) \
             if self.spec.depends_on else None
-        if isinstance(info, MediaInfo) and info.duration_s:
-            top = keyframe_max(info.duration_s)
-            self.set_note(f"1 – {top}: the source is {info.duration_s:.2f} s × 24 fps")
-        else:
-            top = None
-            self.set_note(self.NO_SOURCE)
+        top = keyframe_max(info.duration_s) if isinstance(info, MediaInfo) and info.duration_s \
+            else None
         if top != self.dynamic_max:
             self.dynamic_max = top
-            current = self.value()
-            with QSignalBlocker(self.slider):
-                self.slider.setRange(*self._bounds())
-                self._widen_to(current)
+            self._fit_range(top)
+        if top is not None and isinstance(info, MediaInfo):
+            note = f"1 – {top}: the source is {info.duration_s:.2f} s × 24 fps"
+            self.set_note("\n".join(x for x in (note, self.moved_note) if x))
+        else:
+            self.set_note(self.NO_SOURCE)
+
+    def _fit_range(self, top: int | None) -> None:
+        current = self.value()
+        with QSignalBlocker(self.slider):
+            self.slider.setRange(*self._bounds())
+            if top is None or current is OMIT:
+                self._widen_to(current)  # no source: a loaded value is kept (and flagged)
                 self.slider.setValue(current)
+                return
+            self.slider.setValue(current)  # clamped into the new clip's frames
+        if self.slider.value() != current:  # the form validates again (ModelForm.revalidate)
+            self.moved_note = (f"Keyframe {current} was past this clip's last frame: "
+                               f"moved to {self.slider.value()}")
+
+
+class RateEditor(SliderEditor):
+    """A frame rate that may be left unset (Topaz `target_fps`: unset = no interpolation, the
+    result keeps the source's rate). Set, it starts at the source's probed rate rather than at
+    the schema's minimum (16 fps would drop frames of a 24 fps clip); a rate below the
+    source's is said beside it."""
+
+    def __init__(self, spec: FieldSpec, ctx: EditorContext, path: str,
+                 parent: QWidget | None = None) -> None:
+        self.source_fps: float | None = None
+        self.source_field = next((f.name for f in ctx.fields.values() if f.role == SOURCE
+                                  and f.media is not None and f.media.kind == "video"), None)
+        super().__init__(spec, ctx, path, parent)
+        if self.unset is not None:
+            self.unset.setText("As the source")
+            self.unset.setToolTip(f"{spec.description}\nTicked: not sent, the result keeps the "
+                                  "source's frame rate")
+        self._show_rate()
+
+    def refresh(self, state: FormState) -> None:
+        from app.catalog.media import MediaInfo
+
+        info = state.probes.get(state.values.get(self.source_field or ""))
+        fps = info.fps if isinstance(info, MediaInfo) and info.fps else None
+        if fps != self.source_fps:
+            self.source_fps = fps
+        self._show_rate()
+
+    def _show_rate(self) -> None:
+        known = f" ({self.source_fps:g} fps)" if self.source_fps else ""
+        self.unset_text.setText(f"not sent: {unset_meaning(self.spec)}, the result keeps the "
+                                f"source's frame rate{known}")
+        value = self.value()
+        if value is OMIT:
+            self.set_note("")
+        elif self.source_fps is None:
+            self.set_note("The source's frame rate is not known yet (choose a source video).")
+        elif value < self.source_fps - 1e-6:
+            self.set_note(f"Below the source's {self.source_fps:g} fps: frames are dropped, "
+                          "not added.")
+        else:
+            self.set_note("")
+
+    def _on_unset(self, checked: bool) -> None:
+        if not checked and self.source_fps:
+            lo, hi = self._bounds()
+            with QSignalBlocker(self.slider):
+                self.slider.setValue(min(max(round(self.source_fps), lo), hi))
+        super()._on_unset(checked)
+        self._show_rate()
 
 
 class DependentIntEditor(SliderEditor):

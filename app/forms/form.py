@@ -503,6 +503,17 @@ class ModelForm(QWidget):
     def revalidate(self) -> None:
         """Validate and estimate now (the form calls this itself, debounced for typing)."""
         self._timer.stop()
+        for _ in range(2):  # once more when an editor's refresh moved its own value
+            payload = self._validate()
+            if self.payload() == payload:
+                break
+        self._route_issues()
+        self._update_footer()
+        self._emit_changes(payload)
+
+    def _validate(self) -> dict[str, Any]:
+        """Validate and estimate the payload, and hand the editors what it found (a keyframe
+        past a new clip's last frame moves to it there). Returns the payload validated."""
         payload = self.payload()
         params, _ = split(payload)
         values = local_media(self.model_id, payload)
@@ -518,9 +529,7 @@ class ModelForm(QWidget):
                           prefixes=tuple(self.spec.mention_prefixes), values=params)
         for editor in self.editors.values():
             editor.refresh(state)
-        self._route_issues()
-        self._update_footer()
-        self._emit_changes(payload)
+        return payload
 
     def _emit_changes(self, payload: dict[str, Any]) -> None:
         """Each signal fires when its value changed (the first pass always counts)."""

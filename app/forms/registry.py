@@ -15,10 +15,12 @@ Factory = Callable[[FieldSpec, EditorContext, str, "QWidget | None"], Editor]
 
 def _slider_or_spin(spec: FieldSpec, ctx: EditorContext, path: str,
                     parent: QWidget | None) -> Editor:
-    from app.forms.editors import DependentIntEditor, SliderEditor, SpinEditor
+    from app.forms.editors import DependentIntEditor, RateEditor, SliderEditor, SpinEditor
 
     if not spec.bounded:
         return SpinEditor(spec, ctx, path, parent)
+    if spec.unit == "fps" and spec.unset_allowed:  # an output rate; unset = the source's
+        return RateEditor(spec, ctx, path, parent)
     if spec.depends_on:
         return DependentIntEditor(spec, ctx, path, parent)
     return SliderEditor(spec, ctx, path, parent)

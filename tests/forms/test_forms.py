@@ -131,11 +131,13 @@ def test_unset_is_a_state_not_zero(form_factory) -> None:
     fps = form.editor("target_fps")
     assert fps.unset.isChecked() and not fps.slider.isEnabled()
     assert fps.unset_text.isVisibleTo(form) and not fps.slider.isVisibleTo(form)
-    assert fps.unset_text.text() == "not sent: no interpolation"
+    assert fps.unset_text.text() == ("not sent: no interpolation, the result keeps the "
+                                     "source's frame rate")
     assert form.editor("noise").unset_text.text() == "not sent: model default"
     assert "target_fps" not in form.payload()
-    fps.unset.setChecked(False)
+    fps.unset.setChecked(False)  # no source known: the lowest rate, and the note says why
     assert form.payload()["target_fps"] == 16
+    assert "not known yet" in fps.note.text()
     grain = form.editor("grain")
     grain.set_value(0.05)
     assert form.payload()["grain"] == pytest.approx(0.05)

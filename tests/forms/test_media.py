@@ -150,11 +150,13 @@ def test_pixverse_keyframe_max_follows_the_probed_source(qtbot, form_factory, me
     wait_probed(form)
     assert keyframe.dynamic_max == 48
     assert "2.00 s × 24" in keyframe.note.text()
-    assert keyframe.slider.value() == 100  # kept (and flagged), not silently clamped
-    assert "pick 1–48" in form.issue_label("keyframe_id").text()
-    keyframe.slider.setValue(48)
+    # the range is the clip's frames; the keyframe chosen beyond them moves to the last one,
+    # and the note says so; the form validated the moved value
+    assert keyframe.slider.maximum() == 48
+    assert keyframe.slider.value() == 48 and form.payload()["keyframe_id"] == 48
+    assert "Keyframe 100 was past this clip's last frame: moved to 48" in keyframe.note.text()
     assert form.issue_label("keyframe_id").isHidden()
-    assert keyframe.slider.maximum() == 100  # widened for the old value…
+    assert "keyframe_id" not in {i.field for i in form.report().errors}
     keyframe.set_value(10)
     form.revalidate()
     zone(form, "video_url").add_values([str(media.hd)])  # 3.5 s → 84

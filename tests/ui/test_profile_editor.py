@@ -1,0 +1,316 @@
+"""The profile editor against a real sandbox on loopback: a wrong key or URL is refused with
+its reason beside the field and nothing is saved (unless "Save anyway"), a right one is saved
+where the user chose (no keyring here: session only, or the 0600 file after its warning), an
+edit keeps the key, hostile names and URLs get the core's message and lose nothing typed, and
+the key is in no widget text, tooltip, log record or file but where it was meant to go."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLineEdit,
+    QListWidget,
+    QRadioButton,
+    QTableWidget,
+    QWidget,
+)
+
+from app.client import profiles as prof
+from app.client.profiles import KeyStorage, Profile, Profiles
+from app.sandbox.server import SandboxServer
+from app.ui.profile_editor import ProfileEditor
+
+from .helpers import until
+
+KEY = "sk-live-EDITOR-test-4b1d9e77c0"
+CREDITS = 12_345
+
+
+def widget_texts(root: QWidget) -> list[str]:
+    """Every text a user or a screenshot could see on `root` and its children: texts,
+    tooltips, titles, placeholders, accessible names, list/table/combo items (a password
+    field by what it shows: its dots)."""
+    out: list[str] = []
+    for w in [root, *root.findChildren(QWidget)]:
+        for attr in ("toolTip", "windowTitle", "statusTip", "whatsThis", "accessibleName",
+                     "accessibleDescription", "placeholderText", "displayText"):
+            fn = getattr(w, attr, None)
+            if callable(fn):
+                out.append(str(fn()))
+        if hasattr(w, "text") and not (isinstance(w, QLineEdit) and
+                                       w.echoMode() != QLineEdit.EchoMode.Normal):
+            out.append(str(w.text()))
+        if isinstance(w, QComboBox):
+            out += [f"{w.itemText(i)} {w.itemData(i, Qt.ItemDataRole.ToolTipRole)}"
+                    for i in range(w.count())]
+        if isinstance(w, QListWidget):
+            out += [f"{w.item(i).text()} {w.item(i).toolTip()}" for i in range(w.count())]
+        if isinstance(w, QTableWidget):
+            out += [f"{it.text()} {it.toolTip()}" for r in range(w.rowCount())
+                    for c in range(w.columnCount()) if (it := w.item(r, c)) is not None]
+    return out
+
+
+def files_hold(root: Path, secret: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and
+            secret.encode() in p.read_bytes()]
+
+
+@pytest.fixture
+def sandbox(tmp_path) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path / "sb", key=KEY, credits=CREDITS) as sb:
+        yield sb
+
+
+@pytest.fixture
+def no_session_keys():
+    yield
+    prof._session_keys.clear()
+
+
+@pytest.fixture
+def hung_server() -> Iterator[str]:
+    """A server that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=serve, name="hung-server")
+    t.start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    stop.set()
+    t.join()
+    for c in held:
+        c.close()
+    srv.close()
+
+
+def click(w: QWidget) -> None:
+    """A real click: a check box or radio button on its indicator (its centre may lie
+    past its text, where a click does nothing)."""
+    if isinstance(w, QCheckBox | QRadioButton):
+        QTest.mouseClick(w, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         QPoint(8, w.height() // 2))
+    else:
+        QTest.mouseClick(w, Qt.MouseButton.LeftButton)
+
+
+def type_in(edit, text: str) -> None:
+    edit.setFocus()
+    edit.selectAll()
+    QTest.keyClick(edit, Qt.Key.Key_Delete)
+    QTest.keyClicks(edit, text)
+
+
+async def settled(ed: ProfileEditor) -> None:
+    await until(lambda: ed._job is None or ed._job.done(), timeout=20, what="the editor")
+
+
+async def opened(profiles: Profiles, **kw) -> ProfileEditor:
+    ed = ProfileEditor(profiles, **kw)
+    ed.show()
+    if not (kw.get("profile") and kw["profile"].is_sandbox):
+        await until(lambda: ed.keyring_ok is not None, what="the keyring status")
+    return ed
+
+
+def test_wrong_key_refused_then_saved_for_the_session(aloop, qtbot, tmp_path, sandbox,
+                                                      caplog, no_session_keys):
+    caplog.set_level(logging.DEBUG)
+    profiles = Profiles(tmp_path / "data" / "profiles.json")
+
+    async def scenario() -> None:
+        ed = await opened(profiles)
+        qtbot.addWidget(ed)
+        assert ed.keyring_ok is False  # the tests run with keyring's null backend
+        assert "no keyring" in ed.keyring_label.text()
+        assert ed.session_radio.isVisible() and ed.file_radio.isVisible()
+        assert not ed.session_radio.isChecked() and not ed.file_radio.isChecked()
+        assert ed.key_edit.echoMode() == ed.key_edit.EchoMode.Password
+        assert (ed.confirm_spin.value(), ed.cap_spin.value()) == (500, 5_000)
+
+        type_in(ed.name_edit, "Work")
+        type_in(ed.url_edit, sandbox.url)
+        type_in(ed.key_edit, "sk-wrong-key-000000")
+        click(ed.save_btn)
+        await settled(ed)
+        # no storage chosen: said beside the choice, nothing tested or saved
+        assert "Choose where to keep the key" in ed.storage_msg.text()
+        click(ed.session_radio)
+        click(ed.save_btn)
+        await settled(ed)
+        assert "refused the API key" in ed.key_msg.text() and ed.key_msg.isVisible()
+        assert not ed.url_msg.isVisible() and not ed.top_msg.isVisible()
+        assert ed.save_anyway_btn.isVisible()
+        assert ed.result is None and ed.isVisible()
+        assert profiles.find("Work") is None  # a failed test saves nothing
+        assert ed.name_edit.text() == "Work" and ed.url_edit.text() == sandbox.url
+
+        # a new key: "Save anyway" is for the values that failed, gone once they change
+        type_in(ed.key_edit, KEY)
+        assert not ed.save_anyway_btn.isVisible()
+        click(ed.test_btn)
+        await settled(ed)
+        assert ed.result_label.text() == f"Connected: {CREDITS:,} credits"
+        texts = widget_texts(ed)
+        assert not [t for t in texts if KEY in t]
+        click(ed.save_btn)
+        await until(lambda: ed.result is not None, what="the save")
+        assert not ed.isVisible()
+        assert ed.key_edit.text() == ""
+        p = profiles.get("Work")
+        assert (p.kind, p.base_url, p.key_storage) == ("api", sandbox.url, KeyStorage.SESSION)
+        assert prof.get_key(p) == KEY
+        assert not [t for t in widget_texts(ed) if KEY in t]
+
+    aloop.run_until_complete(scenario())
+    assert not files_hold(tmp_path / "data", KEY)
+    assert not [r for r in caplog.records if KEY in r.getMessage()]
+
+
+def test_plaintext_file_only_after_its_warning(aloop, qtbot, tmp_path, sandbox):
+    profiles = Profiles(tmp_path / "data" / "profiles.json")
+
+    async def scenario() -> None:
+        ed = await opened(profiles)
+        qtbot.addWidget(ed)
+        type_in(ed.name_edit, "Studio")
+        type_in(ed.url_edit, sandbox.url + "/")
+        type_in(ed.key_edit, KEY)
+        click(ed.file_radio)
+        assert ed.file_warning.isVisible()
+        assert str(profiles.key_file) in ed.file_warning.text()
+        assert "plain text" in ed.file_warning.text() and ed.file_ack.isVisible()
+        click(ed.save_btn)
+        await settled(ed)
+        assert "I understand" in ed.storage_msg.text()
+        assert not profiles.key_file.exists() and profiles.find("Studio") is None
+        click(ed.file_ack)
+        click(ed.save_btn)
+        await until(lambda: ed.result is not None, what="the save")
+        assert ed.result.key_storage is KeyStorage.FILE
+
+    aloop.run_until_complete(scenario())
+    assert stat.S_IMODE(os.stat(profiles.key_file).st_mode) == 0o600
+    assert files_hold(tmp_path / "data", KEY) == [profiles.key_file]
+    p = profiles.get("Studio")
+    assert p.base_url == sandbox.url and prof.get_key(p) == KEY
+
+
+def test_hostile_names_and_urls_are_refused_beside_the_field(aloop, qtbot, tmp_path,
+                                                             sandbox, hung_server):
+    profiles = Profiles(tmp_path / "data" / "profiles.json")
+    profiles.add(Profile("Taken", "api", sandbox.url), KEY, KeyStorage.SESSION)
+
+    async def scenario() -> None:
+        ed = await opened(profiles, check_wait_s=0.5)
+        qtbot.addWidget(ed)
+        ed.session_radio.setChecked(True)
+        type_in(ed.key_edit, KEY)
+        cases = [
+            ("a\x00b", sandbox.url, "name", "control character U+0000"),
+            ("x" * 300, sandbox.url, "name", "at most 64 characters (this one has 300)"),
+            ("../etc", sandbox.url, "name", "cannot hold / or \\"),
+            ("Sandbox", sandbox.url, "name", "built-in sandbox's name"),
+            ("Taken", sandbox.url, "name", "A profile named 'Taken' exists"),
+            ("Ok", "javascript:alert(1)", "url", "starting with https://"),
+            ("Ok", "api.example.com", "url", "starting with https://"),
+            ("Ok", "https://" + "a" * 5000 + ".com", "url", "starting with https://"),
+            ("Ok", sandbox.url + "?x=1", "url", "query or fragment"),
+        ]
+        for name, url, where, words in cases:
+            ed.name_edit.setText(name)
+            ed.url_edit.setText(url)
+            click(ed.save_btn)
+            await settled(ed)
+            label = ed.name_msg if where == "name" else ed.url_msg
+            assert words in label.text(), (name[:20], url[:40], label.text())
+            assert label.isVisible()
+            assert (ed.name_edit.text(), ed.url_edit.text()) == (name, url)  # nothing lost
+            assert ed.result is None and ed.isVisible()
+
+        # reachable problems, each beside its field: a refused port and a wrong path → URL,
+        # no answer → the top
+        for url, label, words in (
+                ("http://127.0.0.1:1", ed.url_msg, "connection refused"),
+                (sandbox.url + "/nothing-here", ed.url_msg, "not as the Takes API"),
+                (hung_server, ed.top_msg, "No answer from")):
+            type_in(ed.name_edit, "Ok")
+            type_in(ed.url_edit, url)
+            click(ed.save_btn)
+            await settled(ed)
+            assert words in label.text(), label.text()
+            assert ed.save_anyway_btn.isVisible()
+        assert profiles.find("Ok") is None
+
+        # the user chooses to keep it anyway
+        click(ed.save_anyway_btn)
+        await until(lambda: ed.result is not None, what="save anyway")
+        assert profiles.get("Ok").base_url == hung_server
+
+    aloop.run_until_complete(scenario())
+    data = json.loads(profiles.path.read_text())
+    assert KEY not in json.dumps(data)
+
+
+def test_edit_keeps_the_key_renames_it_and_sandbox_limits(aloop, qtbot, tmp_path, sandbox,
+                                                          no_session_keys):
+    profiles = Profiles(tmp_path / "data" / "profiles.json")
+    profiles.add(Profile("Work", "api", sandbox.url), KEY, KeyStorage.SESSION)
+
+    async def scenario() -> None:
+        ed = await opened(profiles, profile=profiles.get("Work"))
+        qtbot.addWidget(ed)
+        assert ed.name_edit.text() == "Work" and ed.key_edit.text() == ""
+        assert ed.session_radio.isChecked()  # where its key is now
+        ed.confirm_spin.setValue(0)
+        assert ed.confirm_spin.text() == "off"
+        ed.cap_spin.setValue(800)
+        click(ed.save_btn)  # tested with the saved key, then saved
+        await until(lambda: ed.result is not None, what="the save")
+        p = profiles.get("Work")
+        assert (p.confirm_threshold, p.day_cap) == (None, 800)
+        assert prof.get_key(p) == KEY
+
+        ed2 = await opened(profiles, profile=p)
+        qtbot.addWidget(ed2)
+        type_in(ed2.name_edit, "Client A")
+        click(ed2.save_btn)
+        await until(lambda: ed2.result is not None, what="the rename")
+        assert profiles.find("Work") is None
+        assert prof.get_key(profiles.get("Client A")) == KEY
+
+        sb = await opened(profiles, profile=profiles.get("Sandbox"))
+        qtbot.addWidget(sb)
+        assert not sb.key_edit.isVisible() and not sb.url_edit.isVisible()
+        assert not sb.test_btn.isVisible()
+        assert sb.confirm_spin.text() == "off" and sb.cap_spin.text() == "off"
+        sb.confirm_spin.setValue(50)
+        click(sb.save_btn)
+        await until(lambda: sb.result is not None, what="the sandbox's limits")
+        assert profiles.get("Sandbox").confirm_threshold == 50
+
+    aloop.run_until_complete(scenario())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,14 +40,25 @@ class FormState:
     values: Mapping[str, Any] = field(default_factory=dict)  # top-level field values
 
 
+#: Called with (the editor, what was removed, a function that puts it back: True if it could).
+RemovalHook = Callable[["Editor", str, Callable[[], bool]], None]
+
+
 class EditorContext:
-    """Handed to editors so they can build nested editors and reach the probe service."""
+    """Handed to editors so they can build nested editors, reach the probe service and say
+    what they removed (the form keeps it for Undo)."""
 
     def __init__(self, service: ProbeService, tag_offsets: Mapping[str, int] | None = None,
-                 field_specs: Mapping[str, FieldSpec] | None = None) -> None:
+                 field_specs: Mapping[str, FieldSpec] | None = None,
+                 on_removed: RemovalHook | None = None) -> None:
         self.service = service
         self.tag_offsets = dict(tag_offsets or {})
         self.fields = dict(field_specs or {})
+        self.on_removed = on_removed
+
+    def note_removed(self, editor: Editor, what: str, restore: Callable[[], bool]) -> None:
+        if self.on_removed is not None:
+            self.on_removed(editor, what, restore)
 
     def build(self, spec: FieldSpec, path: str, parent: QWidget | None = None) -> Editor:
         from app.forms.registry import editor_for

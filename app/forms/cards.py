@@ -26,6 +26,7 @@ from app.forms.base import (
     IssueLabel,
     relative,
 )
+from app.forms.widgets import FOCUS_RING, ItemButton
 from app.ui.palette import colour, styled
 
 CARD_LABEL_WIDTH = 112
@@ -34,7 +35,7 @@ CARD_STYLE = """
 QFrame#card { border: 1px solid $card_border; border-radius: 8px; background: $card; }
 QFrame#card[bad="true"] { border: 1px solid $error; }
 QLabel#cardTag { color: $accent; font-weight: 600; }
-"""
+""" + FOCUS_RING
 
 
 class ChildFields:
@@ -144,12 +145,11 @@ class Card(QFrame):
         self.issues = IssueLabel("card", self)
 
     def _button(self, text: str, tip: str, name: str, slot: Callable[[], None]) -> QToolButton:
-        b = QToolButton(self)
+        b = ItemButton(self)
         b.setText(text)
-        b.setToolTip(tip)
+        b.setToolTip(f"{tip} (Space or Enter)")
         b.setAccessibleName(tip)
         b.setObjectName(name)
-        b.setAutoRaise(True)
         b.setFixedSize(QSize(24, 22))
         b.clicked.connect(slot)
         self.header.addWidget(b)
@@ -243,11 +243,25 @@ class CardListEditor(Editor):
 
     def _remove(self, card: Any) -> None:
         i = self.cards.index(card)
+        data, kind, tag = self.card_value(card), card.kind, card.tag.text()
         self.cards.pop(i)
         card.setParent(None)
         card.deleteLater()
         self.update_cards()
         self.emit_changed()
+        self.ctx.note_removed(self, f"{tag or self.spec.item_label or 'the item'} from "
+                              f"{self.spec.title}", lambda: self.restore_card(i, data, kind))
+
+    def restore_card(self, index: int, data: dict[str, Any], kind: str | None) -> bool:
+        """Put a removed card back at `index` with what it held (False: no room)."""
+        if self.spec.max_items and len(self.cards) >= self.spec.max_items:
+            return False
+        card = self._insert(min(index, len(self.cards)), data)
+        if kind is not None:
+            card.set_kind(kind)
+        self.update_cards()
+        self.emit_changed()
+        return True
 
     def update_cards(self) -> None:
         """Renumber paths and tags after a change; subclasses add their own bits."""

@@ -294,7 +294,10 @@ class KeyframeEditor(SliderEditor):
         return lo, self.dynamic_max or self.UNKNOWN_MAX
 
     def _forget_move(self, _value: int) -> None:
-        self.moved_note = ""
+        """A keyframe chosen after the move: the line about the move goes."""
+        if self.moved_note:
+            self.moved_note = ""
+            self.set_note(self.note.text().split("\n")[0])
 
     def refresh(self, state: FormState) -> None:
         from app.catalog.media import MediaInfo

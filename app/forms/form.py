@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -45,6 +47,7 @@ from app.ui.palette import colour, qcolor, styled
 from app.ui.workers import Debounce
 
 DEBOUNCE_MS = 150
+UNDO_DEPTH = 20  # removals kept for Undo
 LABEL_WIDTH = 132
 SUMMARY_LINES = 4
 
@@ -60,6 +63,15 @@ QPushButton[mode="true"] { background: $accent; color: $on_accent; border: 1px s
 QPushButton[mode="false"] { background: $button; color: $button_text; border: 1px solid
                             $button_border; border-radius: 4px; padding: 3px 12px; }
 """
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One removal Undo can put back: in `editor`, by calling `restore`."""
+
+    editor: Editor
+    what: str
+    restore: Callable[[], bool]
 
 
 def _field_label(text: str, parent: QWidget) -> QLabel:
@@ -118,6 +130,7 @@ class ModelForm(QWidget):
     payload_changed = Signal(dict)
     validation_changed = Signal(object)
     estimate_changed = Signal(object)
+    undo_changed = Signal(bool)  # whether a removed reference can be put back (Edit → Undo)
 
     def __init__(self, model_id: str, parent: QWidget | None = None,
                  service: ProbeService | None = None) -> None:
@@ -128,7 +141,9 @@ class ModelForm(QWidget):
         self.setObjectName(f"form:{model_id}")
         self.fields: dict[str, FieldSpec] = {f.name: f for f in
                                              field_specs(self.spec.json_schema())}
-        self.ctx = EditorContext(self.service, field_specs=self.fields)
+        self.ctx = EditorContext(self.service, field_specs=self.fields,
+                                 on_removed=self._on_removed)
+        self._undo: list[Removal] = []
         self._totals = totals(tuple(self.fields.values()))
         self.editors: dict[str, Editor] = {}
         self.issue_labels: dict[str, IssueLabel] = {}
@@ -360,6 +375,7 @@ class ModelForm(QWidget):
     def set_payload(self, payload: dict[str, Any]) -> None:
         """Show a payload (e.g. a take from history); `payload()` gives it back."""
         params, wrapper = split(payload)
+        self._clear_undo()  # another take's values: the removals made before are not its
         with self._loading_state():
             for name, editor in self.editors.items():
                 if name in params and params[name] is not None:
@@ -384,6 +400,55 @@ class ModelForm(QWidget):
                     i = self.format_combo.count() - 1
                 self.format_combo.setCurrentIndex(i)
         self.revalidate()
+
+    # ---- undo removal of a reference ------------------------------------------------------
+    def can_undo_remove_reference(self) -> bool:
+        """A removed reference (a file of a media field, an element, a shot) can come back."""
+        self._drop_dead_removals()
+        return bool(self._undo)
+
+    def undo_remove_reference(self) -> bool:
+        """Put the last removed reference back in its slot (False: nothing to undo)."""
+        before = self.can_undo_remove_reference()
+        done = False
+        while self._undo and not done:
+            removal = self._undo.pop()
+            done = self._alive(removal) and removal.restore()
+        if done:
+            self._say_undo_changed(before)
+        elif before:
+            self.undo_changed.emit(False)
+        return done
+
+    def undo_text(self) -> str:
+        """'Undo removal of wide.jpg from Reference images' ('' when nothing to undo)."""
+        return f"Undo removal of {self._undo[-1].what}" if self.can_undo_remove_reference() \
+            else ""
+
+    def _on_removed(self, editor: Editor, what: str, restore: Callable[[], bool]) -> None:
+        before = self.can_undo_remove_reference()
+        self._undo.append(Removal(editor, what, restore))
+        del self._undo[:-UNDO_DEPTH]
+        self._say_undo_changed(before)
+
+    def _drop_dead_removals(self) -> None:
+        """Removals inside a card that was removed since cannot come back on their own."""
+        self._undo = [r for r in self._undo if self._alive(r)]
+
+    def _alive(self, removal: Removal) -> bool:
+        """Its editor is still in this form (not in a card removed, or deleted, since)."""
+        return shiboken6.isValid(removal.editor) and self.isAncestorOf(removal.editor)
+
+    def _clear_undo(self) -> None:
+        before = bool(self._undo)
+        self._undo.clear()
+        if before:
+            self.undo_changed.emit(False)
+
+    def _say_undo_changed(self, before: bool) -> None:
+        now = self.can_undo_remove_reference()
+        if now != before:
+            self.undo_changed.emit(now)
 
     def set_mock(self, mock: bool) -> None:
         self.mock_box.setChecked(bool(mock))

@@ -42,21 +42,23 @@ from app.forms.base import (
     IssueLabel,
     relative,
 )
+from app.forms.folders import FOLDERS
 from app.forms.probing import THUMB_H, THUMB_W
-from app.forms.widgets import ElidingLabel
+from app.forms.widgets import FOCUS_RING, ElidingLabel, ItemButton
 from app.media.probe import sniff
+from app.ui.icons import icon
 from app.ui.palette import colour, styled
 
 _EXTENSIONS = {"jpeg": "*.jpg *.jpeg", "mp3": "*.mp3", "wav": "*.wav"}
 _NOUNS = {"audio": "audio clip"}
-_KIND_ICON = {"image": "🖼", "video": "🎞", "audio": "♪"}
+KIND_ICON_SIDE = 32  # the placeholder icon in the thumbnail box until the thumbnail is made
 
 ITEM_STYLE = """
 QFrame#mediaItem { border: 1px solid $border; border-radius: 6px; background: $item; }
 QFrame#mediaItem[bad="true"] { border: 1px solid $error; background: $error_soft; }
 QFrame#dropZone { border: 1px dashed $drop_border; border-radius: 6px; background: $drop; }
 QFrame#dropZone[hover="true"] { border: 2px dashed $accent; background: $drop_hover; }
-"""
+""" + FOCUS_RING
 
 
 def describe(info: MediaInfo) -> str:
@@ -142,9 +144,10 @@ class MediaItem(QFrame):
         self.thumb.setObjectName("thumbnail")
         self.thumb.setFixedSize(THUMB_W, THUMB_H)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.thumb.setStyleSheet(f"background: {colour('thumb')}; border-radius: 4px;"
-                                 " font-size: 22px;")
-        self.thumb.setText(_KIND_ICON.get(owner.rule.kind, "?"))
+        self.thumb.setStyleSheet(f"background: {colour('thumb')}; border-radius: 4px;")
+        kind = owner.rule.kind if owner.rule.kind in ("image", "video", "audio") else "image"
+        self.thumb.setPixmap(icon(kind, "muted").pixmap(KIND_ICON_SIDE, KIND_ICON_SIDE))
+        self.thumb.setToolTip(f"{kind.capitalize()}: its thumbnail is being made")
         layout.addWidget(self.thumb)
         text = QVBoxLayout()
         text.setSpacing(1)
@@ -185,13 +188,12 @@ class MediaItem(QFrame):
         self.has_thumbnail = False
 
     def _button(self, text: str, tip: str, slot: Any) -> QToolButton:
-        b = QToolButton(self)
+        b = ItemButton(self)
         b.setText(text)
-        b.setToolTip(tip)
-        b.setAccessibleName(tip)
+        b.setToolTip(f"{tip} (Space or Enter)")
+        b.setAccessibleName(f"{tip} {_display_name(self.value)}")
         b.setObjectName({"Move up": "up", "Move down": "down", "Remove": "remove"}[tip])
-        b.setAutoRaise(True)
-        b.setFixedSize(QSize(22, 20))
+        b.setFixedSize(QSize(24, 22))
         b.clicked.connect(slot)
         return b
 
@@ -221,6 +223,7 @@ class MediaItem(QFrame):
                                               Qt.AspectRatioMode.KeepAspectRatio,
                                               Qt.TransformationMode.SmoothTransformation)
         self.thumb.setPixmap(pix)
+        self.thumb.setToolTip("")
         self.has_thumbnail = True
 
     def set_problems(self, issues: list[Issue]) -> None:
@@ -407,20 +410,52 @@ class MediaEditor(Editor):
             self.emit_changed()
 
     def remove_at(self, index: int) -> None:
-        if 0 <= index < len(self.values):
-            del self.values[index]
-            self._set_values(self.values)
-            self.emit_changed()
+        if not 0 <= index < len(self.values):
+            return
+        had_focus = any(b.hasFocus() for item in self.items for b in (item.up, item.down,
+                                                                      item.remove))
+        value = self.values.pop(index)
+        self._set_values(self.values)
+        self.emit_changed()
+        self.ctx.note_removed(self, f"{_display_name(value)} from {self.spec.title}",
+                              lambda: self.restore_at(index, value))
+        if had_focus:  # the keyboard stays here: the next item's ×, or the paste box
+            target = self.items[min(index, len(self.items) - 1)].remove if self.items \
+                else self.drop_zone.paste
+            target.setFocus(Qt.FocusReason.TabFocusReason)
 
-    def open_dialog(self) -> None:
+    def restore_at(self, index: int, value: str) -> bool:
+        """Put a removed value back at `index` (False: it is there again, or no room)."""
+        if value in self.values:
+            return False
+        if self.single:
+            values = [value]  # a single file: the removed one comes back in its place
+        elif self.capacity and len(self.values) >= self.capacity:
+            return False
+        else:
+            values = list(self.values)
+            values.insert(min(index, len(values)), value)
+        self._set_values(values)
+        self.emit_changed()
+        return True
+
+    def open_dialog(self) -> QFileDialog:
+        """The file dialog, opened (not exec'd) in the last folder used for this kind."""
         dialog = QFileDialog(self, f"Choose {self.spec.title.lower()}")
+        dialog.setDirectory(FOLDERS.folder(self.rule.kind))
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile if self.single
                            else QFileDialog.FileMode.ExistingFiles)
         patterns = " ".join(_EXTENSIONS.get(f, f"*.{f}") for f in self.rule.formats)
         dialog.setNameFilters([f"{self.rule.kind.capitalize()} files ({patterns})",
                                "All files (*)"])
-        dialog.filesSelected.connect(self.add_values)
+        dialog.filesSelected.connect(self._on_files_chosen)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.open()  # not exec(): no nested event loop (qasync)
+        return dialog
+
+    def _on_files_chosen(self, files: list[str]) -> None:
+        FOLDERS.remember(self.rule.kind, list(files))
+        self.add_values(list(files))
 
     def _on_paste(self) -> None:
         text = self.drop_zone.paste.text().strip()
@@ -441,9 +476,24 @@ class MediaEditor(Editor):
             item.set_result(self.ctx.service.result(v), self.ctx.service.is_pending(v))
             item.set_thumbnail(self.ctx.service.thumbnail(v))
         self._update_positions()
+        self._chain_tab_order()
         full = bool(self.capacity) and len(self.values) >= (self.capacity or 0)
         self.drop_zone.hint.setText("Drop to replace" if self.single and self.values
                                     else ("Full" if full else self._hint_text()))
+
+    def _chain_tab_order(self) -> None:
+        """Tab goes through the items' buttons (as they are shown, top to bottom), then the
+        paste box and Browse…: items made later would otherwise come last in the window."""
+        chain: list[QWidget] = [b for item in self.items for b in (item.up, item.down,
+                                                                   item.remove)]
+        if not chain:
+            return
+        before = self.drop_zone.paste.previousInFocusChain()
+        while before is not None and not before.focusPolicy() & Qt.FocusPolicy.TabFocus \
+                and before is not self.window():
+            before = before.previousInFocusChain()  # Qt moves a widget only after a focusable
+        for a, b in zip([before, *chain[:-1]], chain, strict=True):
+            QWidget.setTabOrder(a, b)  # each moves in front of the paste box
 
     def _update_positions(self) -> None:
         prefix = self.spec.mention

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QDoubleSpinBox,
@@ -21,8 +21,33 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
+
+#: A focus ring the keyboard user can see on the small buttons of list items and cards (an
+#: auto-raised QToolButton draws none of its own in Fusion). Set by the owner's style sheet.
+FOCUS_RING = """
+QToolButton#up:focus, QToolButton#down:focus, QToolButton#remove:focus {
+    border: 2px solid $accent; border-radius: 4px; background: $accent_soft; }
+"""
+
+
+class ItemButton(QToolButton):
+    """A small button of a list item or card (move up, move down, remove): reached with Tab,
+    pressed with Space (Qt) or Enter/Return."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAutoRaise(True)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.isEnabled():
+            self.click()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
 
 class LabeledSliderBase(QWidget):

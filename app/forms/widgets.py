@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QDoubleSpinBox,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QToolButton,
     QWidget,
 )
+
+from app.ui.palette import qcolor
 
 #: A focus ring the keyboard user can see on the small buttons of list items and cards (an
 #: auto-raised QToolButton draws none of its own in Fusion). Set by the owner's style sheet.
@@ -50,6 +52,24 @@ class ItemButton(QToolButton):
         super().keyPressEvent(event)
 
 
+class FocusBar(QSlider):
+    """A horizontal QSlider that shows it has the keyboard: a thin accent frame (Fusion draws
+    no focus ring on a slider)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.hasFocus():
+            p = QPainter(self)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setPen(QPen(qcolor("accent"), 1.5))
+            p.drawRoundedRect(QRectF(self.rect()).adjusted(0.75, 0.75, -0.75, -0.75), 3, 3)
+            p.end()
+
+
 class LabeledSliderBase(QWidget):
     """A horizontal slider and, after it, a box showing (and taking) the exact value.
 
@@ -65,9 +85,8 @@ class LabeledSliderBase(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        self.bar = QSlider(Qt.Orientation.Horizontal, self)
+        self.bar = FocusBar(self)
         self.bar.setObjectName("bar")
-        self.bar.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.box = self._make_box()
         self.box.setObjectName("exact")
         self.box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

@@ -122,6 +122,10 @@ def test_upscale_factor_slider_takes_the_keyboard(qtbot, form_factory):
         key(Qt.Key.Key_Tab)
     assert focus_of() is factor.slider.bar
     assert form.payload()["upscale_factor"] == 2.0
+    ring = factor.slider.bar.grab().toImage()  # the focused bar shows it
+    factor.slider.box.setFocus(Qt.FocusReason.TabFocusReason)
+    assert factor.slider.bar.grab().toImage() != ring
+    factor.slider.bar.setFocus(Qt.FocusReason.BacktabFocusReason)
     steps = [(Qt.Key.Key_Right, 2.5), (Qt.Key.Key_Left, 2.0), (Qt.Key.Key_Up, 2.5),
              (Qt.Key.Key_PageDown, 1.0), (Qt.Key.Key_PageUp, 3.5), (Qt.Key.Key_End, 4.0),
              (Qt.Key.Key_Home, 1.0)]

@@ -202,6 +202,7 @@ class LedgerView(QDialog):
         close.clicked.connect(self.accept)
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
+        bottom.addStretch(1)  # Close keeps its size while no message is shown
         bottom.addWidget(close)
         lay = QVBoxLayout(self)
         lay.addLayout(top)

@@ -25,6 +25,7 @@ from app.ui.ledger_view import COLUMNS, LedgerView, TakeRole, open_ledger, write
 from app.ui.window import MainWindow
 
 from .helpers import open_studio, until
+from .test_profile_editor import dark_theme, shot  # noqa: F401 (dark_theme: a fixture)
 
 COST = 108  # seedance, 4 s at 480p, no audio
 PAYLOAD = {"prompt": "a lighthouse at dusk", "duration": 4, "resolution": "480p",
@@ -44,12 +45,16 @@ async def render_some(studio) -> dict[str, JobRecord]:
     m, sb = studio.manager, studio.server
 
     async def take(name: str, **kw) -> JobRecord:
-        job = await m.submit("seedance_r2v", {**PAYLOAD, "out": f"{name}.mp4", **kw})
+        words = {"failed": "a heron lands on a post", "mock": "rain on a tin roof"}
+        job = await m.submit("seedance_r2v", {**PAYLOAD, "out": f"{name}.mp4",
+                                              "prompt": words.get(name, PAYLOAD["prompt"]),
+                                              **kw})
         return await m.wait(job.id)
 
     async def canceled() -> JobRecord:
         sb.set_faults(stuck_jobs=1)
-        job = await m.submit("seedance_r2v", {**PAYLOAD, "out": "stuck.mp4"})
+        job = await m.submit("seedance_r2v", {**PAYLOAD, "out": "stuck.mp4",
+                                              "prompt": "a paper boat in the gutter"})
         await m.cancel(job.id)
         return await m.wait(job.id)
 
@@ -61,6 +66,7 @@ async def render_some(studio) -> dict[str, JobRecord]:
     return out
 
 
+@pytest.mark.usefixtures("dark_theme")
 def test_ledger_totals_equal_the_sandboxs_charges_and_refunds(aloop, qtbot, tmp_path):
     studio = open_studio(tmp_path / "data", render_seconds=0.3)
 
@@ -97,7 +103,7 @@ def test_ledger_totals_equal_the_sandboxs_charges_and_refunds(aloop, qtbot, tmp_
         r = cells(view, row_of(view, takes["failed"].id))
         assert r[2:] == ["Built-in sandbox", f"{COST}", f"{COST}", f"{COST}", "Paid",
                          f"{COST} refunded (failed)"]
-        assert "lighthouse" in r[1]
+        assert r[1] == "a heron lands on a post"  # the take in its own words
         assert cells(view, row_of(view, takes["mock"].id))[3:7] == ["free", "0", "", "Mock"]
         assert cells(view, row_of(view, takes["ok"].id))[4:6] == [f"{COST}", ""]
         assert cells(view, row_of(view, takes["canceled"].id))[5] == f"{COST}"
@@ -120,6 +126,8 @@ def test_ledger_totals_equal_the_sandboxs_charges_and_refunds(aloop, qtbot, tmp_
         ok_item = view.table.item(row_of(view, takes["ok"].id), 4)
         assert ok_item.background().color() != palette.qcolor("error_soft")
         assert "1 charged differently from the estimate" in view.overall.text()
+        view.resize(1100, 620)
+        shot(view, "ledger.png", tmp_path)
 
         view.profile_combo.setCurrentIndex(2)  # Work only
         await until(lambda: view.table.rowCount() == 1, what="the filter")

@@ -30,7 +30,14 @@ from app.ui.preferences import (
 from app.ui.window import MainWindow
 
 from .helpers import open_studio, until
-from .test_profile_editor import click, files_hold, type_in, widget_texts
+from .test_profile_editor import (  # noqa: F401 (dark_theme: a fixture)
+    click,
+    dark_theme,
+    files_hold,
+    shot,
+    type_in,
+    widget_texts,
+)
 
 KEY = "sk-live-PREFS-test-91c2aa0e55"
 CREDITS = 12_345
@@ -54,6 +61,7 @@ async def shown(dlg: PreferencesDialog) -> PreferencesDialog:
     return dlg
 
 
+@pytest.mark.usefixtures("dark_theme")
 def test_profiles_page_add_test_use_remove(aloop, qtbot, tmp_path, sandbox, caplog):
     caplog.set_level(logging.DEBUG)
     data, cfg = tmp_path / "data", tmp_path / "cfg"
@@ -94,6 +102,7 @@ def test_profiles_page_add_test_use_remove(aloop, qtbot, tmp_path, sandbox, capl
         task = dlg.test_selected()
         await task
         assert dlg.profile_msg.text() == f"Work: Connected: {CREDITS:,} credits"
+        shot(dlg, "preferences.png", tmp_path)
 
         click(dlg.use_btn)
         assert chosen == ["Work"] and dlg.active == "Work"
@@ -233,3 +242,84 @@ def test_open_preferences_on_a_window_is_made_once(aloop, qtbot, tmp_path):
         await studio.close()
 
     aloop.run_until_complete(scenario())
+
+
+def test_no_file_or_keyring_work_on_the_gui_thread(aloop, qtbot, tmp_path, sandbox,
+                                                   monkeypatch):
+    """Everything the dialogs read or write (profiles.json, the key's storage, the settings
+    file, the work folder, the store, the CSV) runs off the GUI thread."""
+    import threading
+
+    from app.client import ledger
+    from app.ui import ledger_view, preferences, profile_editor
+
+    seen: dict[str, set[str]] = {}
+
+    def watch(owner, name: str) -> None:
+        fn = getattr(owner, name)
+
+        def wrapped(*a, **kw):
+            seen.setdefault(name, set()).add(threading.current_thread().name)
+            if threading.current_thread() is threading.main_thread():
+                seen.setdefault("ON THE GUI THREAD", set()).add(name)
+            return fn(*a, **kw)
+
+        monkeypatch.setattr(owner, name, wrapped)
+
+    for owner, name in ((Profiles, "_load"), (prof, "_write_atomic"), (prof, "_file_keys"),
+                        (prof, "keyring_status"), (profile_editor, "keyring_status"),
+                        (profile_editor, "get_key"), (preferences, "get_key"),
+                        (UiSettings, "write"), (preferences, "check_folder"),
+                        (preferences, "default_folder"), (ledger, "rows"),
+                        (ledger_view, "write_csv_file")):
+        watch(owner, name)
+    studio = open_studio(tmp_path / "data", render_seconds=0.3)
+    folder = tmp_path / "renders"
+    folder.mkdir()
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.show()
+        await w.start()
+        dlg = await shown(open_preferences(w))
+        ed = dlg.add_profile()
+        await until(lambda: ed.keyring_ok is not None, what="the keyring status")
+        type_in(ed.name_edit, "Work")
+        type_in(ed.url_edit, sandbox.url)
+        type_in(ed.key_edit, KEY)
+        click(ed.file_radio)
+        click(ed.file_ack)
+        click(ed.save_btn)
+        await until(lambda: ed.result is not None, what="the save")
+        await until(lambda: len(names(dlg)) == 2, what="the list")
+        dlg.select("Work")
+        await dlg.test_selected()
+        assert "Connected" in dlg.profile_msg.text()
+        ed2 = dlg.edit_selected()
+        await until(lambda: ed2.keyring_ok is not None, what="the keyring status")
+        click(ed2.save_btn)  # tested with the key read back from its file, then saved
+        await until(lambda: ed2.result is not None, what="the edit saved")
+        click(dlg.theme_buttons["light"])
+        await dlg.set_work_folder(str(folder))
+        type_in(dlg.out_edit, "{n}.mp4")
+        QTest.keyClick(dlg.out_edit, Qt.Key.Key_Return)
+        click(dlg.remove_btn)
+        click(next(b for b in dlg.confirm_box.buttons() if b.text() == "Remove"))
+        await until(lambda: len(names(dlg)) == 1, what="the profile removed")
+        from app.ui.ledger_view import open_ledger
+
+        view = open_ledger(w)
+        await until(lambda: view.loading.done(), what="the ledger")
+        await view.export_to(str(tmp_path / "l.csv"))
+        assert "rows written" in view.message.text()
+        await until(lambda: not dlg.tasks.workers.busy(), what="the settings written")
+        dlg.shutdown()
+        view.shutdown()
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(scenario())
+    assert "ON THE GUI THREAD" not in seen, seen
+    for name in ("_load", "_write_atomic", "_file_keys", "keyring_status", "get_key",
+                 "write", "check_folder", "default_folder", "rows", "write_csv_file"):
+        assert seen.get(name), f"{name} never ran"

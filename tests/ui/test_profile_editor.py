@@ -108,6 +108,38 @@ def hung_server() -> Iterator[str]:
     srv.close()
 
 
+@pytest.fixture
+def dark_theme(qapp):
+    """The dark theme applied (as the app starts), app-wide state put back afterwards."""
+    from PySide6.QtGui import QPalette
+
+    from app.ui import palette as ui_palette
+    from app.ui import theme
+
+    style, pal, before = qapp.style().name(), QPalette(qapp.palette()), ui_palette.theme()
+    hints = qapp.styleHints()
+    theme.apply_theme(qapp, "dark")
+    yield
+    t = theme.current(qapp)
+    if t is not None:
+        hints.colorSchemeChanged.disconnect(t._system_changed)
+        t.setParent(None)
+        t.deleteLater()
+    getattr(hints, "unsetColorScheme", lambda: hints.setColorScheme(Qt.ColorScheme.Unknown))()
+    qapp.setStyle(style)
+    qapp.setPalette(pal)
+    ui_palette.set_theme(before)
+
+
+def shot(widget: QWidget, name: str, tmp_path: Path) -> Path:
+    """`widget` saved as a PNG (TAKES_SHOTS_DIR, default the test's folder)."""
+    folder = Path(os.environ.get("TAKES_SHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    assert widget.grab().save(str(path)), path
+    return path
+
+
 def click(w: QWidget) -> None:
     """A real click: a check box or radio button on its indicator (its centre may lie
     past its text, where a click does nothing)."""
@@ -138,7 +170,7 @@ async def opened(profiles: Profiles, **kw) -> ProfileEditor:
 
 
 def test_wrong_key_refused_then_saved_for_the_session(aloop, qtbot, tmp_path, sandbox,
-                                                      caplog, no_session_keys):
+                                                      caplog, no_session_keys, dark_theme):
     caplog.set_level(logging.DEBUG)
     profiles = Profiles(tmp_path / "data" / "profiles.json")
 
@@ -168,6 +200,9 @@ def test_wrong_key_refused_then_saved_for_the_session(aloop, qtbot, tmp_path, sa
         assert ed.result is None and ed.isVisible()
         assert profiles.find("Work") is None  # a failed test saves nothing
         assert ed.name_edit.text() == "Work" and ed.url_edit.text() == sandbox.url
+        ed.resize(620, ed.sizeHint().height())
+        png = shot(ed, "profile-editor.png", tmp_path)
+        assert not files_hold(png.parent, "sk-wrong-key-000000")
 
         # a new key: "Save anyway" is for the values that failed, gone once they change
         type_in(ed.key_edit, KEY)

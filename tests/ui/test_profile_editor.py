@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,6 +290,17 @@ def test_hostile_names_and_urls_are_refused_beside_the_field(aloop, qtbot, tmp_p
             assert (ed.name_edit.text(), ed.url_edit.text()) == (name, url)  # nothing lost
             assert ed.result is None and ed.isVisible()
 
+        ed.name_edit.setText("Ok")
+        ed.url_edit.setText(sandbox.url)
+        for bad_key in ("sk with spaces", "sk-caf\u00e9-0000", "sk-\x00-nul", "k" * 5000):
+            ed.key_edit.setText(bad_key)
+            click(ed.save_btn)
+            await settled(ed)
+            assert "printable ASCII characters without spaces" in ed.key_msg.text()
+            assert bad_key[:8] not in ed.key_msg.text()  # the message never repeats it
+            assert ed.key_edit.text() == bad_key and ed.result is None
+        ed.key_edit.setText(KEY)
+
         # reachable problems, each beside its field: a refused port and a wrong path → URL,
         # no answer → the top
         for url, label, words in (
@@ -349,3 +363,123 @@ def test_edit_keeps_the_key_renames_it_and_sandbox_limits(aloop, qtbot, tmp_path
         assert profiles.get("Sandbox").confirm_threshold == 50
 
     aloop.run_until_complete(scenario())
+
+
+# ---- a real Secret Service: gnome-keyring on a private D-Bus session -------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+MISSING = [b for b in ("dbus-run-session", "gnome-keyring-daemon") if not shutil.which(b)]
+
+#: the editor and the preferences in a process of their own, inside the D-Bus session
+KEYRING_SCRIPT = r"""
+import asyncio, json, os, sys, time
+from pathlib import Path
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from app.ui.compat import ensure_app
+app = ensure_app([])
+app.setQuitOnLastWindowClosed(False)
+import keyring, qasync
+from PySide6.QtTest import QTest
+from app.client.profiles import Profiles
+from app.client.settings import UiSettings
+from app.ui.preferences import PreferencesDialog
+from app.ui.profile_editor import ProfileEditor
+
+KEY, URL = os.environ["TEST_API_KEY"], os.environ["SANDBOX_URL"]
+profiles = Profiles(Path(os.environ["TAKES_DATA_DIR"]) / "profiles.json")
+out = {}
+
+async def until(cond, within=30.0):
+    end = time.monotonic() + within
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        await asyncio.sleep(0.02)
+
+def texts(root):
+    from PySide6.QtWidgets import QLineEdit, QWidget
+    got = []
+    for w in [root, *root.findChildren(QWidget)]:
+        got += [w.toolTip(), w.windowTitle(), w.accessibleName()]
+        if hasattr(w, "text") and not (isinstance(w, QLineEdit) and
+                                       w.echoMode() != QLineEdit.EchoMode.Normal):
+            got.append(w.text())
+    return got
+
+async def main():
+    ed = ProfileEditor(profiles)
+    ed.show()
+    await until(lambda: ed.keyring_ok is not None)
+    out["keyring_ok"], out["label"] = ed.keyring_ok, ed.keyring_label.text()
+    out["choices_shown"] = ed.session_radio.isVisible() or ed.file_radio.isVisible()
+    QTest.keyClicks(ed.name_edit, "Real")
+    QTest.keyClicks(ed.url_edit, URL)
+    QTest.keyClicks(ed.key_edit, KEY)
+    ed.save()
+    await until(lambda: ed.result is not None or (ed._job and ed._job.done()))
+    out["storage"] = str(ed.result.key_storage) if ed.result else ed.top_msg.text()
+    out["stored"] = keyring.get_password("takes", "Real") == KEY
+    out["leaks"] = [t for t in texts(ed) if KEY in t]
+    ed2 = ProfileEditor(profiles, profile=profiles.get("Real"))
+    ed2.show()
+    await until(lambda: ed2.keyring_ok is not None)
+    ed2.cap_spin.setValue(700)
+    ed2.save()  # the key left empty: tested with the one in the keyring, kept there
+    await until(lambda: ed2.result is not None or (ed2._job and ed2._job.done()))
+    out["edit_tested"] = bool(ed2.last_check and ed2.last_check.ok)
+    out["cap"] = profiles.get("Real").day_cap
+    out["kept"] = keyring.get_password("takes", "Real") == KEY
+    dlg = PreferencesDialog(profiles, UiSettings(Path(os.environ["XDG_CONFIG_HOME"])))
+    dlg.show()
+    await until(lambda: dlg.loaded.done())
+    dlg.select("Real")
+    await dlg.test_selected()
+    out["test"] = dlg.profile_msg.text()
+    box = dlg.remove_selected()
+    next(b for b in box.buttons() if b.text() == "Remove").click()
+    await until(lambda: len(dlg.known) == 1)
+    out["after"] = keyring.get_password("takes", "Real")
+    out["leaks"] += [t for t in texts(dlg) if KEY in t]
+    dlg.shutdown()
+
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+loop.run_until_complete(main())
+print(json.dumps(out))
+"""
+
+SESSION = r"""
+set -eu
+printf '%s' "$TEST_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets \
+    >/dev/null
+exec "$PYTHON" -c "$SCRIPT"
+"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(bool(MISSING), reason=f"no {' or '.join(MISSING)} on this machine "
+                    "(scripts/install-deps installs gnome-keyring and dbus)")
+def test_the_editor_keeps_the_key_in_a_real_secret_service(sandbox, tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHON_KEYRING_BACKEND", "TAKES_API_KEY", "DBUS_SESSION_BUS_ADDRESS")}
+    home, run = tmp_path / "home", tmp_path / "run"
+    run.mkdir(mode=0o700)
+    env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"),
+               XDG_CONFIG_HOME=str(home / ".config"), XDG_RUNTIME_DIR=str(run),
+               TAKES_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT),
+               PYTHON=sys.executable, SCRIPT=KEYRING_SCRIPT, SANDBOX_URL=sandbox.url,
+               TEST_API_KEY=KEY, TEST_KEYRING_PASSWORD="test-password")
+    proc = subprocess.run(["dbus-run-session", "--", "bash", "-c", SESSION], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["keyring_ok"] is True and "SecretService" in out["label"]
+    assert out["choices_shown"] is False  # a working keyring: no plaintext choice offered
+    assert out["storage"] == "keyring" and out["stored"] is True
+    assert out["edit_tested"] is True and out["cap"] == 700 and out["kept"] is True
+    assert out["test"] == f"Real: Connected: {CREDITS:,} credits"
+    assert out["after"] is None  # removed with the profile
+    assert out["leaks"] == []
+    assert KEY not in proc.stdout + proc.stderr
+    for p in tmp_path.rglob("*"):  # the keyring's own file holds it encrypted
+        if p.is_file():
+            assert KEY.encode() not in p.read_bytes(), p

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -54,11 +56,16 @@ class EditorContext:
         self.service = service
         self.tag_offsets = dict(tag_offsets or {})
         self.fields = dict(field_specs or {})
-        self.on_removed = on_removed
+        # Held weakly: the form holds this context, and a strong reference back would make a
+        # cycle only the collector frees (the GC tests find its Qt objects there).
+        self._on_removed: Callable[[], RemovalHook | None] = (
+            weakref.WeakMethod(on_removed) if inspect.ismethod(on_removed)
+            else (lambda: on_removed))
 
     def note_removed(self, editor: Editor, what: str, restore: Callable[[], bool]) -> None:
-        if self.on_removed is not None:
-            self.on_removed(editor, what, restore)
+        hook = self._on_removed()
+        if hook is not None:
+            hook(editor, what, restore)
 
     def build(self, spec: FieldSpec, path: str, parent: QWidget | None = None) -> Editor:
         from app.forms.registry import editor_for

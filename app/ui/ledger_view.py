@@ -164,7 +164,7 @@ class LedgerView(QDialog):
         self.profile_combo.setObjectName("ledgerProfile")
         self.profile_combo.addItem(ALL, None)
         self.profile_combo.setToolTip("Show one profile's takes, or all")
-        self.profile_combo.currentIndexChanged.connect(lambda _i: self.refresh_soon())
+        self.profile_combo.currentIndexChanged.connect(self.refresh_soon)
         self.refresh_btn = QPushButton(icon("retry"), "Refresh", self)
         self.refresh_btn.clicked.connect(self.refresh_soon)
         self.export_btn = QPushButton(icon("copy"), "Export CSV\u2026", self)
@@ -328,7 +328,7 @@ class LedgerView(QDialog):
         dlg.setDefaultSuffix("csv")
         dlg.selectFile(f"takes-ledger-{datetime.now():%Y-%m-%d}.csv")
         dlg.fileSelected.connect(self.export_to)
-        dlg.finished.connect(lambda _r: dlg.deleteLater())
+        dlg.finished.connect(dlg.deleteLater)
         self.save_dialog = dlg
         dlg.open()
         return dlg

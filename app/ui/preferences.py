@@ -106,6 +106,10 @@ def default_folder() -> str:
     return str(default_work_dir())  # platformdirs reads user-dirs.dirs: a worker calls this
 
 
+def _ignore(_result: Any) -> None:
+    pass
+
+
 def saved_key(profile: Profile) -> str | None:
     """The saved key of a profile (on a worker: the keyring)."""
     return get_key(profile)
@@ -171,7 +175,7 @@ class PreferencesDialog(QDialog):
         self.profile_list.setObjectName("profileList")
         self.profile_list.setIconSize(icon_size(24))
         self.profile_list.currentItemChanged.connect(self._selection_changed)
-        self.profile_list.itemDoubleClicked.connect(lambda *_: self.edit_selected())
+        self.profile_list.itemDoubleClicked.connect(self.edit_selected)
         self.add_btn = QPushButton(icon("profile"), "Add…", page)
         self.add_btn.setToolTip("Add an API profile: a base URL and a key, tested first")
         self.edit_btn = QPushButton("Edit…", page)
@@ -286,7 +290,7 @@ class PreferencesDialog(QDialog):
     def add_profile(self) -> ProfileEditor:
         return self._open_editor(None)
 
-    def edit_selected(self) -> ProfileEditor | None:
+    def edit_selected(self, *_: Any) -> ProfileEditor | None:
         p = self.selected()
         return self._open_editor(p) if p is not None else None
 
@@ -395,7 +399,7 @@ class PreferencesDialog(QDialog):
             b = QRadioButton(words, page)
             b.setObjectName(f"theme-{key}")
             b.setChecked(key == current)
-            b.toggled.connect(lambda on, k=key: on and self.choose_theme(k))
+            b.toggled.connect(self._theme_toggled)
             self.theme_group.addButton(b)
             self.theme_buttons[key] = b
             lay.addWidget(b)
@@ -406,6 +410,11 @@ class PreferencesDialog(QDialog):
         lay.addWidget(note)
         lay.addStretch(1)
         return page
+
+    def _theme_toggled(self, on: bool) -> None:
+        chosen = next((k for k, b in self.theme_buttons.items() if b.isChecked()), None)
+        if on and chosen is not None:
+            self.choose_theme(chosen)
 
     def choose_theme(self, choice: str) -> None:
         if choice not in themes.CHOICES:
@@ -465,7 +474,7 @@ class PreferencesDialog(QDialog):
         dlg.setFileMode(QFileDialog.FileMode.Directory)
         dlg.setOption(QFileDialog.Option.ShowDirsOnly, True)
         dlg.fileSelected.connect(self.set_work_folder)
-        dlg.finished.connect(lambda _r: dlg.deleteLater())
+        dlg.finished.connect(dlg.deleteLater)
         self.folder_dialog = dlg
         dlg.open()
         return dlg
@@ -509,7 +518,7 @@ class PreferencesDialog(QDialog):
     def save_settings(self) -> None:
         """The settings file written on the worker (a snapshot taken here)."""
         self.tasks.workers.submit(self.settings.write, self.settings.snapshot(),
-                                  on_done=lambda _r: None, on_error=self._write_failed)
+                                  on_done=_ignore, on_error=self._write_failed)
 
     def _write_failed(self, exc: BaseException) -> None:
         log.warning("could not save the preferences: %s", exc)

@@ -221,3 +221,72 @@ def test_a_full_disk_is_said_and_the_old_file_kept(tmp_path):
             write_csv_file(str(target), [row] * 200)
         assert target.read_text() == "old\n"
         assert sorted(p.name for p in disk.iterdir()) == ["filler", "ledger.csv"]
+
+
+def test_a_closed_window_with_its_ledger_and_preferences_leaves_no_qt_garbage(
+        aloop, qtbot, tmp_path):
+    """The ledger and the preferences used, then the window closed: what only the cycle
+    collector would free holds no live Qt object (it would be freed on whichever thread
+    collects)."""
+    import gc
+    import weakref
+
+    import shiboken6
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.preferences import open_preferences
+
+    from .test_soak import live_qt_objects_in_garbage
+
+    studio = open_studio(tmp_path / "data", render_seconds=0.05)
+    found: dict[str, object] = {}
+
+    async def use(w: MainWindow) -> list[weakref.ref]:
+        job = await studio.run(studio.manager.submit(
+            "seedance_r2v", {**PAYLOAD, "out": "a.mp4", "mock": True}))
+        await studio.run(studio.manager.wait(job.id))
+        view = open_ledger(w)
+        await until(lambda: view.table.rowCount() == 1, what="the ledger")
+        await view.export_to(str(tmp_path / "x.csv"))
+        view.profile_combo.setCurrentIndex(1)
+        await until(lambda: view.loading.done(), what="the filter")
+        prefs = open_preferences(w)
+        await until(lambda: prefs.loaded.done() and prefs.folder_edit.text(),
+                    what="the preferences")
+        ed = prefs.add_profile()
+        await until(lambda: ed.keyring_ok is not None, what="the editor")
+        ed.reject()
+        prefs.choose_theme("dark")
+        prefs.close()
+        view.close()
+        prefs.shutdown()
+        view.shutdown()
+        return [weakref.ref(view), weakref.ref(prefs), weakref.ref(ed)]
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.show()
+        await w.start()
+        found["dialogs"] = await use(w)
+        w.close()
+        w.deleteLater()
+        del w
+        found["in garbage at close"] = live_qt_objects_in_garbage()
+        await studio.close()
+
+    gc.collect()
+    earlier = gc.get_objects()
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    assert found["in garbage at close"] == []
+    # After Qt deleted the window: no QObject (widget, timer, worker) nor a pixmap or icon.
+    # (A plain window closed this way leaves value types, QImage/QSize/QTextCharFormat, in
+    # garbage, with or without these dialogs; those are not theirs.)
+    assert [n for n in live_qt_objects_in_garbage()
+            if n not in ("QImage", "QSize", "QTextCharFormat")] == []
+    for ref in found["dialogs"]:
+        d = ref()
+        assert d is None or not shiboken6.isValid(d)  # deleted with the window, by Qt
+        del d
+    del earlier

@@ -57,8 +57,8 @@ from app.ui.palette import qcolor, styled
 
 COMPARE_MODES = ("Result only", "Side by side", "Wipe")
 LABEL_SHADE_ALPHA = 150  # "Source" / "Result" sit on a dark shade over any video
-#: The scrub bar never gets narrower than this: at the window's minimum width the buttons
-#: around it give way (their text goes, their icons stay), not the bar.
+#: The scrub bar never gets narrower than this; the transport buttons around it are icon-only
+#: (named for screen readers) so that the window's minimum width stays what it was.
 SCRUB_MIN_W = 120
 NO_TIME = "-:-- / -:--"  # nothing loaded: no time and no duration to show
 
@@ -264,9 +264,8 @@ class PreviewWidget(QWidget):
         head.addWidget(self.mock_badge)
         head.addWidget(self.mode)
 
-        self.play_btn = self._button("Play", "Play / pause (Space)")
-        self.play_btn.setIcon(icon("play"))
-        self.play_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.play_btn = self._icon_button("play", "Play (Space)")
+        self.play_btn.setAccessibleName("Play")
         self.play_btn.clicked.connect(self.toggle_play)
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         space.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -496,7 +495,8 @@ class PreviewWidget(QWidget):
 
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
         playing = state == QMediaPlayer.PlaybackState.PlayingState
-        self.play_btn.setText("Pause" if playing else "Play")
+        self.play_btn.setAccessibleName("Pause" if playing else "Play")
+        self.play_btn.setToolTip("Pause (Space)" if playing else "Play (Space)")
         self.play_btn.setIcon(icon("pause" if playing else "play"))
         if not playing and self.comparing:
             post(self.source_player, "pause")

@@ -37,7 +37,7 @@ def test_scrub_bar_keeps_its_width_at_the_minimum_window_size(aloop, qtbot, tmp_
         handle = bar.style().pixelMetric(bar.style().PixelMetric.PM_SliderLength, None, bar)
         assert bar.width() >= SCRUB_MIN_W, bar.width()
         assert bar.width() >= 4 * handle  # a bar to scrub along, not just its handle
-        for b in (p.back_btn, p.fwd_btn, p.loop_btn, p.mute_btn):
+        for b in (p.play_btn, p.back_btn, p.fwd_btn, p.loop_btn, p.mute_btn):
             assert b.text() == "" and not b.icon().isNull() and b.accessibleName()
             assert b.isVisibleTo(w) and b.width() > 0
         # a real click three quarters along the bar seeks there (not a 10 ms page step)

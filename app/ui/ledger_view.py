@@ -48,7 +48,7 @@ from app.client.ledger import LedgerRow
 from app.client.profiles import SANDBOX_LABEL, SANDBOX_NAME
 from app.ui.icons import icon
 from app.ui.palette import qcolor
-from app.ui.profile_editor import Tasks, message_label, say
+from app.ui.profile_editor import Tasks, follow_theme, message_label, restyle, say
 from app.ui.workers import Workers
 
 if TYPE_CHECKING:
@@ -154,6 +154,7 @@ class LedgerView(QDialog):
         self.studio = studio
         self.tasks = Tasks(workers, self)
         self.lines: list[LedgerRow] = []
+        self.words: dict[str, str] = {}
         self.totals: dict[str, Any] = ledger.totals([])
         self.save_dialog: QFileDialog | None = None
         self.loading: asyncio.Task[Any] | None = None
@@ -210,6 +211,14 @@ class LedgerView(QDialog):
         lay.addWidget(self.overall)
         lay.addLayout(bottom)
 
+        follow_theme(self._theme_changed)
+
+    def _theme_changed(self, _theme: str) -> None:
+        restyle(self)
+        self.refresh_btn.setIcon(icon("retry"))
+        self.export_btn.setIcon(icon("copy"))
+        self.show_lines(self.lines, self.words)  # the highlight in the new colours
+
     def _table(self, headers: tuple[str, ...], name: str) -> QTableWidget:
         t = QTableWidget(0, len(headers), self)
         t.setObjectName(name)
@@ -265,7 +274,7 @@ class LedgerView(QDialog):
             self.profile_combo.blockSignals(False)
 
     def show_lines(self, lines: list[LedgerRow], words: dict[str, str]) -> None:
-        self.lines = list(lines)
+        self.lines, self.words = list(lines), dict(words)
         self.totals = ledger.totals(self.lines)
         t = self.table
         t.setSortingEnabled(False)

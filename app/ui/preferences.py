@@ -53,7 +53,15 @@ from app.client.profiles import (
 from app.client.settings import UiSettings
 from app.ui import theme as themes
 from app.ui.icons import icon, icon_size
-from app.ui.profile_editor import ProfileEditor, Tasks, connected_text, message_label, say
+from app.ui.profile_editor import (
+    ProfileEditor,
+    Tasks,
+    connected_text,
+    follow_theme,
+    message_label,
+    restyle,
+    say,
+)
 from app.ui.workers import Workers
 
 if TYPE_CHECKING:
@@ -70,6 +78,7 @@ TOKEN_WORDS = {"task": "the task (animate, restyle…)", "model": "the model's i
                "date": "the day, 2026-12-03", "time": "the time, 14-05-09",
                "n": "1, 2, 3… the first number whose file does not exist yet"}
 NameRole = Qt.ItemDataRole.UserRole
+PAGES = (("profile", "Profiles"), ("takes", "Appearance"), ("reveal", "Results"))
 
 
 def pattern_problem(pattern: str) -> str | None:
@@ -146,9 +155,8 @@ class PreferencesDialog(QDialog):
         self.pages_list.setIconSize(icon_size(24))
         self.pages_list.setFixedWidth(170)
         self.pages = QStackedWidget(self)
-        for title, name, page in (("Profiles", "profile", self._profiles_page()),
-                                  ("Appearance", "takes", self._appearance_page()),
-                                  ("Results", "reveal", self._results_page())):
+        for (name, title), page in zip(PAGES, (self._profiles_page(), self._appearance_page(),
+                                               self._results_page()), strict=True):
             item = QListWidgetItem(icon(name), title, self.pages_list)
             item.setSizeHint(QSize(150, 34))
             self.pages.addWidget(page)
@@ -167,6 +175,16 @@ class PreferencesDialog(QDialog):
         lay.addLayout(row)
         self.reload()
         self.tasks.spawn(self._load_folder(), self._failed)
+        follow_theme(self._theme_changed)
+
+    def _theme_changed(self, _theme: str) -> None:
+        restyle(self)
+        self._show_profiles()  # icons drawn in the new colours
+        for (name, _page), i in zip(PAGES, range(self.pages_list.count()), strict=True):
+            self.pages_list.item(i).setIcon(icon(name))
+        for button, name in ((self.add_btn, "profile"), (self.test_btn, "retry"),
+                             (self.remove_btn, "delete"), (self.folder_btn, "reveal")):
+            button.setIcon(icon(name))
 
     # ---- profiles ----------------------------------------------------------------------
     def _profiles_page(self) -> QWidget:

@@ -130,11 +130,15 @@ class Tasks(QObject):
             self.workers.close()
 
 
+ROLE = "takesColourRole"  # a message label's palette role, kept to restyle it
+
+
 def message_label(parent: QWidget, role: str = "error") -> QLabel:
     """A message shown beside a field (hidden while empty), in the palette's `role`."""
     label = QLabel("", parent)
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setProperty(ROLE, role)
     label.setStyleSheet(styled(f"color: ${role};"))
     label.setVisible(False)
     return label
@@ -142,9 +146,30 @@ def message_label(parent: QWidget, role: str = "error") -> QLabel:
 
 def say(label: QLabel, text: str, role: str | None = None) -> None:
     if role is not None:
+        label.setProperty(ROLE, role)
         label.setStyleSheet(styled(f"color: ${role};"))
     label.setText(text)
     label.setVisible(bool(text))
+
+
+def restyle(root: QWidget) -> None:
+    """The message labels under `root` drawn again in the current theme's colours."""
+    for label in root.findChildren(QLabel):
+        role = label.property(ROLE)
+        if isinstance(role, str) and role:
+            label.setStyleSheet(styled(f"color: ${role};"))
+
+
+def follow_theme(slot: Callable[[str], None]) -> None:
+    """Call `slot` (a bound method of a widget: disconnected when it dies) on each theme
+    change (app.ui.theme's `changed`), once a theme is applied."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui import theme
+
+    current = theme.current(QApplication.instance())
+    if current is not None:
+        current.changed.connect(slot)
 
 
 def limit_spin(parent: QWidget, value: int | None, what: str) -> QSpinBox:
@@ -350,6 +375,11 @@ class ProfileEditor(QDialog):
             edit.textEdited.connect(self._edited)
         self.keyring_task = None if sandbox else self.tasks.spawn(self._ask_keyring(),
                                                                   self._failed)
+        follow_theme(self._theme_changed)
+
+    def _theme_changed(self, _theme: str) -> None:
+        restyle(self)
+        self.test_btn.setIcon(icon("retry"))
 
     # ---- the key's storage ------------------------------------------------------------
     async def _ask_keyring(self) -> None:

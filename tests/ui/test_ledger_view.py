@@ -128,6 +128,15 @@ def test_ledger_totals_equal_the_sandboxs_charges_and_refunds(aloop, qtbot, tmp_
         assert "1 charged differently from the estimate" in view.overall.text()
         view.resize(1100, 620)
         shot(view, "ledger.png", tmp_path)
+        dark_highlight = palette.qcolor("error_soft")
+        from PySide6.QtWidgets import QApplication
+
+        from app.ui import theme
+
+        theme.apply_theme(QApplication.instance(), "light")  # as Preferences → Light does
+        light = view.table.item(row_of(view, odd.id), 4)
+        assert light.background().color() == palette.qcolor("error_soft") != dark_highlight
+        theme.apply_theme(QApplication.instance(), "dark")
 
         view.profile_combo.setCurrentIndex(2)  # Work only
         await until(lambda: view.table.rowCount() == 1, what="the filter")

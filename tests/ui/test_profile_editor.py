@@ -206,6 +206,15 @@ def test_wrong_key_refused_then_saved_for_the_session(aloop, qtbot, tmp_path, sa
         ed.resize(620, ed.sizeHint().height())
         png = shot(ed, "profile-editor.png", tmp_path)
         assert not files_hold(png.parent, "sk-wrong-key-000000")
+        from PySide6.QtWidgets import QApplication
+
+        from app.resources import palette as colours
+        from app.ui import theme
+
+        assert colours("dark")["error"] in ed.key_msg.styleSheet()
+        theme.apply_theme(QApplication.instance(), "light")  # the theme changes meanwhile
+        assert colours("light")["error"] in ed.key_msg.styleSheet()
+        theme.apply_theme(QApplication.instance(), "dark")
 
         # a new key: "Save anyway" is for the values that failed, gone once they change
         type_in(ed.key_edit, KEY)

@@ -317,6 +317,7 @@ class KeyframeEditor(SliderEditor):
 
     def _fit_range(self, top: int | None) -> None:
         current = self.value()
+        self.moved_note = ""  # a move is said for the clip that caused it only
         with QSignalBlocker(self.slider):
             self.slider.setRange(*self._bounds())
             if top is None or current is OMIT:

@@ -77,6 +77,18 @@ def test_swap_keyframe_range_follows_a_shorter_clip(qtbot, form_factory, media, 
     wait_probed(form)
     assert keyframe.slider.maximum() == 84 and form.payload()["keyframe_id"] == 47
 
+    keyframe.slider.bar.setFocus(Qt.FocusReason.TabFocusReason)
+    key(Qt.Key.Key_End)  # 84, then a shorter clip moves it again…
+    drop(video, media.video)
+    wait_probed(form)
+    assert "moved to 48" in keyframe.note.text()
+    QTest.mouseClick(video.items[0].remove, Qt.MouseButton.LeftButton)  # …the clip removed:
+    assert keyframe.slider.maximum() == keyframe.UNKNOWN_MAX  # the range without a source,
+    assert keyframe.note.text() == keyframe.NO_SOURCE and form.payload()["keyframe_id"] == 48
+    drop(video, media.hd)
+    wait_probed(form)
+    assert keyframe.note.text() == "1 – 84: the source is 3.50 s × 24 fps"  # no stale word
+
 
 # ---- 4. Target fps: unset is "as the source", never a silent 16 ----------------------------
 

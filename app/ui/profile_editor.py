@@ -218,7 +218,7 @@ def write_profile(profiles: Profiles, original: Profile | None, values: Values,
     if key is not None:
         saved = profiles.add(fresh, key, storage or KeyStorage.KEYRING)
         if original is not None and original.name != saved.name:
-            profiles.remove(original.name)
+            _drop_renamed(profiles, original, saved)
         return saved
     if original is None:
         raise ProfileError("A new profile needs its API key")
@@ -231,8 +231,16 @@ def write_profile(profiles: Profiles, original: Profile | None, values: Values,
         raise ProfileError(f"No key is saved for {original.name!r} any more: type it again")
     saved = profiles.add(fresh, kept, original.key_storage)
     del kept
-    profiles.remove(original.name)
+    _drop_renamed(profiles, original, saved)
     return saved
+
+
+def _drop_renamed(profiles: Profiles, old: Profile, new: Profile) -> None:
+    """The old name removed (with its copy of the key); the active profile stays active."""
+    was_active = profiles.active.name == old.name
+    profiles.remove(old.name)
+    if was_active:
+        profiles.set_active(new.name)
 
 
 def _storage_and_names(profiles: Profiles) -> tuple[tuple[bool, str], list[str]]:

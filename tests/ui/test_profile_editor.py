@@ -353,6 +353,12 @@ def test_edit_keeps_the_key_renames_it_and_sandbox_limits(aloop, qtbot, tmp_path
         assert (p.confirm_threshold, p.day_cap) == (None, 800)
         assert prof.get_key(p) == KEY
 
+        profiles.set_active("Work")
+        ed2 = await opened(profiles, profile=p)
+        qtbot.addWidget(ed2)
+        type_in(ed2.key_edit, "sk-typed-then-canceled")
+        click(ed2.cancel_btn)
+        assert not ed2.isVisible() and ed2.key_edit.text() == ""  # gone with the dialog
         ed2 = await opened(profiles, profile=p)
         qtbot.addWidget(ed2)
         type_in(ed2.name_edit, "Client A")
@@ -360,6 +366,7 @@ def test_edit_keeps_the_key_renames_it_and_sandbox_limits(aloop, qtbot, tmp_path
         await until(lambda: ed2.result is not None, what="the rename")
         assert profiles.find("Work") is None
         assert prof.get_key(profiles.get("Client A")) == KEY
+        assert profiles.active.name == "Client A"  # renamed in use: still the active one
 
         sb = await opened(profiles, profile=profiles.get("Sandbox"))
         qtbot.addWidget(sb)

@@ -323,3 +323,17 @@ def test_no_file_or_keyring_work_on_the_gui_thread(aloop, qtbot, tmp_path, sandb
     for name in ("_load", "_write_atomic", "_file_keys", "keyring_status", "get_key",
                  "write", "check_folder", "default_folder", "rows", "write_csv_file"):
         assert seen.get(name), f"{name} never ran"
+
+
+@pytest.mark.parametrize("name", ["preferences", "profile_editor", "ledger_view"])
+def test_no_colour_literals_or_emoji_in_these_dialogs(name):
+    """Colours come from the palette (app/ui/palette.py), icons from resources/icons."""
+    from pathlib import Path
+
+    from .test_palette import LITERAL
+
+    path = Path(__file__).resolve().parents[2] / "app" / "ui" / f"{name}.py"
+    text = path.read_text(encoding="utf-8")
+    assert [line for line in text.splitlines() if LITERAL.search(line)] == []
+    assert [c for c in text if ord(c) >= 0x2600 and c not in "\u2014\u2013\u2026\u201c\u201d"
+            and not 0x2000 <= ord(c) < 0x2070] == []

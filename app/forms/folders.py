@@ -9,15 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Protocol
 
-from PySide6.QtCore import QStandardPaths
-
 KEY = "last_folder"
-
-_KIND_PLACE = {
-    "image": QStandardPaths.StandardLocation.PicturesLocation,
-    "video": QStandardPaths.StandardLocation.MoviesLocation,
-    "audio": QStandardPaths.StandardLocation.MusicLocation,
-}
 
 
 class Settings(Protocol):
@@ -54,13 +46,11 @@ class FolderMemory:
         self._last, self._any, self.settings = {}, "", None
 
     def folder(self, kind: str) -> str:
-        """Where a dialog for `kind` opens: its last folder, the last folder of any kind, or
-        the user's folder for that kind (Pictures, Videos, Music), else home."""
-        found = self._last.get(kind) or self._any
-        if found:
-            return found
-        place = _KIND_PLACE.get(kind, QStandardPaths.StandardLocation.HomeLocation)
-        return QStandardPaths.writableLocation(place) or os.path.expanduser("~")
+        """Where a dialog for `kind` opens: its last folder, the last folder of any kind, else
+        the home folder (never the current directory). The user's Pictures/Videos folders are
+        not looked up here: finding them reads ~/.config/user-dirs.dirs, file work the GUI
+        thread does not do."""
+        return self._last.get(kind) or self._any or os.path.expanduser("~")
 
     def remember(self, kind: str, files: list[str]) -> None:
         """The folder of the first chosen file becomes `kind`'s last folder."""

@@ -78,7 +78,8 @@ def test_the_preview_text_is_in_the_installed_font(qtbot):
     w = PreviewWidget()
     qtbot.addWidget(w)
     assert missing_glyphs(w) == []
-    for b in (w.play_btn, w.back_btn, w.fwd_btn, w.loop_btn, w.mute_btn):  # icons, named for screen readers
+    # icons, named for screen readers
+    for b in (w.play_btn, w.back_btn, w.fwd_btn, w.loop_btn, w.mute_btn):
         assert b.text() == "" and not b.icon().isNull() and b.accessibleName()
 
 

@@ -5,6 +5,7 @@ reference, and the folder Browse… opens in."""
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import mediafactory as mf
@@ -289,7 +290,8 @@ def test_browse_opens_in_the_last_folder_per_kind(qtbot, form_factory, media, tm
     clip = mf.video(clips / "take.mp4", 320, 240, seconds=1.0)
     topaz = shown_form(form_factory, qtbot, "topaz_upscale_video")
     dialog = _browse(qtbot, topaz.editor("video_url"))
-    assert dialog.directory().absolutePath() != str(tmp_path)
+    assert dialog.directory().absolutePath() != str(tmp_path)  # home, not the cwd
+    assert folders.FOLDERS.folder("video") == os.path.expanduser("~")
     _choose(qtbot, dialog, clip)
     assert topaz.payload()["video_url"] == str(clip)
     assert settings.get("last_folder") == {"video": str(clips)}

@@ -290,8 +290,9 @@ def test_a_closed_window_with_its_ledger_and_preferences_leaves_no_qt_garbage(
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     assert found["in garbage at close"] == []
     # After Qt deleted the window: no QObject (widget, timer, worker) nor a pixmap or icon.
-    # (A plain window closed this way leaves value types, QImage/QSize/QTextCharFormat, in
-    # garbage, with or without these dialogs; those are not theirs.)
+    # (A plain window closed this way, without these dialogs, leaves value types, QImage,
+    # QSize, QTextCharFormat, in garbage in today's tree: test_gc's closed-window test finds
+    # them too. They are the window's, not these dialogs'; every other Qt type still fails.)
     assert [n for n in live_qt_objects_in_garbage()
             if n not in ("QImage", "QSize", "QTextCharFormat")] == []
     for ref in found["dialogs"]:

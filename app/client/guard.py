@@ -11,6 +11,10 @@ it before a take is stored). For each job it checks, in this order:
    explicit confirmation (the window's dialog, `takes submit --yes`), shown with the
    estimate's breakdown.
 
+When the API does not answer (offline, a 5xx, rate-limited) the balance cannot be checked: the
+verdict is "offline". The job manager then stores the take to be sent later and checks the
+balance again right before its first upload (`JobManager`), so it is still never sent unchecked.
+
 A mock render is free: it is never counted, never confirmed and needs no balance. On the
 built-in sandbox the threshold and the cap are off unless the profile turns them on; the
 balance check stays. A refused job is never sent: nothing is uploaded and nothing is stored.
@@ -24,13 +28,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from app.catalog.pricing import Estimate
-from app.client.errors import ApiError
+from app.client.errors import ApiError, NetworkError, RateLimited, ServerError
 from app.client.profiles import Profile
 
-Reason = Literal["free", "ok", "confirm", "daily_cap", "balance", "no_balance"]
+Reason = Literal["free", "ok", "confirm", "daily_cap", "balance", "no_balance", "offline"]
 #: the `ApiError.code` of a refusal, by reason
 REFUSAL_CODES = {"confirm": "confirm_needed", "daily_cap": "daily_cap_reached",
-                 "balance": "insufficient_credits", "no_balance": "balance_unknown"}
+                 "balance": "insufficient_credits", "no_balance": "balance_unknown",
+                 "offline": "balance_unknown"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,11 @@ class Verdict:
     cap: int | None = None
     spent_today: int = 0
     balance: int | None = None
+
+    @property
+    def offline(self) -> bool:
+        """Refused only because the API did not answer: may be stored and checked later."""
+        return self.reason == "offline"
 
     @property
     def needs_confirm(self) -> bool:
@@ -104,6 +114,17 @@ class Gate:
         start, end = day_bounds(self.clock())
         return int(self.store.spent(self.profile.name, start, end))
 
+    async def covers(self, client: Any, est_max: int) -> str | None:
+        """Right before a stored take's first upload (it was stored while the API did not
+        answer): why the balance cannot pay up to `est_max`, or None. A transient failure
+        raises (the take keeps waiting)."""
+        balance = await self.balance(client)
+        if est_max > balance:
+            return (f"Not sent: this render may cost up to {_cr(est_max)} and the balance is "
+                    f"{_cr(balance)}; {_cr(est_max - balance)} short. Nothing was uploaded "
+                    "or charged.")
+        return None
+
     async def balance(self, client: Any) -> int:
         """The account's credits (`ApiError` when the API cannot say)."""
         account = await client.account()
@@ -134,6 +155,16 @@ class Gate:
                 est, threshold, cap, spent)
         try:
             balance = await self.balance(client)
+        except (NetworkError, ServerError, RateLimited) as e:
+            if threshold is not None and est.max > threshold and not confirmed:
+                return Verdict(False, "confirm", (
+                    f"This render costs {est.text()} ({est.breakdown}), above the "
+                    f"{_cr(threshold)} that need a confirmation on {p.label}; the balance is "
+                    "not known now (the API does not answer). Confirm to send it once the "
+                    "API answers."), est, threshold, cap, spent)
+            return Verdict(False, "offline", f"Not sent yet: the API does not answer, so the "
+                           f"balance could not be checked ({e}). Nothing was uploaded or "
+                           "charged.", est, threshold, cap, spent)
         except ApiError as e:
             return Verdict(False, "no_balance", f"Not sent: the balance could not be checked "
                            f"({e}). Nothing was uploaded or charged.", est, threshold, cap,

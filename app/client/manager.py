@@ -38,10 +38,12 @@ from app.client.errors import (
     LocalFileError,
     NetworkError,
     NotFound,
+    OutOfCredits,
     RateLimited,
     ServerError,
     ValidationFailed,
 )
+from app.client.guard import Refused
 from app.client.profiles import SANDBOX_NAME
 from app.client.store import DuplicateKey, JobRecord, JobStore
 
@@ -270,10 +272,16 @@ class JobManager:
                             idempotency_key=key, credits_estimated_min=est.min,
                             profile=self.profile)
         known: JobRecord | None = None
+        checked = True
         async with self._gate_lock:  # one take at a time past the daily cap and the balance
             if self.gate is not None:  # a refusal: nothing uploaded, sent or stored
-                await self.gate.enforce(self.client, model_id, payload, est,
-                                        confirmed=confirmed)
+                try:
+                    await self.gate.enforce(self.client, model_id, payload, est,
+                                            confirmed=confirmed)
+                except Refused as e:
+                    if not e.verdict.offline:
+                        raise
+                    checked = False  # stored to wait; the balance is checked before sending
             try:
                 self.store.add(rec, claim=(self.owner, self.lease_s))
             except DuplicateKey:  # another process stored this intent meanwhile
@@ -283,7 +291,7 @@ class JobManager:
         self._start_heartbeat()
         self._emit(rec)
         try:
-            rec = await self._send(rec)
+            rec = await self._send(rec, balance_checked=checked)
         except BaseException:
             self.store.release(self.owner, rec.id)  # resumable by anyone now
             raise
@@ -387,12 +395,19 @@ class JobManager:
 
     # ---- the steps of a job -------------------------------------------------------------
 
-    async def _send(self, rec: JobRecord) -> JobRecord:
-        """Upload (once) and POST (same key, same bytes, as often as needed)."""
+    async def _send(self, rec: JobRecord, balance_checked: bool = False) -> JobRecord:
+        """Upload (once) and POST (same key, same bytes, as often as needed). Before the first
+        upload of a take whose balance was not checked (stored while the API did not answer,
+        or resumed after a restart), the gate checks that the balance covers it."""
         body, _ = self.store.wire(rec.id)
         self._sending.add(rec.id)
         try:
             if body is None:
+                if not balance_checked and self.gate is not None \
+                        and rec.payload.get("mock") is not True:
+                    problem = await self.gate.covers(self.client, rec.credits_estimated or 0)
+                    if problem is not None:
+                        raise OutOfCredits(problem, code="insufficient_credits")
                 body = job_body(await self._wire_payload(rec))
                 self.store.set_wire(rec.id, body=body)  # committed before the POST is sent
             job = await self.client.create_job(rec.model_id, body, rec.idempotency_key)

@@ -21,7 +21,9 @@ from app.client.core import Core
 if TYPE_CHECKING:
     from app.client.api import ApiClient
     from app.client.connection import Connection
+    from app.client.guard import Gate
     from app.client.manager import JobManager, PollPolicy
+    from app.client.profiles import Profile
     from app.client.store import JobStore
 
 T = TypeVar("T")
@@ -36,6 +38,7 @@ class Studio:
     download_dir: Path
     connection: Connection | None = None
     core: Core = field(default_factory=lambda: Core().start())
+    gate: Gate | None = None  # the profile's guard-rails, which the manager enforces
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -50,27 +53,33 @@ class Studio:
     @classmethod
     def from_connection(cls, connection: Connection, data_dir: Path, *,
                         poll: PollPolicy | None = None,
-                        client_options: dict[str, Any] | None = None) -> Studio:
+                        client_options: dict[str, Any] | None = None,
+                        work_dir: Path | None = None) -> Studio:
         """A store, a client and a manager made on a new core loop (the SQLite file is opened
-        on the core thread, where it is used)."""
+        on the core thread, where it is used). Results land in `work_dir` (default
+        `data_dir`/work; the app passes the user's work folder)."""
         core = Core().start()
         try:
             parts = core.call(_open_parts, connection, Path(data_dir), poll,
-                              client_options or {}).result()
+                              client_options or {}, work_dir).result()
         except BaseException:
             core.stop()
             raise
         store, client, manager, download_dir = parts
-        return cls(store, manager, client, Path(data_dir), download_dir, connection, core)
+        return cls(store, manager, client, Path(data_dir), download_dir, connection, core,
+                   gate=manager.gate)
 
     @classmethod
     def open_sandbox(cls, data_dir: Path | str, *, poll: PollPolicy | None = None,
-                     **server_options: Any) -> Studio:
-        """A private sandbox under `data_dir`/sandbox (render_seconds, faults, credits…)."""
+                     profile: Profile | None = None, **server_options: Any) -> Studio:
+        """A private sandbox under `data_dir`/sandbox (render_seconds, faults, credits…).
+        `profile`: the sandbox profile with its own limits (tests turn the guard-rails on)."""
         from app.client.connection import start_sandbox
 
         data_dir = Path(data_dir)
         connection = start_sandbox(data_dir / "sandbox", **server_options)
+        if profile is not None:
+            connection.profile = profile
         try:
             return cls.from_connection(connection, data_dir, poll=poll)
         except BaseException:
@@ -78,20 +87,29 @@ class Studio:
             raise
 
     @classmethod
-    def open_profile(cls, data_dir: Path | str | None = None) -> Studio:
-        """The active profile (the sandbox unless the user chose a real API)."""
+    def open_profile(cls, data_dir: Path | str | None = None, name: str | None = None, *,
+                     work_dir: Path | None = None) -> Studio:
+        """A profile (default: the active one, the sandbox unless the user chose a real
+        API); results land in `work_dir` (default: the user's work folder, ~/Videos/Takes)."""
         from app.client.connection import connect
         from app.client.paths import data_dir as default_data_dir
         from app.client.profiles import Profiles
+        from app.client.workfolder import default_work_dir
 
         root = Path(data_dir) if data_dir else default_data_dir()
-        profile = Profiles(root / "profiles.json").active
+        profiles = Profiles(root / "profiles.json")
+        profile = profiles.get(name) if name else profiles.active
         connection = connect(profile, sandbox_data=root / "sandbox")
         try:
-            return cls.from_connection(connection, root)
+            return cls.from_connection(connection, root,
+                                       work_dir=work_dir or default_work_dir())
         except BaseException:
             connection.close()
             raise
+
+    @property
+    def profile_name(self) -> str | None:
+        return self.connection.profile.name if self.connection is not None else None
 
     # ---- work on the core loop ---------------------------------------------------------------
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -101,6 +119,21 @@ class Studio:
     async def read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """Await a plain call (a store read or write) made on the core thread."""
         return await self.core.run_sync(fn, *args, **kw)
+
+    async def spent_today(self) -> int | None:
+        """Credits spent or reserved today under the profile's daily cap (None: no cap)."""
+        gate = self.gate
+        if gate is None or gate.profile.day_cap is None:
+            return None
+        return await self.read(gate.spent_today)
+
+    async def check(self, model_id: str, payload: dict[str, Any], est: Any = None, *,
+                    confirmed: bool = False) -> Any:
+        """The gate's `Verdict` for sending this take now (None without a gate)."""
+        if self.gate is None:
+            return None
+        return await self.run(self.gate.check(self.client, model_id, payload, est,
+                                              confirmed=confirmed))
 
     async def balance(self) -> int | None:
         """The account's credits (None when the API cannot say)."""
@@ -139,9 +172,11 @@ class Studio:
 
 
 def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,
-                client_options: dict[str, Any]
+                client_options: dict[str, Any], work_dir: Path | None = None
                 ) -> tuple[JobStore, ApiClient, JobManager, Path]:
-    """Runs on the core thread: the data folders, the SQLite store, the client, the manager."""
+    """Runs on the core thread: the data folders, the SQLite store, the client, the manager
+    with the profile's guard-rails."""
+    from app.client.guard import Gate
     from app.client.manager import JobManager
     from app.client.store import JobStore
 
@@ -149,10 +184,12 @@ def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,
     store = JobStore(data_dir / "jobs.sqlite3")
     try:
         client = connection.client(**client_options)
-        download_dir = data_dir / "work"  # the work folder `out` paths are relative to
+        # the work folder `out` paths are relative to
+        download_dir = Path(work_dir) if work_dir is not None else data_dir / "work"
         download_dir.mkdir(parents=True, exist_ok=True)
         manager = JobManager(client, store, download_dir, poll=poll,
-                             profile=connection.profile.name)  # its takes, labelled and resumed
+                             profile=connection.profile.name,  # its takes, labelled, resumed
+                             gate=Gate(store, connection.profile))
     except BaseException:
         store.close()
         raise

@@ -8,7 +8,12 @@ decides. It owns
   emitted on the core thread, cross back as plain data (`JobRecord`) through one queued signal;
 - the intent gate (`app.ui.intent`): one press, one idempotency key, one submission;
 - `refusal(request)`: the one place that decides whether a request may be sent, asked both for
-  the Render button's state and right before every submit and retry;
+  the Render button's state and right before every submit and retry: the form's problems, and
+  the profile's guard-rails (app/client/guard.py) against the last balance and today's spend;
+- the confirm step: right before a paid take is sent, the gate's `Verdict` is asked on the core
+  (a fresh balance); above the profile's threshold the window's `ask_confirm` shows the price
+  and its breakdown, and only a yes sends it (`confirmed=True`, the same idempotency key). The
+  job manager enforces the same gate again, so nothing the user did not see is ever sent;
 - the Render button's state (enabled, text, the note under the form), the "send later" path
   for a take stored while the API does not answer, and the balance.
 
@@ -23,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,12 +37,16 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from app.catalog import MODELS
 from app.client import present
+from app.client.guard import Refused
 from app.client.manager import TRANSIENT
 from app.client.typical import TypicalTimes, read_run_times
 from app.ui.intent import RENDER, RETRY, IntentGate
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from app.catalog.pricing import Estimate
+    from app.client.guard import Verdict
     from app.client.store import JobRecord, JobStore
     from app.client.studio import Studio
     from app.forms.form import ModelForm
@@ -63,6 +73,7 @@ class RenderState:
     enabled: bool
     text: str
     note: str
+    reason: str = ""  # why the button is off (its tooltip), empty when it is on
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class StudioController(QObject):
     job_changed = Signal(object)  # a JobRecord the manager changed (on the GUI thread)
     online_changed = Signal(bool)
     balance_changed = Signal(object)  # int credits, or None when the API cannot say
+    spent_changed = Signal(object)  # int credits spent or reserved today (None: no daily cap)
     state_changed = Signal(object)  # RenderState
     message = Signal(str)  # one line for the status bar
     sent = Signal(object)  # a take confirmed (or stored to be sent later): show and select it
@@ -97,6 +109,12 @@ class StudioController(QObject):
         self.typical = TypicalTimes()
         self.form: ModelForm | None = None
         self.mock = False
+        self.balance: int | None = None  # the last balance the API said
+        self.spent_today: int | None = None  # today's spend under the daily cap (None: no cap)
+        #: asks the user to confirm a price (the window's dialog, held weakly: no cycle
+        #: window → controller → window); None: a price above the threshold is refused
+        self._ask_confirm: weakref.WeakMethod[Any] | None = None
+        self._confirming = False
         self._note = ""
         self._sticky = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -166,6 +184,10 @@ class StudioController(QObject):
         if online and self._started:
             self.spawn(self.refresh_balance(), "Balance")
 
+    def set_confirmer(self, ask: Callable[[Verdict, SendRequest], Awaitable[bool]]) -> None:
+        """The window's confirm step (a bound method, held weakly)."""
+        self._ask_confirm = weakref.WeakMethod(ask)  # type: ignore[arg-type]
+
     # ---- may this be sent? -------------------------------------------------------------------
     def request(self, form: ModelForm | None = None) -> SendRequest | None:
         """What Render would send from `form` (the current form by default)."""
@@ -187,6 +209,22 @@ class StudioController(QObject):
                 return "The form for this take is not open."
             if not form.is_submittable():
                 return "The form has problems to fix first."
+        if request.mock or request.estimate is None or request.estimate.mock:
+            return None  # a mock render is free: no cap, no balance
+        return self.money_refusal(request.estimate)
+
+    def money_refusal(self, est: Estimate) -> str | None:
+        """Why the guard-rails refuse this price now, from the last balance and today's spend
+        (the gate checks again, with a fresh balance, right before sending)."""
+        gate = self.studio.gate
+        if gate is not None and (cap := gate.profile.day_cap) is not None \
+                and self.spent_today is not None and self.spent_today + est.max > cap:
+            left = max(0, cap - self.spent_today)
+            return (f"Over today's cap: {gate.profile.label} may spend {cap:,} credits a day, "
+                    f"{left:,} are left and this render may cost up to {est.max:,}.")
+        if self.balance is not None and est.max > self.balance:
+            return (f"Not enough credits: this render may cost up to {est.max:,} and the "
+                    f"balance is {self.balance:,} ({est.max - self.balance:,} short).")
         return None
 
     # ---- the Render button -------------------------------------------------------------------
@@ -204,17 +242,26 @@ class StudioController(QObject):
         if not submitting and not self._sticky:
             self._note = ""  # the form lists its own problems
         request = self.request()
-        ok = not submitting and self.refusal(request) is None
+        reason = self.refusal(request)
+        ok = not submitting and reason is None
+        why = "" if ok or submitting else (reason or "")
+        note = self._note
+        if not note and request is not None and reason and not request.mock \
+                and request.estimate is not None and reason == self.money_refusal(
+                    request.estimate):
+            note = reason  # the form does not say this one: the note does
         if form is None or request is None:
-            return RenderState(ok, "Render", self._note)
-        if submitting:
+            return RenderState(ok, "Render", note, why)
+        if self._confirming:
+            text = "Waiting for your confirmation…"
+        elif submitting:
             text = "Sending…"
         elif self.mock:
             text = "Render mock (free)"
         else:
             est = request.estimate
             text = f"Render · {est.text()}" if est is not None else "Render"
-        return RenderState(ok, text, self._note)
+        return RenderState(ok, text, note, why)
 
     def update_state(self) -> None:
         with contextlib.suppress(RuntimeError):  # the window may be gone already
@@ -246,7 +293,16 @@ class StudioController(QObject):
         model_id = request.model_id
         manager = self.studio.manager
         try:
-            job = await self.studio.run(manager.submit(model_id, payload, idempotency_key=key))
+            confirmed = await self._confirm(request, payload)
+            if confirmed is None:
+                return  # refused or declined: said, nothing sent
+            job = await self.studio.run(manager.submit(model_id, payload, idempotency_key=key,
+                                                       confirmed=confirmed))
+        except Refused as e:  # the gate, asked again by the manager, refused: nothing sent
+            self._say_note(str(e))
+            self.submit_failed.emit(str(e))
+            self.spawn(self.refresh_balance(), "Balance")
+            return
         except TRANSIENT as e:  # stored: it waits in the queue, not failed, not lost
             await self._send_later(key)
             self._say_note(f"Not confirmed yet ({e}). The take waits in the queue and is sent "
@@ -268,6 +324,37 @@ class StudioController(QObject):
         self.submitted.emit(job)
         await self.refresh_balance()
 
+    async def _confirm(self, request: SendRequest, payload: dict[str, Any]) -> bool | None:
+        """Ask the gate about this take with a fresh balance: False when it may go as it is,
+        True when the user confirmed its price, None when it is refused or declined (said)."""
+        if request.mock or payload.get("mock") is True:
+            return False
+        verdict = await self.studio.check(request.model_id, payload, request.estimate)
+        if verdict is None or verdict.allowed or verdict.offline:
+            return False  # offline: stored to wait, the balance checked before it is sent
+        if verdict.balance is not None:
+            self._set_balance(verdict.balance)
+        ask = self._ask_confirm() if self._ask_confirm is not None else None
+        if not verdict.needs_confirm or ask is None:
+            if request.job_id is None:
+                self._say_note(verdict.message)
+                self.submit_failed.emit(verdict.message)
+            else:
+                self.message.emit(f"{request.what}: {verdict.message}")
+            return None
+        self._confirming = True
+        self.update_state()
+        try:
+            yes = await ask(verdict, request)
+        finally:
+            self._confirming = False
+            self.update_state()
+        if not yes:
+            self.message.emit(f"{request.what}: not sent (not confirmed). Nothing was "
+                              "charged.")
+            return None
+        return True
+
     async def _send_later(self, key: str) -> None:
         """A take stored but not confirmed: the manager re-sends it, same key and bytes."""
         rec = await self.studio.read(self.studio.store.by_idempotency_key, key)
@@ -275,20 +362,30 @@ class StudioController(QObject):
             await self.studio.run(self.studio.manager.resume(rec.id))
 
     def retry(self, job: JobRecord, what: str = "Retry") -> asyncio.Task[None] | None:
-        """Render a take again once per intent (Retry in the queue, Re-run in history)."""
-        reason = self.refusal(SendRequest(what, job.model_id, self.mock, job_id=job.id))
+        """Render a take again once per intent (Retry in the queue, Re-run in history),
+        through the same guard-rails and confirm step as Render."""
+        mock = job.payload.get("mock") is True
+        request = SendRequest(what, job.model_id, mock, _estimate_of(job), job_id=job.id)
+        reason = self.refusal(request)
         if reason is not None:
             self.message.emit(f"{what}: {reason}")
             return None
         key = self.intents.begin(RETRY)
         if key is None:
             return None
-        return self.spawn(self._retry(job.id, key, what), what)
+        return self.spawn(self._retry(job, request, key), what)
 
-    async def _retry(self, job_id: str, key: str, what: str) -> None:
-        manager = self.studio.manager
+    async def _retry(self, job: JobRecord, request: SendRequest, key: str) -> None:
+        manager, what = self.studio.manager, request.what
         try:
-            job = await self.studio.run(manager.retry(job_id, idempotency_key=key))
+            confirmed = await self._confirm(request, job.payload)
+            if confirmed is None:
+                return
+            job = await self.studio.run(manager.retry(job.id, idempotency_key=key,
+                                                      confirmed=confirmed))
+        except Refused as e:
+            self.message.emit(f"{what}: {e}")
+            return
         except TRANSIENT as e:
             await self._send_later(key)
             self.message.emit(f"Not confirmed yet ({e}): the new take waits in the queue and "
@@ -308,9 +405,19 @@ class StudioController(QObject):
         await self.refresh_balance()
 
     async def refresh_balance(self) -> None:
+        """The balance and today's spend read again (after each charge and refund)."""
         credits = await self.studio.balance()
+        spent = await self.studio.spent_today()
+        self.spent_today = spent
+        self._set_balance(credits)
+        with contextlib.suppress(RuntimeError):
+            self.spent_changed.emit(spent)
+
+    def _set_balance(self, credits: int | None) -> None:
+        self.balance = credits
         with contextlib.suppress(RuntimeError):  # the window may be gone already
             self.balance_changed.emit(credits)
+            self.update_state()
 
     # ---- tasks on the window's loop ----------------------------------------------------------
     def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
@@ -330,6 +437,16 @@ class StudioController(QObject):
 
         task.add_done_callback(done)
         return task
+
+
+def _estimate_of(job: JobRecord) -> Estimate | None:
+    """What a take rendered again may cost (None when its parameters no longer price)."""
+    from app.catalog import estimate
+
+    try:
+        return estimate(job.model_id, job.payload)
+    except Exception:
+        return None
 
 
 def _start_reads(store: JobStore, resumed: list[str]

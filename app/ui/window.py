@@ -32,6 +32,7 @@ from app.catalog import MODELS
 from app.client import present
 from app.client.settings import UiSettings
 from app.client.studio import Studio
+from app.ui import confirm
 from app.ui.controller import RenderState, StudioController
 from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
@@ -46,8 +47,10 @@ from app.ui.toolbar import StudioToolbar
 from app.ui.window_state import WindowState
 
 if TYPE_CHECKING:
+    from app.client.guard import Verdict
     from app.client.store import JobRecord
     from app.forms.form import ModelForm
+    from app.ui.controller import SendRequest
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,9 @@ def build_form(model_id: str, parent: QWidget | None = None) -> ModelForm:
     from app.forms import build_form as build
 
     return build(model_id, parent)
+
+
+RENDER_TIP = "Send this take to the render queue (Ctrl+Enter)"
 
 
 def double_click_interval_s() -> float:
@@ -88,6 +94,8 @@ class MainWindow(QMainWindow):
         self._current_model: str | None = None
         self._preview_job: JobRecord | None = None
         self.confirm_box: QMessageBox | None = None
+        self.confirm_dialog: confirm.ConfirmSpend | None = None  # the price asked, while open
+        self.controller.set_confirmer(self._ask_confirm)
         self._build()
         self._wire()
         self.state.restore(self)
@@ -159,7 +167,7 @@ class MainWindow(QMainWindow):
         self.render_btn.setIcon(icon("render"))
         self.render_btn.setDefault(True)
         self.render_btn.setMinimumHeight(34)
-        self.render_btn.setToolTip("Send this take to the render queue (Ctrl+Enter)")
+        self.render_btn.setToolTip(RENDER_TIP)
         self.mock_badge = QLabel("MOCK", self)
         self.mock_badge.setStyleSheet(
             "background:#e08a1e;color:white;font-weight:bold;border-radius:4px;padding:2px 8px;")
@@ -215,6 +223,7 @@ class MainWindow(QMainWindow):
         c.job_changed.connect(self._on_job)
         c.online_changed.connect(self.toolbar.set_online)
         c.balance_changed.connect(self._show_balance)
+        c.spent_changed.connect(self._show_spent)
         c.message.connect(self._say)
         c.sent.connect(self._on_sent)
         c.out_used.connect(self._next_out)
@@ -328,6 +337,16 @@ class MainWindow(QMainWindow):
         self.render_btn.setEnabled(state.enabled)
         self.render_btn.setText(state.text)
         self.render_note.setText(state.note)
+        # a disabled button says why (its tooltip still shows while it is off)
+        self.render_btn.setToolTip(state.reason or RENDER_TIP)
+
+    async def _ask_confirm(self, verdict: Verdict, request: SendRequest) -> bool:
+        """The confirm step above the profile's threshold: True only for "Render for …"."""
+        self.confirm_dialog, answer = confirm.ask(self, verdict, request)
+        try:
+            return await answer
+        finally:
+            self.confirm_dialog = None
 
     def _next_out(self, model_id: str) -> None:
         form = self.forms.get(model_id)
@@ -376,6 +395,15 @@ class MainWindow(QMainWindow):
         with contextlib.suppress(RuntimeError):
             self.balance_label.setText(f"Credits: {credits:,}" if credits is not None
                                        else "Credits: —")
+
+    def _show_spent(self, spent: int | None) -> None:
+        gate = self.studio.gate
+        cap = gate.profile.day_cap if gate is not None else None
+        with contextlib.suppress(RuntimeError):
+            self.balance_label.setToolTip(
+                f"Today: {spent:,} of the {cap:,} credits a day this profile may spend"
+                if spent is not None and cap is not None else
+                "The account's credits, read again after each charge and refund")
 
     def _on_job(self, job: JobRecord) -> None:
         self.queue_model.upsert(job)

@@ -158,19 +158,77 @@ def test_the_sandbox_has_the_limits_off_by_default_and_tests_turn_them_on(sandbo
     run(main())
 
 
-def test_an_unreadable_balance_refuses(tmp_path):
+def test_an_api_that_does_not_answer_leaves_the_balance_unchecked(tmp_path):
     store = JobStore(tmp_path / "j.sqlite3")
+    confirm = replace(SANDBOX, confirm_above=50)
 
     async def main() -> None:
         api = fast_client("http://127.0.0.1:9", max_retries=0)
         try:
             v = await Gate(store, SANDBOX).check(api, "seedance_r2v", PROMPT_ONLY)
-            assert not v.allowed and v.reason == "no_balance" and "Nothing" in v.message
+            assert not v.allowed and v.reason == "offline" and v.offline
+            assert "Nothing" in v.message and e_code(v) == "balance_unknown"
+            # above the threshold, offline still asks first
+            v = await Gate(store, confirm).check(api, "seedance_r2v", PROMPT_ONLY)
+            assert v.needs_confirm and v.balance is None and "not known" in v.message
+            v = await Gate(store, confirm).check(api, "seedance_r2v", PROMPT_ONLY,
+                                                 confirmed=True)
+            assert v.offline
         finally:
             await api.close()
 
     run(main())
     store.close()
+
+
+def e_code(v) -> str:
+    return Refused(v).code
+
+
+def test_a_take_stored_offline_is_checked_against_the_balance_before_it_is_sent(tmp_path):
+    """Stored while the API did not answer; once it answers, a balance that cannot cover the
+    take fails it with nothing uploaded, sent or charged — and one that can sends it once."""
+    sb = SandboxServer(tmp_path / "sandbox", key=KEY, **{**FAST, "credits": PROMPT_ONLY_COST + 10})
+    sb.start()
+    url = sb.url
+    sb.stop()
+
+    async def main() -> None:
+        m, store = _manager_at(url, tmp_path)
+        try:
+            from app.client.manager import TRANSIENT
+
+            big = {**PROMPT_ONLY, "resolution": "1080p", "out": "big.mp4"}
+            small = {**PROMPT_ONLY, "out": "small.mp4"}
+            for payload in (big, small):
+                with pytest.raises(TRANSIENT):
+                    await m.submit("seedance_r2v", payload, idempotency_key=f"k-{payload['out']}")
+            pending = store.query()
+            assert [r.status for r in pending] == ["pending", "pending"]
+            sb.start()
+            for rec in pending:
+                await m.resume(rec.id)
+            done = {r.payload["out"]: await m.wait(r.id) for r in pending}
+            assert done["big.mp4"].status == "failed"
+            assert done["big.mp4"].error_code == "insufficient_credits"
+            assert "Nothing was uploaded" in done["big.mp4"].error_message
+            assert not done["big.mp4"].credits_charged
+            assert done["small.mp4"].status == "succeeded"
+            jobs = await server_jobs(m.client)
+            assert len(jobs) == 1  # only the one the balance covered
+            assert await balance(m.client) == 10
+        finally:
+            await _close(m)
+            sb.stop()
+
+    run(main())
+
+
+def _manager_at(url: str, tmp_path) -> tuple[JobManager, JobStore]:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    api = fast_client(url, max_retries=0)
+    return JobManager(api, store, tmp_path / "work", FAST_POLL, gate=Gate(store, SANDBOX)), \
+        store
 
 
 def test_the_day_is_the_local_calendar_day(tmp_path):

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -139,7 +139,8 @@ class DetailsPanel(QWidget):
         self.open_btn = QPushButton("Open in form", self)
         self.open_btn.setToolTip("Fill the form with this take's parameters")
         self.compare_btn = QPushButton("Compare…", self)
-        self.compare_btn.setToolTip("Pick another take to compare parameters")
+        self.compare_btn.setToolTip("Pick another take to compare parameters "
+                                    "(Esc: stop picking)")
         self.compare_btn.setCheckable(True)
         self.fav_btn = QPushButton("Favourite", self)
         self.fav_btn.setCheckable(True)
@@ -267,6 +268,12 @@ class HistoryPanel(QWidget):
         self._compare_base: Any = None
         self.compare_dialog: CompareDialog | None = None
         self.delete_box: QMessageBox | None = None
+        # Escape leaves compare-pick mode (the key is live only while it is on)
+        self.leave_compare = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.leave_compare.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.leave_compare.setWhatsThis("Leave compare-pick mode (History)")
+        self.leave_compare.setEnabled(False)
+        self.leave_compare.activated.connect(lambda: d.compare_btn.setChecked(False))
         self._delete_failed.connect(self._on_delete_failed, Qt.ConnectionType.QueuedConnection)
 
         search_row = QHBoxLayout()
@@ -364,6 +371,7 @@ class HistoryPanel(QWidget):
 
     def _compare_mode(self, on: bool) -> None:
         self._compare_base = self.details.job if on else None
+        self.leave_compare.setEnabled(on)
         self.hint.setText("Pick another take to compare its parameters with this one.")
         self.hint.setVisible(on)
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMenu,
+    QMessageBox,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
@@ -137,6 +138,11 @@ class QueueModel(QAbstractListModel):
 
     def job(self, job_id: Any) -> Any | None:
         return self._all.get(job_id)
+
+    def unfinished(self) -> list[Any]:
+        """Every take held (shown or hidden) that is still in flight, oldest first."""
+        jobs = [j for j in self._all.values() if j.status in ACTIVE]
+        return sorted(jobs, key=lambda j: timestamp(j.created_at) or 0)
 
     # ---- Qt model ------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -262,11 +268,13 @@ class QueuePanel(QWidget):
     cancel_requested = Signal(object)
     retry_requested = Signal(object)
     job_selected = Signal(object)  # the JobRecord, or None
+    message = Signal(str)  # for the window's status line
 
     def __init__(self, model: QueueModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.reveal = reveal_in_file_manager
+        self.cancel_box: QMessageBox | None = None
         self.view = QListView(self)
         self.view.setObjectName("queueView")
         self.view.setModel(model)
@@ -397,8 +405,38 @@ class QueuePanel(QWidget):
 
     def _reveal(self) -> None:
         job = self.current_job()
-        if job is not None and job.result_path:
-            self.reveal(str(job.result_path))
+        if job is not None and job.result_path and not self.reveal(str(job.result_path)):
+            self.message.emit(f"No file manager could be opened here: the file is "
+                              f"{job.result_path}")
+
+    def delete_current(self) -> QMessageBox | None:
+        """Delete on the queue: a finished take leaves the queue (it stays in History); an
+        unfinished one is cancelled once the user says so (the box is returned)."""
+        job = self.current_job()
+        if job is None:
+            self.message.emit("Select a take in the queue first.")
+            return None
+        if job.status not in ACTIVE:
+            self.model.remove(job.id)
+            self.message.emit("Removed from the queue: the take is still in History.")
+            return None
+        box = QMessageBox(QMessageBox.Icon.Question, "Cancel take",
+                          f"Cancel “{present.excerpt(present.take_words(job), 60)}”? It is "
+                          "still rendering; an unfinished render is refunded.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.button(QMessageBox.StandardButton.Yes).setText("Cancel the render")
+        box.button(QMessageBox.StandardButton.No).setText("Keep it")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.finished.connect(lambda _r: self._cancel_answer(
+            job.id, box.clickedButton() == box.button(QMessageBox.StandardButton.Yes)))
+        self.cancel_box = box
+        box.open()
+        return box
+
+    def _cancel_answer(self, job_id: Any, yes: bool) -> None:
+        self.cancel_box = None
+        if yes:
+            self.cancel_requested.emit(job_id)
 
     def _copy_id(self) -> None:
         job = self.current_job()

@@ -19,7 +19,12 @@ FOLDER_NAME = "Takes"
 
 
 def default_work_dir() -> Path:
-    """`~/Videos/Takes` (or the platform's Videos folder)."""
+    """`~/Videos/Takes` (or the platform's Videos folder); `TAKES_WORK_DIR` overrides it."""
+    import os
+
+    override = os.environ.get("TAKES_WORK_DIR", "").strip()
+    if override:
+        return Path(override).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_videos_dir()) / FOLDER_NAME

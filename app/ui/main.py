@@ -54,57 +54,155 @@ def close_loop(loop: asyncio.AbstractEventLoop) -> None:
     release_loop_qobjects(loop)
 
 
-def run_app(argv: list[str] | None = None) -> int:
+def run_app(argv: list[str] | None = None, *, quiet: bool = True) -> int:
     """Open the window against the active profile (the embedded sandbox by default); a second
-    start on the same data folder brings the first window to the front instead."""
+    start on the same data folder brings the first window to the front instead. `quiet`: the
+    log file gets what the terminal would print (Qt's multimedia lines, FFmpeg's dumps); the
+    terminal hears only of errors."""
+    from app.client import logs
     from app.client.paths import data_dir
+    from app.ui import qtlog
     from app.ui.instance import SingleInstance, hand_over
 
+    logging_done = logs.setup() if quiet else None
+    if quiet:
+        qtlog.start()  # Qt's own messages to the log, not the terminal
     app = make_app(argv)
+    if quiet:
+        qtlog.start()  # FFmpeg's level, now that a QApplication exists
     instance = SingleInstance(data_dir())
     try:
-        first = instance.acquire()
-    except OSError as e:
-        from PySide6.QtWidgets import QMessageBox
+        try:
+            first = instance.acquire()
+        except OSError as e:
+            from PySide6.QtWidgets import QMessageBox
 
-        QMessageBox.critical(None, "Takes", f"Takes cannot start: {e}")
-        return 2
-    if not first:
-        return hand_over(instance)
-    try:
-        return _run_window(app, instance)
+            QMessageBox.critical(None, "Takes", f"Takes cannot start: {e}")
+            return 2
+        if not first:
+            return hand_over(instance)
+        try:
+            return _run_window(app, instance)
+        finally:
+            instance.release()
     finally:
-        instance.release()
+        if logging_done is not None:
+            logging_done.close()
+
+
+def open_studio(name: str | None, settings: Any) -> Any:
+    """A profile's studio (the active one for None), its results in the chosen work folder.
+    Blocking (the sandbox's child process starts, the keyring is read): call it off the GUI
+    thread once the window's loop runs."""
+    from pathlib import Path
+
+    from app.client.studio import Studio
+
+    folder = settings.get("work_folder")
+    work = Path(folder) if isinstance(folder, str) and folder.strip() else None
+    return Studio.open_profile(None, name, work_dir=work)
+
+
+def start_theme(app: Any, settings: Any) -> None:
+    """The theme the user chose (dark by default), Fusion and Qt's own colour scheme."""
+    from app.ui.theme import CHOICES, apply_theme
+
+    choice = settings.get("theme", "dark")
+    apply_theme(app, choice if choice in CHOICES else "dark")
 
 
 def _run_window(app: Any, instance: Any) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from app.client.settings import UiSettings
-    from app.client.studio import Studio
-    from app.ui.window import MainWindow
 
+    settings = UiSettings()
+    start_theme(app, settings)
     try:
-        studio = Studio.open_profile()
+        studio = open_studio(None, settings)
     except Exception as e:  # a profile without a key, no keyring, a sandbox that won't start
         QMessageBox.critical(None, "Takes", f"Takes cannot start: {e}")
         return 2
 
+    shown: dict[str, Any] = {}  # the window on screen, which a second start brings to front
+
+    def to_front() -> None:
+        with contextlib.suppress(RuntimeError, KeyError):  # between two windows
+            shown["window"].bring_to_front()
+
+    instance.show_requested.connect(to_front)
+
     async def main() -> int:
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        window = MainWindow(studio, UiSettings())
-        window.closed.connect(lambda: closed.done() or closed.set_result(None))
-        window.show()
-        instance.show_requested.connect(window.bring_to_front)
+        studios = {studio.profile_name: studio}
+        current = studio
         try:
-            await window.start()
-            await closed
+            while True:
+                nxt = await _one_window(current, settings, shown, studios)
+                if nxt is None:
+                    return 0
+                current = nxt
         finally:
-            with contextlib.suppress(RuntimeError):
-                if window.isVisible():
-                    window.close()
-            await studio.close()
-        return 0
+            for s in studios.values():
+                with contextlib.suppress(Exception):
+                    await s.close()
 
     with gui_thread_collection(app):  # a long session: collect on the GUI thread only
         return int(run_loop(app, main) or 0)
+
+
+async def _one_window(studio: Any, settings: Any, shown: dict[str, Any],
+                      studios: dict[str | None, Any]) -> Any:
+    """Show `studio`'s window until it closes; the studio of the profile it switched to, or
+    None when the user quit. Studios stay open (their renders keep going) until the app
+    ends."""
+    from app.ui.notify import Notifier
+    from app.ui.window import MainWindow
+
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    window = MainWindow(studio, settings)
+    notifier = Notifier(window)
+    window.controller.job_changed.connect(notifier.job_changed)
+    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    switching: dict[str, Any] = {}
+
+    async def switch(name: str) -> None:
+        try:
+            other = studios.get(name) or await asyncio.to_thread(open_studio, name, settings)
+        except Exception as e:
+            with contextlib.suppress(RuntimeError):
+                window.status.setText(f"Could not open profile {name}: {e}")
+            return
+        studios[other.profile_name] = other
+        await asyncio.to_thread(_remember_active, other)
+        window.switch_to = name
+        switching["to"] = other
+        window.close()
+
+    def on_switch(name: str) -> None:
+        task = switching.get("task")
+        if task is None or task.done():  # one switch at a time
+            switching["task"] = asyncio.ensure_future(switch(name))
+
+    window.switch_requested.connect(on_switch)
+    window.show()
+    shown["window"] = window
+    try:
+        await window.start()
+        await closed
+    finally:
+        shown.pop("window", None)
+        with contextlib.suppress(RuntimeError):
+            if window.isVisible():
+                window.close()
+        await notifier.close()
+    return switching.get("to")
+
+
+def _remember_active(studio: Any) -> None:
+    """The next start opens this profile (profiles.json, written off the GUI thread)."""
+    from pathlib import Path
+
+    from app.client.profiles import Profiles
+
+    with contextlib.suppress(Exception):
+        Profiles(Path(studio.data_dir) / "profiles.json").set_active(studio.profile_name)

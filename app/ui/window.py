@@ -74,6 +74,9 @@ class MainWindow(QMainWindow):
     """The studio. Call `await start()` once shown; `await studio.close()` after closing."""
 
     closed = Signal()
+    #: the user chose another profile (Preferences → Use this profile): the app opens it,
+    #: keeps this profile's studio running (its renders go on downloading) and shows its window
+    switch_requested = Signal(str)
     submitted = Signal(object)  # the JobRecord the API confirmed
     submit_failed = Signal(str)
 
@@ -95,10 +98,14 @@ class MainWindow(QMainWindow):
         self._preview_job: JobRecord | None = None
         self.confirm_box: QMessageBox | None = None
         self.confirm_dialog: confirm.ConfirmSpend | None = None  # the price asked, while open
+        self.switch_to: str | None = None  # set when this window closes for another profile
         self.controller.set_confirmer(self._ask_confirm)
         self._build()
         self._wire()
         self.state.restore(self)
+        from app.forms import folders
+
+        folders.attach(self)  # Browse… opens in the last folder used, per kind of file
 
     @property
     def intents(self) -> IntentGate:
@@ -253,6 +260,10 @@ class MainWindow(QMainWindow):
         self.state.save(self, self.studio.core.call_soon)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        for name in ("preferences", "ledger"):
+            child = self.findChild(QWidget, name)
+            if child is not None and hasattr(child, "shutdown"):
+                child.shutdown()
         self.save_settings()
         self.controller.close()
         self.preview.unload()
@@ -261,6 +272,77 @@ class MainWindow(QMainWindow):
         forget_scaled()
         super().closeEvent(event)
         self.closed.emit()
+
+    # ================================================================= preferences, ledger
+    def open_preferences(self) -> QWidget:
+        """Preferences: profiles (add, edit, test, use), the theme, where results land."""
+        from app.ui.preferences import open_preferences
+
+        dlg = open_preferences(self)
+        if not dlg.property("takesWired"):
+            dlg.setProperty("takesWired", True)
+            dlg.profile_chosen.connect(self.switch_profile)
+            dlg.theme_chosen.connect(self.set_theme)
+            dlg.profiles_changed.connect(self._profiles_changed)
+        return dlg
+
+    def open_ledger(self) -> QWidget:
+        """The ledger: estimate vs charge per take, totals per day and profile, CSV."""
+        from app.ui.ledger_view import open_ledger
+
+        view = open_ledger(self)
+        if not view.property("takesWired"):
+            view.setProperty("takesWired", True)
+            self.controller.balance_changed.connect(view.refresh_soon)  # after each charge
+        return view
+
+    def set_theme(self, choice: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from app.ui.theme import apply_theme
+
+        try:
+            apply_theme(QApplication.instance(), choice)
+        except ValueError:
+            return
+        self.settings.set("theme", choice)
+
+    def switch_profile(self, name: str) -> None:
+        """Show another profile's queue and history (the app makes the switch, see
+        app/ui/main.py); this profile's renders keep running."""
+        if name == self.studio.profile_name:
+            self._say(f"Already on {name}.")
+            return
+        self._say(f"Opening profile {name}…")
+        self.switch_requested.emit(name)
+
+    def _profiles_changed(self) -> None:
+        self.controller.spawn(self._reread_profile(), "Profile")
+
+    async def _reread_profile(self) -> None:
+        """The active profile edited: new limits apply at once (the gate on the core), a new
+        URL or key opens the profile again."""
+        from pathlib import Path
+
+        from app.client.profiles import Profiles
+
+        conn, gate = self.studio.connection, self.studio.gate
+        if conn is None or gate is None:
+            return
+        path = Path(self.studio.data_dir) / "profiles.json"
+        fresh = await asyncio.to_thread(lambda: Profiles(path).find(conn.profile.name))
+        if fresh is None:
+            return
+        if (fresh.base_url, fresh.key_storage) != (conn.profile.base_url,
+                                                   conn.profile.key_storage):
+            self.switch_requested.emit(fresh.name)
+            return
+        if fresh != gate.profile:
+            await self.studio.read(setattr, gate, "profile", fresh)
+            conn.profile = fresh
+            await self.controller.refresh_balance()
+            self._say(f"{fresh.label}: confirm above "
+                      f"{fresh.confirm_threshold or 'off'}, daily cap {fresh.day_cap or 'off'}.")
 
     def bring_to_front(self) -> None:
         """Show, raise and activate the window (a second start asked for it)."""

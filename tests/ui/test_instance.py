@@ -21,7 +21,8 @@ START_S = 60
 
 def _env(tmp: Path) -> dict[str, str]:
     return {**os.environ, "TAKES_DATA_DIR": str(tmp / "data"),
-            "XDG_CONFIG_HOME": str(tmp / "config"), "QT_QPA_PLATFORM": "offscreen"}
+            "XDG_CONFIG_HOME": str(tmp / "config"), "QT_QPA_PLATFORM": "offscreen",
+            "TAKES_WORK_DIR": str(tmp / "work")}
 
 
 def _first(tmp: Path) -> subprocess.Popen[str]:

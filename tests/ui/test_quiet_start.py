@@ -24,25 +24,15 @@ DRIVER = r'''
 import os, sys
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 mode, clip = sys.argv[1], sys.argv[2]
-if mode == "quiet":  # what `takes` does first (see app.ui.qtlog.start)
-    from app.client import logs
-    from app.ui import qtlog
-    done = logs.setup()
-    qtlog.start()
 from PySide6.QtCore import QTimer
-from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 from app.ui.main import make_app, run_app
-from app.ui.window import MainWindow
-
+# Qt Multimedia (and the window, which uses it) only once run_app has set the log up
 app = make_app()
-if mode == "quiet":
-    qtlog.start()  # the QApplication exists now: FFmpeg's level too
-LOADED = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia,
-          QMediaPlayer.MediaStatus.EndOfMedia)
 state = {"ticks": 0}
 
 def window():
+    from app.ui.window import MainWindow
     return next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None)
 
 def wait_ready():
@@ -54,6 +44,9 @@ def wait_ready():
     QTimer.singleShot(30, lambda: wait_played(w))
 
 def wait_played(w):
+    from PySide6.QtMultimedia import QMediaPlayer
+    LOADED = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia,
+              QMediaPlayer.MediaStatus.EndOfMedia)
     state["ticks"] += 1
     if w.preview.player.mediaStatus() not in LOADED and state["ticks"] < 400:
         QTimer.singleShot(30, lambda: wait_played(w))
@@ -62,10 +55,7 @@ def wait_played(w):
     QTimer.singleShot(800, w.close)
 
 QTimer.singleShot(0, wait_ready)
-code = run_app()
-if mode == "quiet":
-    done.close()
-sys.exit(code)
+sys.exit(run_app(quiet=mode == "quiet"))  # takes: quiet; the control: without it
 '''
 
 
@@ -73,6 +63,7 @@ def start(tmp_path: Path, mode: str, clip: Path) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items()
            if k not in ("QT_LOGGING_RULES", "QT_FFMPEG_DEBUG", "TAKES_LOG_DIR")}
     env.update(QT_QPA_PLATFORM="offscreen", TAKES_DATA_DIR=str(tmp_path / mode),
+               TAKES_WORK_DIR=str(tmp_path / mode / "work"),
                PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
                PYTHONPATH=str(ROOT))
     driver = tmp_path / "driver.py"

@@ -12,6 +12,7 @@ from app.ui.window import MainWindow
 def test_run_app_opens_the_studio_on_the_sandbox_and_closes(qapp, tmp_path, monkeypatch):
     monkeypatch.setenv("TAKES_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TAKES_WORK_DIR", str(tmp_path / "Videos" / "Takes"))
     seen: dict[str, object] = {}
 
     def close_when_ready() -> None:
@@ -29,4 +30,5 @@ def test_run_app_opens_the_studio_on_the_sandbox_and_closes(qapp, tmp_path, monk
     assert seen == {"title": "Takes", "profile": "Profile: Sandbox"}
     assert (tmp_path / "data" / "jobs.sqlite3").exists()
     assert (tmp_path / "data" / "sandbox").is_dir()
+    assert (tmp_path / "Videos" / "Takes").is_dir()  # results land in the work folder
     assert (tmp_path / "config" / "Takes" / "window.json").exists()  # the layout was saved

@@ -40,7 +40,8 @@ def display(tmp_path):
                          ids=["double-click", "triple-click"])
 def test_a_real_double_click_on_render_is_one_paid_take(tmp_path, display, clicks):
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
-           "TAKES_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+           "TAKES_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+           "TAKES_WORK_DIR": str(tmp_path / "work")}
     app = subprocess.Popen([sys.executable, str(HARNESS), "render"], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -16,6 +16,10 @@ Wire details the contract leaves open, as this server implements them:
   loader (nesting, number sizes, NaN, duplicate keys, lone surrogates: else 422
   ``invalid_json``); the job is planned from the params as the catalog coerced them
   (`validated_params`: seedance ``duration: "5.0"`` renders 5 s).
+- ``GET /v1/jobs/<id>?wait=S`` (0 < S ≤ 30, seconds): held until the job's status changes,
+  its progress reaches the next multiple of 0.05, or S seconds pass; then the job object as
+  without ``wait``. An invalid ``wait`` → 422. Every response of the API carries
+  ``Job-Wait-Max: 30`` to say so (`app.sandbox.watch`; docs/api.md).
 - ``GET /v1/jobs?status=&limit=&cursor=`` → ``{"jobs": [...], "next_cursor": str | null}``,
   newest first; pass ``next_cursor`` back as ``cursor`` for the next page.
 - ``POST /v1/jobs/<id>/cancel`` → 200 with the job (credits refunded, ``credits_charged``
@@ -33,6 +37,8 @@ Wire details the contract leaves open, as this server implements them:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -66,6 +72,7 @@ from app.sandbox.faults import FaultError
 from app.sandbox.middleware import ASGIApp, AuthMiddleware, Drop, FaultMiddleware
 from app.sandbox.plan import make_plan
 from app.sandbox.store import IdempotencyConflict, InsufficientCredits
+from app.sandbox.watch import WAIT_HEADER, WAIT_MAX_S, step_of
 from app.sandbox.wire import BadRequest, json_object, parse_range, shown
 
 if TYPE_CHECKING:
@@ -82,11 +89,17 @@ EXTENSIONS = {"jpeg": "jpg"}
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
 STATUSES = doc.STATUSES
 CHUNK = 256 * 1024
+#: files are served in blocks of this size (one thread hop each)
+FILE_CHUNK = 1 << 20
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=255,
     description="Same key + same body → the original job, no second charge; another body → "
                 "409")]
+WaitQuery = Annotated[float | None, Query(
+    gt=0, le=WAIT_MAX_S, allow_inf_nan=False,
+    description="Hold the answer until the job's status changes, its progress reaches the "
+                f"next multiple of 0.05, or this many seconds pass (0 < wait ≤ {WAIT_MAX_S:g})")]
 RangeHeader = Annotated[str | None, Header(
     alias="Range", description="`bytes=<first>-[<last>]` or `bytes=-<suffix>`; several "
                                "ranges or an invalid one are ignored (200)")]
@@ -117,7 +130,7 @@ def build_app(server: SandboxServer) -> ASGIApp:
               openapi_extra=doc.job_body(spec), summary=f"Create a {spec.name} job")
     route("/v1/jobs/{model_id}", api.unknown_model, methods=["POST"], include_in_schema=False)
     route("/v1/jobs/{job_id}", api.get_job, methods=["GET"], response_model=doc.Job,
-          responses=doc.errors(404))
+          responses=doc.errors(404, 422))
     route("/v1/jobs", api.list_jobs, methods=["GET"], response_model=doc.JobList,
           responses=doc.errors(422))
     route("/v1/jobs/{job_id}/cancel", api.cancel_job, methods=["POST"],
@@ -132,7 +145,26 @@ def build_app(server: SandboxServer) -> ASGIApp:
           responses=doc.errors(400, 413, 415, 422), openapi_extra=doc.FAULTS_BODY)
     route("/v1/_test/faults", api.get_faults, methods=["GET"], response_model=doc.FaultState)
     doc.finish(app)
-    return AuthMiddleware(FaultMiddleware(app, server), server)
+    return AuthMiddleware(FaultMiddleware(_advertise_wait(app), server), server)
+
+
+def _advertise_wait(app: ASGIApp) -> ASGIApp:
+    """Every answer of the API says how long `GET /v1/jobs/<id>?wait=` may hold it."""
+    header = (WAIT_HEADER.lower().encode(), f"{WAIT_MAX_S:g}".encode())
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        await app(scope, receive, send_with)
+
+    return wrapped
 
 
 def _job_route(api: _Api, spec: ModelSpec) -> Any:
@@ -359,11 +391,41 @@ class _Api:
         except ProbeError:
             return None
 
-    async def get_job(self, job_id: str) -> Response:
+    async def get_job(self, job_id: str, wait: WaitQuery = None) -> Response:
         row = self.store.get_job(job_id)
         if row is None:
             return error(404, "not_found", f"No job {shown(job_id)}")
-        return JSONResponse(self.engine.job_object(self.engine.refresh(row)))
+        if wait is None:
+            return JSONResponse(self.engine.job_object(self.engine.refresh(row)))
+        return JSONResponse(await self._held(job_id, float(wait)))
+
+    async def _held(self, job_id: str, wait: float) -> dict[str, Any]:
+        """The job object once its status or progress step changed, or `wait` s passed.
+        Sleeps on the job's event (set by the engine) with a timeout: no polling."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + wait
+        engine = self.engine
+        with engine.signals.watch(job_id) as changed:
+            row = engine.refresh(self.store.get_job(job_id))  # read after subscribing
+            first = engine.job_object(row)
+            seen = (first["status"], step_of(first["progress"]))
+            job = first
+            while job["status"] not in TERMINAL and not engine.signals.closed:
+                now = loop.time()
+                timeout = end - now
+                step_at = engine.next_step_at(row)
+                if step_at is not None:
+                    timeout = min(timeout, max(0.0, step_at - time.time()) + 0.001)
+                if timeout <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout)
+                changed.clear()  # cleared before the read: a change after it sets it again
+                row = engine.refresh(self.store.get_job(job_id) or row)
+                job = engine.job_object(row)
+                if (job["status"], step_of(job["progress"])) != seen or loop.time() >= end:
+                    break
+            return job
 
     async def list_jobs(
             self, status: Annotated[doc.Status | None, Query()] = None,
@@ -465,7 +527,7 @@ def _read_range(path: Path, start: int, end: int) -> Iterator[bytes]:
         fh.seek(start)
         left = end - start + 1
         while left > 0:
-            chunk = fh.read(min(CHUNK, left))
+            chunk = fh.read(min(FILE_CHUNK, left))
             if not chunk:
                 return
             left -= len(chunk)

@@ -10,6 +10,7 @@ worker needs is in the database, so a restarted server resumes its unfinished jo
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 from app.catalog.status import UNFINISHED
 from app.sandbox.render import RenderStopped, render
 from app.sandbox.store import Store
+from app.sandbox.watch import PROGRESS_STEP, JobSignals
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class Engine:
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._renders = threading.Semaphore(MAX_PARALLEL_RENDERS)
+        #: wakes the held `GET /v1/jobs/<id>?wait=S` requests on every status change
+        self.signals = JobSignals()
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -64,6 +68,7 @@ class Engine:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self.signals.close()
         deadline = time.monotonic() + timeout
         with self._lock:
             threads = list(self._threads.values())
@@ -104,6 +109,17 @@ class Engine:
             "result": result,
         }
 
+    def next_step_at(self, row: dict[str, Any]) -> float | None:
+        """When (wall time) a running job's progress reaches its next `PROGRESS_STEP`; None
+        when it will not by itself (not running, or held at its top until the render ends)."""
+        if row["status"] != "running" or self.render_seconds <= 0 or not row["started_at"]:
+            return None
+        top = 0.9 if row["fate"] == "stuck" else 0.99
+        step = (math.floor(self._progress(row) / PROGRESS_STEP + 1e-9) + 1) * PROGRESS_STEP
+        if step > top + 1e-9:
+            return None
+        return float(row["started_at"]) + step * self.render_seconds
+
     def _progress(self, row: dict[str, Any]) -> float:
         if row["status"] == "queued":
             return 0.0
@@ -137,7 +153,8 @@ class Engine:
             queue_s = min(0.25, self.render_seconds * 0.1)
             if not self._wait_until(row["created_at"] + queue_s, job_id, deadline):
                 return
-            self.store.start_job(job_id, time.time())
+            if self.store.start_job(job_id, time.time()):
+                self.signals.changed(job_id)
             row = self.store.get_job(job_id)
             if row is None or row["status"] != "running":
                 return
@@ -205,6 +222,7 @@ class Engine:
         done = self.store.finish_job(job_id, status, progress=progress, result=result,
                                      error=error, refund=refund)
         if done:
+            self.signals.changed(job_id)
             self.notify(job_id)
         return done
 

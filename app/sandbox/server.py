@@ -111,6 +111,8 @@ class SandboxServer:
 
     def stop(self) -> None:
         """Stop serving and the job workers (unfinished jobs resume at the next start)."""
+        if self.engine is not None:
+            self.engine.signals.close()  # held `?wait=` requests answer now
         if self._uvicorn is not None:
             self._uvicorn.should_exit = True
         if self._thread is not None:

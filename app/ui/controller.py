@@ -141,13 +141,14 @@ class StudioController(QObject):
         self.online_changed.emit(manager.online)
         resumed = await self.studio.run(manager.start())
         jobs, times = await self.studio.read(_start_reads, self.studio.store,
-                                             [j.id for j in resumed])
+                                             [j.id for j in resumed], self.studio.profile_name)
         self.typical.load(times)
         return StartInfo(jobs, len(resumed))
 
     async def recent(self) -> list[JobRecord]:
         """The queue's takes, read again (after changes made elsewhere)."""
-        return await self.studio.read(self.studio.store.query, limit=QUEUE_RECENT)
+        return await self.studio.read(self.studio.store.query, limit=QUEUE_RECENT,
+                                      profile=self.studio.profile_name)
 
     def close(self) -> None:
         """Stop taking updates and cancel what is in flight (the takes stay resumable)."""
@@ -449,10 +450,11 @@ def _estimate_of(job: JobRecord) -> Estimate | None:
         return None
 
 
-def _start_reads(store: JobStore, resumed: list[str]
+def _start_reads(store: JobStore, resumed: list[str], profile: str | None = None
                  ) -> tuple[list[JobRecord], dict[str, list[float]]]:
-    """On the core thread: the queue's recent takes plus those resumed, and the run times."""
-    recent = store.query(limit=QUEUE_RECENT)
+    """On the core thread: the queue's recent takes of the profile plus those resumed, and
+    the run times."""
+    recent = store.query(limit=QUEUE_RECENT, profile=profile)
     jobs = {j.id: j for j in recent}
     for job_id in resumed:
         if job_id not in jobs and (rec := store.get(job_id)) is not None:

@@ -54,6 +54,7 @@ class HistoryFilter:
     status: tuple[str, ...] | None = None
     favourite: bool | None = None
     since: float | None = None
+    profile: str | None = None  # the window's profile: its takes only (None: every profile)
 
     def sources(self) -> list[str | None]:
         """The model ids to page through (None = all models in one query)."""
@@ -66,7 +67,7 @@ class HistoryFilter:
     def query_args(self, model_id: str | None) -> dict[str, Any]:
         return {"search": self.search or None, "model_id": model_id,
                 "status": list(self.status) if self.status else None,
-                "favourite": self.favourite, "since": self.since}
+                "favourite": self.favourite, "since": self.since, "profile": self.profile}
 
     def matches(self, job: Any) -> bool:
         """The same test as the store's query, for takes that arrive while the view is open."""
@@ -78,6 +79,8 @@ class HistoryFilter:
             if needle not in hay.lower():
                 return False
         if self.model_id and job.model_id != self.model_id:
+            return False
+        if self.profile is not None and getattr(job, "profile", self.profile) != self.profile:
             return False
         if self.task and present.task_of(job.model_id) != self.task:
             return False
@@ -123,12 +126,14 @@ class HistoryModel(QAbstractListModel):
     _count = Signal(int, int)
 
     def __init__(self, store: Any, thumbs: ThumbnailCache, parent: QObject | None = None,
-                 page_size: int = PAGE, run: Runner | None = None) -> None:
+                 page_size: int = PAGE, run: Runner | None = None,
+                 profile: str | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.thumbs = thumbs
         self.page_size = page_size
-        self.filter = HistoryFilter()
+        self.profile = profile  # every filter is kept to this profile's takes
+        self.filter = HistoryFilter(profile=profile)
         self._rows: list[Any] = []
         self._ids: dict[str, int] = {}
         self._offsets: dict[str | None, int] = {}
@@ -153,6 +158,8 @@ class HistoryModel(QAbstractListModel):
                 self._run(fn, *args, **kw)
 
     def set_filter(self, flt: HistoryFilter) -> None:
+        if self.profile is not None:
+            flt = replace(flt, profile=self.profile)
         self.filter = flt
         self.reload()
 

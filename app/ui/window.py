@@ -135,7 +135,8 @@ class MainWindow(QMainWindow):
         layout.addLayout(self._build_foot())
 
         self.history_model = HistoryModel(self.studio.store, self.thumbs, self,
-                                          run=self.studio.core.call)
+                                          run=self.studio.core.call,
+                                          profile=self.studio.profile_name)
         self.history = HistoryPanel(self.history_model, self)
         self.center = QStackedWidget(self)
         self.center.addWidget(self.create_page)

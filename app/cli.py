@@ -29,6 +29,14 @@ def _check(args: argparse.Namespace) -> int:
     from app.catalog import UnknownModel, get_model
     from app.catalog.check import check_payload
 
+    if args.schema is not None:  # takes check --schema FILE PAYLOAD: a model known by its schema
+        from app.client.cli import check_with_schema
+
+        return check_with_schema(args)
+    if args.payload is None:  # as argparse says it when both are required
+        missing = "payload" if args.model_id else "model_id, payload"
+        raise UsageError(f"the following arguments are required: {missing} (see takes check "
+                         "--help; or: takes check --schema FILE PAYLOAD)")
     try:
         get_model(args.model_id)
     except UnknownModel as e:
@@ -64,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="takes", description="Takes: render AI video takes.")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("check", help="validate and price a payload")
-    p.add_argument("model_id")
-    p.add_argument("payload")
+    p.add_argument("model_id", nargs="?")
+    p.add_argument("payload", nargs="?")
+    p.add_argument("--schema", metavar="FILE",
+                   help="check against a model's input schema file instead of a catalog model: "
+                        "takes check --schema FILE PAYLOAD")
     p.set_defaults(func=_check)
     p = sub.add_parser("models", help="list the model catalog as JSON")
     p.set_defaults(func=_models)

@@ -70,6 +70,8 @@ def register(sub: Any) -> None:
     p.add_argument("--csv", metavar="FILE", help="write the rows as CSV to FILE (- : stdout)")
     p.set_defaults(func=_ledger)
 
+    _register_schema(sub)
+
 
 def _connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", metavar="NAME",
@@ -547,3 +549,69 @@ def _ledger(args: argparse.Namespace) -> int:
         print(json.dumps({"rows": [r.to_dict() for r in lines],
                           "totals": ledger.totals(lines)}, ensure_ascii=False, indent=2))
     return EXIT_OK
+
+
+# ---- takes schema FILE, takes check --schema FILE PAYLOAD --------------------------------
+
+
+def _register_schema(sub: Any) -> None:
+    p = sub.add_parser("schema", help="read a model's input schema (JSON Schema, OpenAPI, Cog, "
+                                      "fal, GET /v1/models) and print its fields as JSON")
+    p.add_argument("file", help="the schema file")
+    p.add_argument("--model", metavar="ID", help="the model to read from a file listing several")
+    p.set_defaults(func=_schema)
+
+
+def _imported(path: str, model_id: str | None) -> Any:
+    """The model a schema file describes; UsageError (exit 2) for a file that is not one."""
+    import dataclasses
+
+    from app.catalog.importer import SchemaError, import_schema, load_schema_file
+    from app.cliargs import _shown
+
+    try:
+        model = import_schema(load_schema_file(path), model_id=model_id)
+    except SchemaError as e:
+        raise UsageError(f"{_shown(path)[1:-1]}: {e}") from None
+    if model.source == "json-schema" and model_id is None and not model.schema.get("title"):
+        model = dataclasses.replace(model, id=Path(path).stem, name=Path(path).stem)
+    return model
+
+
+def _schema(args: argparse.Namespace) -> int:
+    model = _imported(args.file, args.model)
+    print(json.dumps(model.describe(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def check_with_schema(args: argparse.Namespace) -> int:
+    """`takes check --schema FILE PAYLOAD`: validate and price a payload against a schema file
+    (the payload is the one positional argument). Local media files are probed; a relative
+    path is relative to the payload file. Exit 0 valid, 1 invalid, 2 unusable arguments."""
+    from app.catalog.media import is_remote, local_path
+    from app.catalog.validate import probe_values
+    from app.media.probe import probe
+
+    if args.payload is not None or args.model_id is None:
+        raise UsageError("with --schema FILE give one PAYLOAD file (and no model id)")
+    model = _imported(args.schema, None)
+    payload_file = args.model_id
+    payload = json_object_file(payload_file)
+    base = Path(payload_file).resolve().parent
+    paths: dict[str, str] = {}
+    for value in model.local_media(payload):
+        p = Path(local_path(value))
+        paths[value] = str(p if p.is_absolute() else base / p)
+    found = probe_values(list(paths.values()), probe)
+    probes = {value: found[path] for value, path in paths.items() if not is_remote(value)}
+    report = model.validate(payload, probes)
+    price = model.estimate(payload, probes)
+    credits = {"min": price["min"], "max": price["max"]} if price["known"] else None
+    print(json.dumps({
+        "model": model.id, "valid": report.valid,
+        "errors": [i.to_dict() for i in report.errors],
+        "warnings": [i.to_dict() for i in report.warnings],
+        "credits": credits, "price_known": price["known"], "needs_confirm": price["needs_confirm"],
+        "breakdown": price["breakdown"], "notes": price["notes"],
+    }, ensure_ascii=False))
+    return EXIT_OK if report.valid else EXIT_FAILED

@@ -36,7 +36,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.payload is None:  # as argparse says it when both are required
         missing = "payload" if args.model_id else "model_id, payload"
         raise UsageError(f"the following arguments are required: {missing} (see takes check "
-                         "--help; or: takes check --schema FILE PAYLOAD)")
+                         "--help); or: takes check --schema FILE PAYLOAD")
     try:
         get_model(args.model_id)
     except UnknownModel as e:

@@ -104,8 +104,12 @@ class MainWindow(QMainWindow):
         self._wire()
         self.state.restore(self)
         from app.forms import folders
+        from app.ui.menus import install_menus
 
         folders.attach(self)  # Browse… opens in the last folder used, per kind of file
+        self.menus = install_menus(self)  # the menu bar, its shortcuts, the quit question
+        self.menus.preferences_requested.connect(self.open_preferences)
+        self.menus.ledger_requested.connect(self.open_ledger)
 
     @property
     def intents(self) -> IntentGate:

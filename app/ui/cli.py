@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
     p.add_argument("--compare", choices=["side", "wipe"],
                    help="render a Restyle take of a demo clip and show source vs result")
     p.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT")
+    p.add_argument("--theme", choices=["dark", "light"], default="dark",
+                   help="the window's theme (default: dark, as the app starts)")
     p.set_defaults(func=_shot)
 
 
@@ -62,13 +64,29 @@ def _shot(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, tmp: Path, size: tuple[int, int]) -> int:
+    from app.client import logs
+    from app.ui import qtlog
+    from app.ui.main import make_app
+    from app.ui.theme import apply_theme
+
+    done = logs.setup(directory=tmp / "logs", hooks=False)  # Qt's chatter off the terminal
+    qtlog.start()
+    app = make_app([sys.argv[0]])
+    qtlog.start()
+    apply_theme(app, args.theme)
+    try:
+        return _shoot(args, tmp, size, app)
+    finally:
+        done.close()
+
+
+def _shoot(args: argparse.Namespace, tmp: Path, size: tuple[int, int], app: Any) -> int:
     from app.client.manager import PollPolicy
     from app.client.settings import UiSettings
     from app.client.studio import Studio
-    from app.ui.main import make_app, run_loop
+    from app.ui.main import run_loop
     from app.ui.window import MainWindow
 
-    app = make_app([sys.argv[0]])
     poll = PollPolicy(initial=0.1, factor=1.0, maximum=0.2, min_gap=0.01)
     studio = Studio.open_sandbox(tmp / "data", render_seconds=0.6, poll=poll)
 

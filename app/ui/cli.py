@@ -15,6 +15,9 @@ from app.cliargs import UsageError, file_or_new, whole
 MAX_SIDE = 8192
 
 
+DIALOGS = ("confirm", "preferences", "ledger", "about", "shortcuts")
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("shot", help="screenshot the window (offscreen, private sandbox)")
     p.add_argument("out", help="PNG file to write")
@@ -27,6 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("--compare", choices=["side", "wipe"],
                    help="render a Restyle take of a demo clip and show source vs result")
     p.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT")
+    p.add_argument("--dialog", choices=list(DIALOGS),
+                   help="capture this dialog over the window instead of the window")
     p.add_argument("--theme", choices=["dark", "light"], default="dark",
                    help="the window's theme (default: dark, as the app starts)")
     p.set_defaults(func=_shot)
@@ -135,10 +140,58 @@ async def _compose(args: argparse.Namespace, window: Any, studio: Any, tmp: Path
     from app.ui.shot import save_screenshot
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    if args.dialog:
+        dialog = await _open_dialog(args.dialog, window, studio, tmp)
+        if dialog is None or not dialog.grab().save(str(args.out), "PNG"):
+            print(f"takes shot: cannot capture the {args.dialog} dialog to {args.out}",
+                  file=sys.stderr)
+            return 1
+        dialog.close()
+        return 0
     if not save_screenshot(window, str(args.out)):
         print(f"takes shot: cannot write {args.out}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _open_dialog(name: str, window: Any, studio: Any, tmp: Path) -> Any:
+    """Open one of the window's dialogs as a user would, and wait until it is drawn."""
+    dialog: Any = None
+    if name == "confirm":
+        from dataclasses import replace
+
+        gate = studio.gate
+        await studio.read(setattr, gate, "profile", replace(gate.profile, confirm_above=100))
+        window.choose_task("create")
+        form = window.form
+        form.set_payload({**form.payload(), "prompt": "A kite surfer jumps a wave at sunset, "
+                          "drone shot following him", "duration": 10, "resolution": "720p"})
+        for _ in range(100):
+            if form.is_submittable():
+                break
+            await asyncio.sleep(0.05)
+        window.render()
+        for _ in range(200):
+            if window.confirm_dialog is not None:
+                break
+            await asyncio.sleep(0.05)
+        dialog = window.confirm_dialog
+    elif name == "preferences":
+        dialog = window.open_preferences()
+    elif name == "ledger":
+        dialog = window.open_ledger()
+        await dialog.refresh()
+    elif name == "shortcuts":
+        dialog = window.menus.show_shortcuts()
+    elif name == "about":
+        window.menus.show_about()
+        for _ in range(200):
+            if window.menus.about_box is not None:
+                break
+            await asyncio.sleep(0.05)
+        dialog = window.menus.about_box
+    await asyncio.sleep(0.6)  # its first paint, and what it reads off the GUI thread
+    return dialog
 
 
 async def _render_one(window: Any, studio: Any, tmp: Path) -> None:

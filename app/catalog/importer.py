@@ -105,7 +105,8 @@ class ImportedModel:
             title = spec.title if spec is not None else part.replace("_", " ")
             words.append(title if i == 0 else title[:1].lower() + title[1:])
             specs = spec.children if spec is not None else ()
-        return " ".join(words) or "The payload"
+        text = " ".join(words)
+        return text[:1].upper() + text[1:] if text else "The payload"
 
     def describe(self) -> dict[str, Any]:
         """What `takes schema` prints."""
@@ -214,7 +215,9 @@ def import_schema(doc: Any, *, model_id: str | None = None, name: str | None = N
     source, root, schema, found_id, found_name, found_price = _locate(doc, model_id)
     warnings: list[str] = []
     budget = [MAX_NODES]
-    normalized = _normalize(schema, root, warnings, (), 0, "", budget)
+    # A ref is a pointer into the whole document; one that misses there is tried in the input
+    # schema itself (a JSON Schema with its own $defs pasted into an OpenAPI body).
+    normalized = _normalize(schema, (root, schema), warnings, (), 0, "", budget)
     if not isinstance(normalized.get("properties"), dict) or not normalized["properties"]:
         raise SchemaError("the input schema has no properties: there is nothing to fill in")
     _annotate_object(normalized, warnings, "")
@@ -343,7 +346,8 @@ _DROP = ("$defs", "definitions", "$schema", "$id", "nullable", "discriminator", 
          "externalDocs", "example")
 
 
-def _normalize(node: Any, root: dict[str, Any], warnings: list[str], stack: tuple[str, ...],
+def _normalize(node: Any, root: tuple[dict[str, Any], ...], warnings: list[str],
+               stack: tuple[str, ...],
                depth: int, where: str, budget: list[int]) -> dict[str, Any]:
     budget[0] -= 1
     if budget[0] < 0:
@@ -357,7 +361,7 @@ def _normalize(node: Any, root: dict[str, Any], warnings: list[str], stack: tupl
         if ref in stack:
             warnings.append(f"{field_name}: refers to itself ({ref}): shown as JSON")
             return _keep_meta(node)
-        target = _pointer(root, ref)
+        target = next((t for r in root if isinstance(t := _pointer(r, ref), dict)), None)
         if not isinstance(target, dict):
             warnings.append(f"{field_name}: reference {ref[:120]} cannot be resolved: shown as "
                             "JSON")
@@ -403,7 +407,9 @@ def _openapi30(out: dict[str, Any]) -> None:
     """OpenAPI 3.0 / draft 4 spellings → JSON Schema 2020-12 (what jsonschema checks)."""
     for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if isinstance(out.get(bound), bool) and out.pop(bound) and limit in out:
-            out[bound] = out.pop(limit)
+            out[bound] = out[limit]  # both: > limit for jsonschema, a slider's end for the form
+        elif isinstance(out.get(bound), int | float) and limit not in out:
+            out[limit] = out[bound]
 
 
 def _as_nullable(out: dict[str, Any]) -> dict[str, Any]:

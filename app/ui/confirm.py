@@ -51,8 +51,12 @@ class ConfirmSpend(QDialog):
         self.verdict = verdict
         est = verdict.estimate
         title = present.task_title(request.model_id)
-        head = QLabel(f"<b>{html.escape(title)} will cost {html.escape(price_words(verdict))}"
-                      "</b>", self)
+        if request.what == "Promote to paid":
+            self.setWindowTitle("Render this take for real")
+            words = f"Rendered for real, this {title} take will cost {price_words(verdict)}"
+        else:
+            words = f"{title} will cost {price_words(verdict)}"
+        head = QLabel(f"<b>{html.escape(words)}</b>", self)
         head.setObjectName("confirmPrice")
         head.setTextFormat(Qt.TextFormat.RichText)
         self.breakdown = QLabel(est.breakdown, self)
@@ -60,11 +64,14 @@ class ConfirmSpend(QDialog):
         self.breakdown.setWordWrap(True)
         self.breakdown.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lines = []
-        if verdict.threshold is not None:
+        if verdict.threshold is not None and est.max > verdict.threshold:
             lines.append(f"Renders above {_cr(verdict.threshold)} are confirmed first on "
                          "this profile.")
-        if verdict.balance is not None:
-            lines.append(f"Balance: {_cr(verdict.balance)}; after this render at most "
+        if verdict.balance is None:
+            lines.append("The balance is not known now (the API does not answer): it is "
+                         "checked again before anything is uploaded.")
+        else:
+            lines.append(f"Balance: {_cr(verdict.balance)}; after this render at least "
                          f"{_cr(max(0, verdict.balance - est.max))} would be left.")
         if verdict.cap is not None:
             lines.append(f"Today: {_cr(verdict.spent_today)} of the {_cr(verdict.cap)} daily "

@@ -37,7 +37,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from app.catalog import MODELS
 from app.client import present
-from app.client.guard import Refused
+from app.client.guard import Refused, promoted
 from app.client.manager import TRANSIENT
 from app.client.typical import TypicalTimes, read_run_times
 from app.ui.intent import RENDER, RETRY, IntentGate
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 QUEUE_RECENT = 50  # takes the queue shows at start
+PROMOTE = "Promote to paid"
 
 
 @dataclass(frozen=True)
@@ -366,7 +367,8 @@ class StudioController(QObject):
         """Render a take again once per intent (Retry in the queue, Re-run in history),
         through the same guard-rails and confirm step as Render."""
         mock = job.payload.get("mock") is True
-        request = SendRequest(what, job.model_id, mock, _estimate_of(job), job_id=job.id)
+        request = SendRequest(what, job.model_id, mock, _price(job.model_id, job.payload),
+                              job_id=job.id)
         reason = self.refusal(request)
         if reason is not None:
             self.message.emit(f"{what}: {reason}")
@@ -395,6 +397,58 @@ class StudioController(QObject):
         finally:
             self.intents.end(RETRY)
         self.sent.emit(job)
+        await self.refresh_balance()
+
+    def promote(self, job: JobRecord) -> asyncio.Task[None] | None:
+        """"Promote to paid": a mock take rendered for real, after its price is shown (always,
+        whatever the threshold), through the same guard-rails; once per intent."""
+        what = PROMOTE
+        if job.payload.get("mock") is not True:
+            self.message.emit(f"{what}: this take is already a paid render.")
+            return None
+        payload = promoted(job.payload)
+        est = _price(job.model_id, payload)
+        request = SendRequest(what, job.model_id, False, est, job_id=job.id)
+        reason = self.refusal(request)
+        if reason is not None:
+            self.message.emit(f"{what}: {reason}")
+            return None
+        key = self.intents.begin(RETRY)
+        if key is None:
+            return None
+        return self.spawn(self._promote(job, payload, request, key), what)
+
+    async def _promote(self, job: JobRecord, payload: dict[str, Any], request: SendRequest,
+                       key: str) -> None:
+        what = request.what
+        try:
+            verdict = await self.studio.check(job.model_id, payload, request.estimate)
+            if verdict is not None and not (verdict.allowed or verdict.needs_confirm
+                                            or verdict.offline):
+                self.message.emit(f"{what}: {verdict.message}")
+                return
+            ask = self._ask_confirm() if self._ask_confirm is not None else None
+            if ask is None or verdict is None:
+                self.message.emit(f"{what}: the price cannot be shown here; not sent.")
+                return
+            if not await ask(verdict, request):
+                self.message.emit(f"{what}: not sent (not confirmed). Nothing was charged.")
+                return
+            new = await self.studio.run(self.studio.manager.submit(
+                job.model_id, payload, parent_id=job.id, idempotency_key=key, confirmed=True))
+        except Refused as e:
+            self.message.emit(f"{what}: {e}")
+            return
+        except TRANSIENT as e:
+            await self._send_later(key)
+            self.message.emit(f"Not confirmed yet ({e}): the paid take waits in the queue and "
+                              "is sent by itself, once, when the API answers.")
+            return
+        finally:
+            self.intents.end(RETRY)
+        self.sent.emit(new)
+        self.message.emit(f"Sent for real: {present.task_title(job.model_id)} "
+                          f"({present.credits_text(new)}).")
         await self.refresh_balance()
 
     def cancel(self, job_id: str) -> asyncio.Task[None]:
@@ -440,12 +494,12 @@ class StudioController(QObject):
         return task
 
 
-def _estimate_of(job: JobRecord) -> Estimate | None:
+def _price(model_id: str, payload: dict[str, Any]) -> Estimate | None:
     """What a take rendered again may cost (None when its parameters no longer price)."""
     from app.catalog import estimate
 
     try:
-        return estimate(job.model_id, job.payload)
+        return estimate(model_id, payload)
     except Exception:
         return None
 

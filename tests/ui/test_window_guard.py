@@ -166,3 +166,43 @@ def test_todays_cap_turns_render_off_with_the_reason(aloop, qtbot, tmp_path):
         await studio.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+
+
+def test_promote_to_paid_shows_the_price_then_renders_the_mock_take_for_real(
+        aloop, qtbot, tmp_path, quick_double_click):
+    studio = _open(tmp_path)  # the sandbox's defaults: no threshold, still asked
+
+    async def scenario() -> None:
+        w = await _window(studio, tmp_path)
+        w.set_mock(True)
+        QTest.mouseClick(w.render_btn, Qt.MouseButton.LeftButton)
+        await until(lambda: w.queue_model.rowCount() == 1
+                    and w.queue_model.job_at(0).status == "succeeded", timeout=20,
+                    what="the mock take")
+        mock = w.queue_model.job_at(0)
+        before = await studio.balance()
+        # declined: nothing sent
+        task = w.controller.promote(mock)
+        await until(lambda: w.confirm_dialog is not None, what="the price")
+        assert "108 credits" in w.confirm_dialog.render_button.text()
+        assert w.confirm_dialog.windowTitle() == "Render this take for real"
+        QTest.mouseClick(w.confirm_dialog.cancel_button, Qt.MouseButton.LeftButton)
+        await task
+        assert len(await _stored(studio)) == 1
+        # confirmed: one paid take, a child of the mock one, charged
+        task = w.controller.promote(mock)
+        await until(lambda: w.confirm_dialog is not None, what="the price again")
+        QTest.mouseClick(w.confirm_dialog.render_button, Qt.MouseButton.LeftButton)
+        await task
+        paid = [j for j in await _stored(studio) if j.id != mock.id]
+        assert len(paid) == 1 and paid[0].parent_id == mock.id
+        assert paid[0].payload.get("mock") is not True
+        await until(lambda: w.queue_model.job(paid[0].id) is not None
+                    and w.queue_model.job(paid[0].id).status == "succeeded", timeout=20,
+                    what="the paid take")
+        assert await studio.balance() == before - 108
+        assert w.controller.promote(paid[0]) is None  # a paid take has nothing to promote
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))

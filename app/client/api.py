@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 import uuid
 from collections import deque
@@ -52,6 +53,12 @@ Sleep = Callable[[float], Awaitable[None]]
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 CHUNK = 1 << 20
+#: a download is written in blocks of this size (one thread hop per block, not per chunk)
+WRITE_BLOCK = 1 << 20
+#: the response header by which a server says it holds `GET /v1/jobs/<id>?wait=S` (docs/api.md)
+WAIT_HEADER = "Job-Wait-Max"
+#: a `Job-Wait-Max` above this is taken as this (a held request must end in a sane time)
+WAIT_CAP_S = 60.0
 
 MIME = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
@@ -161,6 +168,25 @@ def job_body(payload: Mapping[str, Any]) -> bytes:
                       sort_keys=True).encode("utf-8")
 
 
+#: bytes asked of the socket per read: httpcore asks 64 KiB, so a 200 MB download is 3,000+
+#: trips through its async stack; at 1 MiB a read takes what the kernel has (up to 256 KiB
+#: from asyncio's transport), a quarter of the trips or fewer
+READ_BYTES = 1 << 20
+
+
+def _larger_reads() -> None:
+    """Raise httpcore's per-read size (`AsyncHTTP11Connection.READ_NUM_BYTES`, a class
+    attribute it reads on every body read) to READ_BYTES for this process. It changes how
+    much one read may return, never what is read; if a later httpcore drops the attribute
+    this does nothing and downloads are only slower (bench/download.py shows it)."""
+    try:
+        from httpcore._async.http11 import AsyncHTTP11Connection
+    except ImportError:  # pragma: no cover - another httpcore layout
+        return
+    if getattr(AsyncHTTP11Connection, "READ_NUM_BYTES", READ_BYTES) < READ_BYTES:
+        AsyncHTTP11Connection.READ_NUM_BYTES = READ_BYTES
+
+
 class ApiClient:
     """Async client for the render API. Use as `async with ApiClient(url, key) as api:`."""
 
@@ -175,6 +201,10 @@ class ApiClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(
             timeout, connect=min(10.0, timeout))
+        self._timeout = t
+        _larger_reads()
+        #: the longest `?wait=` the server holds a job read (its `Job-Wait-Max`), else None
+        self.wait_max: float | None = None
         base = httpx.URL(self.base_url + "/")
         self._auth = _Bearer(api_key, _origin(base))
         self._http = httpx.AsyncClient(base_url=self.base_url, auth=self._auth, timeout=t,
@@ -231,9 +261,24 @@ class ApiClient:
     async def get_job(self, job_id: str) -> dict[str, Any]:
         return (await self.get_job_with_hint(job_id))[0]
 
-    async def get_job_with_hint(self, job_id: str) -> tuple[dict[str, Any], float | None]:
-        """The job object and the server's polling hint (`Retry-After` on a 200), if any."""
-        r = await self._request("GET", f"/v1/jobs/{quote(job_id, safe='')}")
+    async def get_job_with_hint(self, job_id: str, wait: float | None = None
+                                ) -> tuple[dict[str, Any], float | None]:
+        """The job object and the server's polling hint (`Retry-After` on a 200), if any.
+
+        With `wait` (seconds, for a server that advertised `Job-Wait-Max`), the server holds
+        the answer until the job's status or progress changes or `wait` seconds pass; the read
+        timeout grows by `wait` for that request."""
+        params = timeout = None
+        if wait is not None:
+            if not 0 < wait <= WAIT_CAP_S:
+                raise ValueError(f"a job wait must be in (0, {WAIT_CAP_S:g}] seconds")
+            params = {"wait": f"{wait:g}"}
+            read = self._timeout.read
+            timeout = httpx.Timeout(self._timeout.connect, connect=self._timeout.connect,
+                                    read=None if read is None else read + wait,
+                                    write=self._timeout.write, pool=self._timeout.pool)
+        r = await self._request("GET", f"/v1/jobs/{quote(job_id, safe='')}", params=params,
+                                http_timeout=timeout)
         return r.json(), parse_retry_after(r.headers.get("Retry-After"))
 
     async def list_jobs(self, status: str | None = None, limit: int | None = None,
@@ -373,16 +418,30 @@ class ApiClient:
                     raise _Retryable(str(err), err.retry_after)
                 raise err
             offset, total = _range_of(r, have, total)
-            fh = await asyncio.to_thread(_open_at, part, offset)
+            out = _BlockFile(await asyncio.to_thread(_open_at, part, offset))
+            block = bytearray()
+            pending: asyncio.Future[None] | None = None
             try:
                 written = offset
-                async for chunk in r.aiter_raw():  # no re-chunking: a cut keeps every byte
-                    await asyncio.to_thread(fh.write, chunk)
+                # the transport's chunks (64 KiB) gathered into blocks of WRITE_BLOCK, each
+                # written by a worker thread while the next block arrives (one in flight);
+                # a cut writes what arrived before it (finally)
+                async for chunk in r.aiter_raw():
+                    block += chunk
                     written += len(chunk)
+                    if len(block) >= WRITE_BLOCK:
+                        if pending is not None:
+                            await pending  # the block before: written, or its error raised
+                        pending = out.write(bytes(block))
+                        block.clear()
                     if progress:
                         progress(written, total)
+                if pending is not None:
+                    await pending
             finally:
-                await asyncio.to_thread(_close_synced, fh)
+                # waits (in its thread) for a write still in flight; the rest only follows
+                # blocks that were all written
+                await asyncio.to_thread(out.close, bytes(block))
         return True, total
 
     # ---- the retry loop -----------------------------------------------------------------
@@ -396,7 +455,8 @@ class ApiClient:
     async def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                        body: Callable[[], bytes | AsyncIterator[bytes]] | None = None,
                        headers: Mapping[str, str] | None = None,
-                       retry: RetryMode = "always") -> httpx.Response:
+                       retry: RetryMode = "always",
+                       http_timeout: httpx.Timeout | None = None) -> httpx.Response:
         started = time.monotonic()
         attempts = 0
         while True:
@@ -407,8 +467,9 @@ class ApiClient:
                 attempt.body_sha = hashlib.sha256(content).hexdigest()[:16]
                 attempt.idempotency_key = (headers or {}).get("Idempotency-Key")
             try:
-                r = await self._http.request(method, path, params=params, content=content,
-                                             headers=headers)
+                r = await self._http.request(
+                    method, path, params=params, content=content, headers=headers,
+                    timeout=http_timeout if http_timeout is not None else httpx.USE_CLIENT_DEFAULT)
             except httpx.TransportError as e:
                 attempt.error = type(e).__name__
                 self._reached(False)
@@ -419,6 +480,7 @@ class ApiClient:
                 self._reached(True)
                 log.debug("%s %s -> %s (attempt %d)", method, path, r.status_code, attempts)
                 if r.status_code < 400:
+                    self.wait_max = _wait_max(r)
                     return r
                 err = self._error(r)
                 if r.status_code not in RETRY_STATUSES:
@@ -474,6 +536,18 @@ class ApiClient:
             what = "unavailable" if s == 503 else "failing"
             return ServerError(f"The API is {what} (HTTP {s}: {message})", **kw)
         return ApiError(f"Unexpected answer from the API (HTTP {s}: {message})", **kw)
+
+
+def _wait_max(r: httpx.Response) -> float | None:
+    """The server's `Job-Wait-Max` (seconds it holds a `?wait=` job read), capped; None when
+    it does not say or says nonsense."""
+    try:
+        value = float(r.headers.get(WAIT_HEADER, ""))
+    except ValueError:
+        return None
+    if not value > 0 or value != value:  # NaN, 0, negative
+        return None
+    return min(value, WAIT_CAP_S)
 
 
 class _Retryable(Exception):
@@ -596,8 +670,79 @@ def _open_at(p: Path, offset: int) -> Any:
     return fh
 
 
-def _close_synced(fh: Any) -> None:
+class _BlockFile:
+    """A partial download written by worker threads, block after block (the caller keeps one
+    write in flight); `close` waits for it, then writes the rest, fsyncs and closes. After a
+    failed write nothing more is written (the caller sees the error and drops the file)."""
+
+    #: hint the kernel to start writing back every this many bytes (the final fsync is short)
+    KICK = 16 << 20
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self._cv = threading.Condition()
+        self._in_flight = 0
+        self._failed = False
+        self._unkicked = 0
+
+    def write(self, data: bytes) -> asyncio.Future[None]:
+        with self._cv:
+            self._in_flight += 1
+        fut = asyncio.ensure_future(asyncio.to_thread(self._write, data))
+        fut.add_done_callback(_retrieved)  # an error nobody awaited (a cut came first)
+        return fut
+
+    def _write(self, data: bytes) -> None:
+        try:
+            if self._failed:
+                raise OSError(errno.EIO, "an earlier block of this file was not written")
+            self.fh.write(data)
+            self._unkicked += len(data)
+            if self._unkicked >= self.KICK:
+                self._unkicked = 0
+                _start_writeback(self.fh)
+        except BaseException:
+            self._failed = True
+            raise
+        finally:
+            with self._cv:
+                self._in_flight -= 1
+                self._cv.notify_all()
+
+    def close(self, rest: bytes) -> None:
+        with self._cv:
+            self._cv.wait_for(lambda: self._in_flight == 0)
+        if self._failed:  # a block is missing or half written: nothing here can be resumed
+            fd = os.dup(self.fh.fileno())
+            try:
+                with contextlib.suppress(OSError):
+                    self.fh.close()  # may try to flush the failed bytes again
+                os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)
+            return
+        _close_synced(self.fh, rest)
+
+
+def _retrieved(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _start_writeback(fh: Any) -> None:
+    """Ask the kernel to begin writing the file's dirty pages now, without waiting (Linux:
+    `sync_file_range` is not in Python; `fdatasync` would block): the fsync at the end then
+    has little left to do."""
+    fh.flush()
+    with contextlib.suppress(AttributeError, OSError):
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def _close_synced(fh: Any, rest: bytes = b"") -> None:
+    """Write the last bytes received (`rest`), then flush, fsync and close."""
     try:
+        if rest:
+            fh.write(rest)
         fh.flush()
         os.fsync(fh.fileno())
     finally:

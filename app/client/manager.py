@@ -57,8 +57,16 @@ LEASE_S = 30.0
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Polling intervals: `initial` growing by `factor` to `maximum` (or the server's hint),
-    and `min_gap` between any two status requests of all jobs together."""
+    """Following a job: `initial` growing by `factor` to `maximum` (or the server's hint),
+    and `min_gap` between any two status requests of all jobs together.
+
+    A server that advertises `Job-Wait-Max` is asked to hold each read (`wait` seconds at
+    most, capped by what it advertises): the end is seen as soon as the server knows it.
+    Without it the poll is ETA-aware: once the job's progress gives an estimate of its end,
+    the next poll lands on that estimate, and polls come every `near` seconds once it is
+    that close or past. Either way each job spends at most `burst` requests plus one per
+    `maximum / 2` seconds on average (`PollBudget`): 30 + 120 = 150 for a 15-minute job at
+    the defaults, whatever the server does."""
 
     initial: float = 2.0
     factor: float = 1.5
@@ -67,11 +75,34 @@ class PollPolicy:
     hint_cap: float = 60.0
     error_max: float = 60.0
     resubmit_every: float = 30.0
+    #: the longest held read asked (None: never ask, poll as for a server without waits)
+    wait: float | None = 30.0
+    #: the poll interval once the estimated end is this close (or has passed)
+    near: float = 1.0
+    #: requests a job may spend at once before the average rate (2 / `maximum`) applies
+    burst: int = 30
 
     def next(self, interval: float, hint: float | None = None) -> float:
         if hint is not None:
             return min(max(hint, self.min_gap), self.hint_cap)
         return min(self.maximum, interval * self.factor)
+
+    def toward(self, interval: float, remaining: float | None) -> float:
+        """The delay before the next poll of a server without waits: `interval`, cut short to
+        land on the estimated end (`remaining` seconds away, if known), never under `near`."""
+        if remaining is None:
+            return interval
+        near = min(self.near, self.maximum)
+        return max(near, min(interval, remaining))
+
+    def wait_for(self, advertised: float | None) -> float | None:
+        """The `?wait=` to ask of a server advertising `advertised` seconds (None: poll)."""
+        if self.wait is None or advertised is None:
+            return None
+        return min(self.wait, advertised)
+
+    def budget(self, clock: Callable[[], float] = time.monotonic) -> PollBudget:
+        return PollBudget(self.burst, 2.0 / self.maximum if self.maximum > 0 else 1e9, clock)
 
     def requests_for(self, seconds: float) -> int:
         """How many status requests following a job of that length costs (at most)."""
@@ -81,6 +112,47 @@ class PollPolicy:
             n += 1
             interval = self.next(interval)
         return n
+
+
+class PollBudget:
+    """A token bucket of one job's status requests: `burst` at once, then `rate` per second;
+    so a job of T seconds costs at most burst + rate·T requests, whatever the server says."""
+
+    def __init__(self, burst: int, rate: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.burst = float(max(1, burst))
+        self.rate = rate
+        self._clock = clock
+        self._tokens = self.burst
+        self._at = clock()
+        self.spent = 0
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+
+    def delay(self) -> float:
+        """Seconds until one request may be spent."""
+        self._refill()
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+
+    def spend(self) -> None:
+        self._refill()
+        self._tokens -= 1
+        self.spent += 1
+
+
+def eta_remaining(rec: JobRecord, now: float | None = None) -> float | None:
+    """Seconds until a running job ends by its progress so far (started_at → now), or None
+    when its progress says nothing yet."""
+    p = rec.progress
+    if rec.status != "running" or not rec.started_at or not 0.01 <= p < 1:
+        return None
+    elapsed = (time.time() if now is None else now) - rec.started_at
+    if elapsed <= 0:
+        return None
+    return elapsed * (1 - p) / p
 
 
 class RateLimiter:
@@ -446,13 +518,21 @@ class JobManager:
                 return self._get(rec.id)
 
     async def _follow(self, rec: JobRecord) -> None:
+        """Poll the job until it finished, then fetch its result. With a server that holds
+        reads (`Job-Wait-Max`) each request waits there for the next change; else the delay
+        aims at the job's estimated end. `PollBudget` bounds the requests either way."""
         interval = self.poll.initial
+        budget = self.poll.budget()
         polled = False
+        refused = False  # the server advertised waits but refused one: poll without
+        delay = 0.0 if self.poll.wait_for(self.client.wait_max) is not None else interval
         while not rec.finished:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(delay, budget.delay()))
             await self._limiter.acquire()
+            wait = None if refused else self.poll.wait_for(self.client.wait_max)
+            budget.spend()
             try:
-                job, hint = await self.client.get_job_with_hint(rec.remote_id or "")
+                job, hint = await self.client.get_job_with_hint(rec.remote_id or "", wait=wait)
             except NotFound:
                 self._update(rec, status="failed", error_code="not_found",
                              error_message="The API no longer knows this job",
@@ -462,11 +542,22 @@ class JobManager:
                 self._update(rec, error_code=e.code, error_message=str(e))
                 return  # cannot poll without a key; resumes on the next start
             except ApiError as e:
+                if wait is not None and isinstance(e, ValidationFailed):
+                    log.info("the API refused a held read (%s); polling instead", e.code)
+                    refused, delay = True, interval
+                    continue
                 log.info("polling job %s failed (%s); backing off", rec.id, e.code)
                 interval = min(self.poll.error_max, interval * 2)
+                delay = interval
                 continue
             rec, polled = self._apply(rec, job), True
-            interval = self.poll.next(interval, hint)
+            if hint is not None:
+                interval = delay = self.poll.next(interval, hint)
+            elif wait is not None:
+                interval, delay = self.poll.initial, 0.0  # the next read is held there
+            else:
+                interval = self.poll.next(interval)
+                delay = self.poll.toward(interval, eta_remaining(rec))
         if rec.status == "succeeded":
             await self._fetch_result(rec, fresh=polled)
 

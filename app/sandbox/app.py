@@ -523,15 +523,22 @@ def _probe(path: Path) -> MediaInfo:
 
 
 def _read_range(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """Bytes `start`..`end` of the file in blocks of FILE_CHUNK. The file is open only while
+    a block is read, never across a `yield`: a client that goes away mid-download leaves no
+    open file behind in a generator nobody closes."""
+    pos = start
+    while pos <= end:
+        chunk = _read_block(path, pos, min(FILE_CHUNK, end - pos + 1))
+        if not chunk:
+            return
+        pos += len(chunk)
+        yield chunk
+
+
+def _read_block(path: Path, pos: int, size: int) -> bytes:
     with open(path, "rb") as fh:
-        fh.seek(start)
-        left = end - start + 1
-        while left > 0:
-            chunk = fh.read(min(FILE_CHUNK, left))
-            if not chunk:
-                return
-            left -= len(chunk)
-            yield chunk
+        fh.seek(pos)
+        return fh.read(size)
 
 
 def own_file_name(url: str) -> str | None:

@@ -5,6 +5,7 @@ Works on any object with the `JobRecord` attributes, so it is tested without a w
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -199,6 +200,82 @@ def param_rows(payload: Mapping[str, Any], prefix: str = "") -> list[tuple[str, 
         else:
             rows.append((name, _text(value)))
     return rows
+
+
+def model_name(model_id: str) -> str:
+    """The model's own name, its id after it: "Seedance 2.0 Reference-to-Video
+    (seedance_r2v)"."""
+    from app.catalog import MODELS
+
+    spec = MODELS.get(model_id)
+    return f"{spec.name} ({model_id})" if spec is not None else model_id
+
+
+_WRAPPER_TITLES = {"out": "File", "format": "Format", "mock": "Mock", "webhook_url": "Webhook",
+                   "end_user_id": "End user id"}
+
+
+def param_title(model_id: str, dotted: str) -> str:
+    """A payload row's name in the form's words: `elements.1.frontal_image_url` →
+    "Elements 1 · Frontal image" (the field titles of the model's schema; the API name when
+    the schema does not know it)."""
+    parts = dotted.split(".")
+    if len(parts) == 1 and parts[0] in _WRAPPER_TITLES:
+        return _WRAPPER_TITLES[parts[0]]
+    schema, defs = _schema_of(model_id)
+    words: list[str] = []
+    node: Any = schema
+    for part in parts:
+        if part.isdigit():
+            if words:
+                words[-1] = f"{words[-1]} {part}"
+            node = _deref(node.get("items", {}) if isinstance(node, dict) else {}, defs)
+            continue
+        props = node.get("properties", {}) if isinstance(node, dict) else {}
+        field = _deref(props.get(part, {}), defs)
+        words.append(str(field.get("title") or props.get(part, {}).get("title")
+                         or _humane(part)))
+        node = field
+    return " · ".join(words)
+
+
+def _humane(name: str) -> str:
+    name = name.removesuffix("_urls").removesuffix("_url")
+    return name.replace("_", " ").capitalize() or name
+
+
+def _deref(node: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """The schema a property stands for: its `$ref`, an `anyOf` with null, or its items'."""
+    for _ in range(8):
+        if not isinstance(node, dict):
+            return {}
+        if "$ref" in node:
+            node = {**defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {}),
+                    **({"title": node["title"]} if "title" in node else {})}
+            continue
+        options = [o for o in node.get("anyOf", []) if o.get("type") != "null"] \
+            if isinstance(node.get("anyOf"), list) else []
+        if len(options) == 1:
+            node = {**options[0], **({"title": node["title"]} if "title" in node else {})}
+            continue
+        if node.get("type") == "array" and isinstance(node.get("items"), dict) \
+                and "properties" not in node:
+            items = _deref(node["items"], defs)
+            if "properties" in items:
+                return {**node, "items": items}
+        return node
+    return {}
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_of(model_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    from app.catalog import MODELS
+
+    spec = MODELS.get(model_id)
+    if spec is None:
+        return {}, {}
+    schema = spec.input_model.model_json_schema()
+    return schema, schema.get("$defs", {})
 
 
 def _text(value: Any) -> str:

@@ -122,7 +122,7 @@ class DetailsPanel(QWidget):
         for label in (self.title, self.meta):  # long paths must not widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.params = QTableWidget(0, 2, self)
-        self.params.setHorizontalHeaderLabels(["Parameter", "Value"])
+        self.params.setHorizontalHeaderLabels(["Setting", "Value"])
         self.params.verticalHeader().hide()
         header = self.params.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
@@ -178,7 +178,7 @@ class DetailsPanel(QWidget):
         self.title.setText(f"{present.task_title(job.model_id)}{mock}")
         run = present.run_seconds(job)
         lines = [
-            f"Model: {job.model_id}",
+            f"Model: {present.model_name(job.model_id)}",
             f"Status: {present.status_text(job)}",
             f"Credits: {present.credits_text(job) or '—'}",
             f"Created: {_when(timestamp(job.created_at))}"
@@ -190,7 +190,10 @@ class DetailsPanel(QWidget):
         rows = present.param_rows(job.payload)
         self.params.setRowCount(len(rows))
         for i, (k, v) in enumerate(rows):
-            self.params.setItem(i, 0, _ro(k))
+            name = _ro(present.param_title(job.model_id, k))  # the form's words first
+            name.setToolTip(f"{name.text()} — API name: {k}")  # the API's name secondary
+            name.setData(Qt.ItemDataRole.UserRole, k)
+            self.params.setItem(i, 0, name)
             self.params.setItem(i, 1, _ro(v))
         self.params.resizeRowsToContents()
         with QSignalBlocker(self.fav_btn):
@@ -198,6 +201,12 @@ class DetailsPanel(QWidget):
             self.fav_btn.setIcon(icon("favourite-on" if job.favourite else "favourite"))
 
     def param_dict(self) -> dict[str, str]:
+        """The rows by API name (`elements.1.frontal_image_url`)."""
+        return {self.params.item(i, 0).data(Qt.ItemDataRole.UserRole):
+                self.params.item(i, 1).text() for i in range(self.params.rowCount())}
+
+    def title_dict(self) -> dict[str, str]:
+        """The rows as shown, by the form's field titles."""
         return {self.params.item(i, 0).text(): self.params.item(i, 1).text()
                 for i in range(self.params.rowCount())}
 

@@ -90,3 +90,17 @@ def test_settings_survive_a_bad_file(tmp_path):
     assert again.form_values("seedance_r2v") == {"prompt": "p"}
     (tmp_path / "window.json").write_text("{not json", encoding="utf-8")
     assert UiSettings(tmp_path).get("mock") is None
+
+
+def test_param_titles_speak_the_forms_words():
+    from app.client.present import model_name, param_title
+
+    assert param_title("kling_v3_pro_i2v", "elements.1.frontal_image_url") == \
+        "Elements 1 · Frontal image"
+    assert param_title("kling_v3_pro_i2v", "multi_prompt.2.duration") == "Shots 2 · Duration"
+    assert param_title("kling_v3_pro_i2v", "cfg_scale") == "CFG scale"
+    assert param_title("seedance_r2v", "out") == "File"
+    assert param_title("seedance_r2v", "no_such_field_url") == "No such field"
+    assert param_title("no_such_model", "prompt") == "Prompt"
+    assert model_name("seedance_r2v").endswith("(seedance_r2v)")
+    assert model_name("no_such_model") == "no_such_model"

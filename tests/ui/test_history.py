@@ -159,6 +159,13 @@ def test_panel_details_favourite_compare_delete(qtbot, store, thumbs, tmp_path, 
         params = panel.details.param_dict()
         assert params["prompt"] == newest.payload["prompt"]
         assert params["out"] == "out/2.mp4"
+        shown = panel.details.title_dict()  # the form's words, the API names secondary
+        assert shown["Prompt"] == newest.payload["prompt"] and shown["File"] == "out/2.mp4"
+        assert "prompt" not in shown and "out" not in shown
+        assert "API name: prompt" in panel.details.params.item(0, 0).toolTip() or any(
+            "API name: prompt" in panel.details.params.item(i, 0).toolTip()
+            for i in range(panel.details.params.rowCount()))
+        assert "Model: " in panel.details.meta.text() and "(" in panel.details.meta.text()
         assert panel.details.play_btn.isEnabled()
 
         panel.details.fav_btn.setChecked(True)

@@ -145,6 +145,11 @@ class DetailsPanel(QWidget):
         self.fav_btn = QPushButton("Favourite", self)
         self.fav_btn.setCheckable(True)
         self.delete_btn = QPushButton("Delete…", self)
+        self.promote_btn = QPushButton("Render for real…", self)
+        self.promote_btn.setObjectName("promoteButton")
+        self.promote_btn.setToolTip("Promote to paid: render this mock take for real, after "
+                                    "its price is shown")
+        self.promote_btn.setIcon(icon("render"))
         row1, row2 = QHBoxLayout(), QHBoxLayout()
         for b, name in ((self.play_btn, "play"), (self.rerun_btn, "rerun"),
                         (self.compare_btn, "compare"), (self.fav_btn, "favourite"),
@@ -161,6 +166,7 @@ class DetailsPanel(QWidget):
         lay.addWidget(self.params, 1)
         lay.addLayout(row1)
         lay.addLayout(row2)
+        lay.addWidget(self.promote_btn)
         self.show_job(None)
 
     def show_job(self, job: Any) -> None:
@@ -168,6 +174,7 @@ class DetailsPanel(QWidget):
         for b in (self.play_btn, self.rerun_btn, self.open_btn, self.compare_btn, self.fav_btn,
                   self.delete_btn):
             b.setEnabled(job is not None)
+        self.promote_btn.setVisible(bool(job is not None and job.mock))
         if job is None:
             self.title.setText("Select a take")
             self.meta.setText("")
@@ -220,6 +227,7 @@ class HistoryPanel(QWidget):
     take_deleted = Signal(str)  # a job id, once its file is in the trash and its row gone
     play_requested = Signal(object)
     rerun_requested = Signal(object)
+    promote_requested = Signal(object)  # a mock take to render for real
     open_requested = Signal(object)
 
     def __init__(self, model: HistoryModel, parent: QWidget | None = None) -> None:
@@ -270,6 +278,7 @@ class HistoryPanel(QWidget):
         d = self.details
         d.play_btn.clicked.connect(lambda: self._emit(self.play_requested))
         d.rerun_btn.clicked.connect(lambda: self._emit(self.rerun_requested))
+        d.promote_btn.clicked.connect(lambda: self._emit(self.promote_requested))
         d.open_btn.clicked.connect(lambda: self._emit(self.open_requested))
         d.fav_btn.toggled.connect(self.set_favourite)
         d.delete_btn.clicked.connect(self.ask_delete)

@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
         self.history.take_selected.connect(self._show_job)
         self.history.play_requested.connect(self._play_job)
         self.history.rerun_requested.connect(lambda job: c.retry(job, "Re-run"))
+        self.history.promote_requested.connect(c.promote)
         self.history.open_requested.connect(self.ask_open_in_form)
         self.history.message.connect(self._say)
         self.history.take_deleted.connect(self._on_deleted, Qt.ConnectionType.QueuedConnection)

@@ -181,13 +181,19 @@ def test_promote_to_paid_shows_the_price_then_renders_the_mock_take_for_real(
                     what="the mock take")
         mock = w.queue_model.job_at(0)
         before = await studio.balance()
-        # declined: nothing sent
-        task = w.controller.promote(mock)
+        # the history's "Render for real…" on the mock take; declined: nothing sent
+        w.choose_task("history")
+        await until(lambda: w.history_model.rowCount() == 1, what="the take in history")
+        assert w.history.select(mock.id)
+        button = w.history.details.promote_btn
+        assert button.isVisible() and button.isEnabled()
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
         await until(lambda: w.confirm_dialog is not None, what="the price")
         assert "108 credits" in w.confirm_dialog.render_button.text()
         assert w.confirm_dialog.windowTitle() == "Render this take for real"
         QTest.mouseClick(w.confirm_dialog.cancel_button, Qt.MouseButton.LeftButton)
-        await task
+        await until(lambda: w.confirm_dialog is None, what="the dialog closed")
+        await asyncio.sleep(0.2)
         assert len(await _stored(studio)) == 1
         # confirmed: one paid take, a child of the mock one, charged
         task = w.controller.promote(mock)
@@ -202,6 +208,8 @@ def test_promote_to_paid_shows_the_price_then_renders_the_mock_take_for_real(
                     what="the paid take")
         assert await studio.balance() == before - 108
         assert w.controller.promote(paid[0]) is None  # a paid take has nothing to promote
+        await until(lambda: w.history.select(paid[0].id), what="the paid take in history")
+        assert not w.history.details.promote_btn.isVisible()
         w.close()
         await studio.close()
 

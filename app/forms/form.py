@@ -27,7 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.catalog import Estimate, Report, available_tags, estimate, get_model, validate_payload
+from app.catalog import (
+    MODELS,
+    Estimate,
+    Report,
+    available_tags,
+    estimate,
+    get_model,
+    validate_payload,
+)
+from app.catalog.importer import ImportedModel
 from app.catalog.media import MediaInfo, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
 from app.catalog.roles import totals
@@ -42,6 +51,7 @@ from app.forms.base import (
     IssueLabel,
 )
 from app.forms.capabilities import Growing, Hinted, Totalled
+from app.forms.imported import ImportedSpec
 from app.forms.probing import ProbeService, probe_service
 from app.ui.palette import colour, qcolor, styled
 from app.ui.workers import Debounce
@@ -82,10 +92,25 @@ def _field_label(text: str, parent: QWidget) -> QLabel:
     return label
 
 
-def default_out(model_id: str, now: float | None = None) -> str:
-    """A workdir-relative output name: ``takes/<model>-<YYYYmmdd-HHMMSS>.mp4``."""
+def default_out(model_id: str, now: float | None = None, pattern: str | None = None,
+                taken: Any = None) -> str:
+    """A workdir-relative output name: the user's naming `pattern` (Preferences → Results:
+    ``{task}`` ``{model}`` ``{date}`` ``{time}`` ``{n}``) expanded, else
+    ``takes/<model>-<YYYYmmdd-HHMMSS>.mp4``. No file is looked at here: the download never
+    overwrites (it numbers the file)."""
+    if pattern:
+        import datetime as _dt
+
+        from app.catalog.wrapper import expand_out
+
+        try:
+            task = MODELS[model_id].task if model_id in MODELS else "take"
+            return expand_out(pattern, task=task, model=model_id,
+                              when=_dt.datetime.fromtimestamp(now or time.time()), taken=taken)
+        except (ValueError, KeyError):
+            pass  # a pattern the Preferences check would refuse: the default name
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    return f"takes/{model_id}-{stamp}.mp4"
+    return f"takes/{model_id.replace('/', '-')}-{stamp}.mp4"  # an imported id may hold '/'
 
 
 class ModeSwitch(QWidget):
@@ -132,13 +157,16 @@ class ModelForm(QWidget):
     estimate_changed = Signal(object)
     undo_changed = Signal(bool)  # whether a removed reference can be put back (Edit → Undo)
 
-    def __init__(self, model_id: str, parent: QWidget | None = None,
+    def __init__(self, model_id: str | ImportedModel, parent: QWidget | None = None,
                  service: ProbeService | None = None) -> None:
         super().__init__(parent)
-        self.model_id = model_id
-        self.spec = get_model(model_id)
+        #: a model known only by its schema (app/catalog/importer.py), else None
+        self.imported = None if isinstance(model_id, str) else model_id
+        self.model_id = model_id if isinstance(model_id, str) else model_id.id
+        self.spec: Any = get_model(model_id) if isinstance(model_id, str) else \
+            ImportedSpec(model_id)
         self.service = service or probe_service()
-        self.setObjectName(f"form:{model_id}")
+        self.setObjectName(f"form:{self.model_id}")
         self.fields: dict[str, FieldSpec] = {f.name: f for f in
                                              field_specs(self.spec.json_schema())}
         self.ctx = EditorContext(self.service, field_specs=self.fields,
@@ -281,6 +309,7 @@ class ModelForm(QWidget):
         section.setPalette(palette)
         self.grid.addWidget(section, self._row, 0, 1, 2)
         self._row += 1
+        self._outs_used: set[str] = set()  # names this form gave, so {n} counts past them
         self.out_edit = QLineEdit(default_out(self.model_id), self.body)
         self.out_edit.setObjectName("out")
         self.out_edit.setToolTip("Where the result is saved, relative to the work folder")
@@ -465,9 +494,13 @@ class ModelForm(QWidget):
     def pending_probes(self) -> list[str]:
         return list(self._pending)
 
-    def refresh_out(self) -> None:
-        """A fresh output name (after a render, so the next one does not overwrite it)."""
-        self.out_edit.setText(default_out(self.model_id))
+    def refresh_out(self, pattern: str | None = None) -> None:
+        """A fresh output name (after a render, so the next one does not overwrite it), from
+        the user's naming `pattern` when there is one."""
+        used = self._outs_used
+        used.add(self.out_edit.text())  # {n} counts past the names this form already gave
+        self.out_edit.setText(default_out(self.model_id, pattern=pattern,
+                                          taken=used.__contains__))
 
     def editor(self, name: str) -> Editor:
         return self.editors[name]
@@ -581,16 +614,24 @@ class ModelForm(QWidget):
         past a new clip's last frame moves to it there). Returns the payload validated."""
         payload = self.payload()
         params, _ = split(payload)
-        values = local_media(self.model_id, payload)
+        model = self.imported
+        values = local_media(self.model_id, payload) if model is None else \
+            model.local_media(payload)
         probes: dict[str, Any] = {}
         for v in values:
             result = self.service.request(v)
             if result is not None:
                 probes[v] = result
         self._pending = [v for v in values if v not in probes]
-        self._report = validate_payload(self.model_id, payload, probes)
-        self._estimate = estimate(self.model_id, payload, probes)
-        state = FormState(probes=probes, tags=available_tags(self.spec, params),
+        if model is None:
+            self._report = validate_payload(self.model_id, payload, probes)
+            self._estimate = estimate(self.model_id, payload, probes)
+            tags = available_tags(self.spec, params)
+        else:
+            self._report = model.validate(payload, probes)
+            self._estimate = model.price_estimate(payload, probes)
+            tags = model.available_tags(params)
+        state = FormState(probes=probes, tags=tags,
                           prefixes=tuple(self.spec.mention_prefixes), values=params)
         for editor in self.editors.values():
             editor.refresh(state)
@@ -662,6 +703,7 @@ def _empty(value: Any) -> bool:
     return value is OMIT or value in ("", [], None)
 
 
-def build_form(model_id: str, parent: QWidget | None = None) -> ModelForm:
-    """The form of a catalog model (a QApplication must exist)."""
+def build_form(model_id: str | ImportedModel, parent: QWidget | None = None) -> ModelForm:
+    """The form of a catalog model, or of a model imported from its schema (a QApplication
+    must exist)."""
     return ModelForm(model_id, parent)

@@ -402,6 +402,8 @@ class MainWindow(QMainWindow):
         except ImportError as e:
             self.no_form.setText(f"Forms are not available in this build ({e}).")
             return None
+        if self.out_pattern():
+            form.refresh_out(self.out_pattern())
         self.state.restore_form(form)
         form.set_mock(self.mock_action.isChecked())
         form.validation_changed.connect(lambda *_: self._form_changed(form))
@@ -439,7 +441,12 @@ class MainWindow(QMainWindow):
     def _next_out(self, model_id: str) -> None:
         form = self.forms.get(model_id)
         if form is not None:
-            form.refresh_out()  # the next take gets its own file
+            form.refresh_out(self.out_pattern())  # the next take gets its own file
+
+    def out_pattern(self) -> str | None:
+        """The naming pattern chosen under Preferences → Results (None: the default)."""
+        pattern = self.settings.get("out_pattern")
+        return pattern if isinstance(pattern, str) and pattern.strip() else None
 
     # ================================================================= mock
     def set_mock(self, on: bool) -> None:

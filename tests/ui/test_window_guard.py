@@ -214,3 +214,31 @@ def test_promote_to_paid_shows_the_price_then_renders_the_mock_take_for_real(
         await studio.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+
+
+def test_the_naming_pattern_of_preferences_names_each_take(aloop, qtbot, tmp_path,
+                                                          quick_double_click):
+    studio = _open(tmp_path)
+    settings = UiSettings(tmp_path / "cfg")
+    settings.set("out_pattern", "{task}/{model}-{n}.mp4")
+
+    async def scenario() -> None:
+        w = MainWindow(studio, settings)
+        w.show()
+        await w.start()
+        w.choose_task("create")
+        form = w.form
+        assert form.payload()["out"] == "create/seedance_r2v-1.mp4"
+        form.set_payload({**form.payload(), "prompt": PROMPT, "duration": 4,
+                          "resolution": "480p"})
+        await until(form.is_submittable, what="a sendable form")
+        await w.render()
+        await until(lambda: form.payload()["out"] == "create/seedance_r2v-2.mp4",
+                    what="the next take's own name")
+        await until(lambda: w.queue_model.rowCount() == 1
+                    and w.queue_model.job_at(0).result_path, timeout=20, what="the file")
+        assert w.queue_model.job_at(0).result_path.endswith("create/seedance_r2v-1.mp4")
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))

@@ -31,11 +31,12 @@ from typing import Any
 
 from app.catalog.issues import Issue
 from app.catalog.media import MB, MediaInfo, MediaRule, fmt_num, is_remote, reference_problem
+from app.catalog.pricing import Estimate
 from app.catalog.specs import FieldSpec, editor_kind, field_specs
 from app.catalog.wrapper import check_wrapper, split
 
-__all__ = ["EDITORS", "MAX_NESTING", "ImportedModel", "SchemaError", "editor_of",
-           "import_schema", "load_schema_file"]
+__all__ = ["EDITORS", "MAX_NESTING", "ImportedModel", "SchemaError", "UnknownEstimate",
+           "editor_of", "import_schema", "load_schema_file"]
 
 #: How deep objects and arrays may nest once references are resolved. The deepest curated
 #: model nests 3 levels (elements → item → reference images); a provider schema deeper
@@ -54,6 +55,18 @@ EDITORS = ("dropdown", "slider", "spin", "toggle", "text", "prompt", "media", "m
            "cards", "seed", "json")
 
 PRICE_UNKNOWN = "price unknown until the provider charges"
+
+
+@dataclass
+class UnknownEstimate(Estimate):
+    """No published price: the provider's charge is known only once it is made. `min`/`max`
+    are 0 only to keep the shape of `Estimate`; read ``known`` (False) before adding them up:
+    such a job always needs the confirm step and counts as "+ unknown" against a daily cap."""
+
+    known: bool = False
+
+    def text(self) -> str:
+        return "price unknown"
 
 
 class SchemaError(ValueError):
@@ -134,6 +147,26 @@ class ImportedModel:
             if not is_remote(value) and reference_problem(value) is None:
                 seen[value] = None
         return list(seen)
+
+    def available_tags(self, params: Mapping[str, Any]) -> dict[str, int]:
+        """How many of each mention prefix the params hold: {'Image': 2, 'Element': 1}."""
+        counts: dict[str, int] = {}
+        for spec in self.fields:
+            if spec.mention:
+                value = params.get(spec.name)
+                n = len(value) if isinstance(value, list) else (1 if value else 0)
+                counts[spec.mention] = counts.get(spec.mention, 0) + n
+        return counts
+
+    def price_estimate(self, payload: Mapping[str, Any],
+                       probes: Mapping[str, Any] | None = None) -> Estimate:
+        """The estimate as the form and the guard-rails read it: an `Estimate`, or an
+        `UnknownEstimate` (``known`` False) when no price is published."""
+        found = self.estimate(payload, probes)
+        if not found["known"]:
+            return UnknownEstimate(0, 0, found["breakdown"], list(found["notes"]))
+        return Estimate(found["min"], found["max"], found["breakdown"], list(found["notes"]),
+                        mock=split(payload)[1].get("mock") is True)
 
     def estimate(self, payload: Mapping[str, Any],
                  probes: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -484,6 +517,8 @@ def _annotate(name: str, prop: dict[str, Any], warnings: list[str], where: str) 
         items = main["items"]
         if items.get("type") == "object" or "properties" in items:
             _annotate_object(items, warnings, where + ".#")
+            if isinstance(items.get("properties"), dict) and items["properties"]:
+                prop.setdefault("x-widget", "cards")  # a card per item (app/forms/imported.py)
     media_node = main.get("items") if kind == "array" else main
     if isinstance(media_node, dict) and media_node.get("type") == "string" and \
             "enum" not in media_node and "x-media" not in prop:
@@ -708,12 +743,7 @@ def _media_slots(specs: tuple[FieldSpec, ...], data: Any,
 def _mention_issues(model: ImportedModel, params: Mapping[str, Any]) -> list[Issue]:
     from app.catalog.validate import mentions
 
-    counts: dict[str, int] = {}
-    for spec in model.fields:
-        if spec.mention:
-            value = params.get(spec.name)
-            n = len(value) if isinstance(value, list) else (1 if value else 0)
-            counts[spec.mention] = counts.get(spec.mention, 0) + n
+    counts = model.available_tags(params)
     prompts = [s for s in model.fields if editor_of(s) == "prompt"]
     issues = []
     for spec in prompts:

@@ -446,8 +446,8 @@ class MediaEditor(Editor):
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile if self.single
                            else QFileDialog.FileMode.ExistingFiles)
         patterns = " ".join(_EXTENSIONS.get(f, f"*.{f}") for f in self.rule.formats)
-        dialog.setNameFilters([f"{self.rule.kind.capitalize()} files ({patterns})",
-                               "All files (*)"])
+        kinds = [f"{self.rule.kind.capitalize()} files ({patterns})"] if patterns else []
+        dialog.setNameFilters([*kinds, "All files (*)"])  # an imported rule may list none
         dialog.filesSelected.connect(self._on_files_chosen)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.open()  # not exec(): no nested event loop (qasync)

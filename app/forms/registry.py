@@ -37,6 +37,7 @@ def _default_table() -> dict[str, Factory]:
         StringEditor,
     )
     from app.forms.elements import ElementsEditor
+    from app.forms.imported import CardsEditor
     from app.forms.media import MediaEditor
     from app.forms.prompt import PromptEditor
     from app.forms.shots import ShotsEditor
@@ -55,6 +56,7 @@ def _default_table() -> dict[str, Factory]:
         "media-list": MediaEditor,
         "shots": ShotsEditor,
         "elements": ElementsEditor,
+        "cards": CardsEditor,  # any list of objects of an imported schema
         "json": JsonEditor,
     }
 

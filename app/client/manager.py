@@ -53,6 +53,8 @@ Listener = Callable[[JobRecord], None]
 TRANSIENT = (NetworkError, ServerError, RateLimited)
 #: how long a claim on a take outlives its holder's last heartbeat (renewed every third)
 LEASE_S = 30.0
+#: a held read answered after this long is not spaced again by the shared rate limit
+HELD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -526,13 +528,21 @@ class JobManager:
         polled = False
         refused = False  # the server advertised waits but refused one: poll without
         delay = 0.0 if self.poll.wait_for(self.client.wait_max) is not None else interval
+        held = 0.0  # how long the server held the last answer
         while not rec.finished:
             await asyncio.sleep(max(delay, budget.delay()))
-            await self._limiter.acquire()
             wait = None if refused else self.poll.wait_for(self.client.wait_max)
+            if wait is None or held < HELD_S:
+                # the shared gap between status requests; a read the server held for a
+                # while has been spaced by the server already (and another job's queue
+                # must not delay the end of this one)
+                await self._limiter.acquire()
             budget.spend()
+            sent = time.monotonic()
+            held = 0.0
             try:
                 job, hint = await self.client.get_job_with_hint(rec.remote_id or "", wait=wait)
+                held = time.monotonic() - sent if wait is not None else 0.0
             except NotFound:
                 self._update(rec, status="failed", error_code="not_found",
                              error_message="The API no longer knows this job",

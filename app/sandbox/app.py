@@ -17,7 +17,8 @@ Wire details the contract leaves open, as this server implements them:
   ``invalid_json``); the job is planned from the params as the catalog coerced them
   (`validated_params`: seedance ``duration: "5.0"`` renders 5 s).
 - ``GET /v1/jobs/<id>?wait=S`` (0 < S ≤ 30, seconds): held until the job's status changes,
-  its progress reaches the next multiple of 0.05, or S seconds pass; then the job object as
+  its progress reaches the next multiple of 0.05 (after 1 s held at least), or S seconds
+  pass; then the job object as
   without ``wait``. An invalid ``wait`` → 422. Every response of the API carries
   ``Job-Wait-Max: 30`` to say so (`app.sandbox.watch`; docs/api.md).
 - ``GET /v1/jobs?status=&limit=&cursor=`` → ``{"jobs": [...], "next_cursor": str | null}``,
@@ -72,7 +73,7 @@ from app.sandbox.faults import FaultError
 from app.sandbox.middleware import ASGIApp, AuthMiddleware, Drop, FaultMiddleware
 from app.sandbox.plan import make_plan
 from app.sandbox.store import IdempotencyConflict, InsufficientCredits
-from app.sandbox.watch import WAIT_HEADER, WAIT_MAX_S, step_of
+from app.sandbox.watch import PROGRESS_HOLD_S, WAIT_HEADER, WAIT_MAX_S, step_of
 from app.sandbox.wire import BadRequest, json_object, parse_range, shown
 
 if TYPE_CHECKING:
@@ -99,7 +100,8 @@ IdempotencyKey = Annotated[str | None, Header(
 WaitQuery = Annotated[float | None, Query(
     gt=0, le=WAIT_MAX_S, allow_inf_nan=False,
     description="Hold the answer until the job's status changes, its progress reaches the "
-                f"next multiple of 0.05, or this many seconds pass (0 < wait ≤ {WAIT_MAX_S:g})")]
+                "next multiple of 0.05 (once held 1 s), or this many seconds pass "
+                f"(0 < wait ≤ {WAIT_MAX_S:g})")]
 RangeHeader = Annotated[str | None, Header(
     alias="Range", description="`bytes=<first>-[<last>]` or `bytes=-<suffix>`; several "
                                "ranges or an invalid one are ignored (200)")]
@@ -404,6 +406,7 @@ class _Api:
         Sleeps on the job's event (set by the engine) with a timeout: no polling."""
         loop = asyncio.get_running_loop()
         end = loop.time() + wait
+        hold_until = loop.time() + min(wait, PROGRESS_HOLD_S)
         engine = self.engine
         with engine.signals.watch(job_id) as changed:
             row = engine.refresh(self.store.get_job(job_id))  # read after subscribing
@@ -414,8 +417,9 @@ class _Api:
                 now = loop.time()
                 timeout = end - now
                 step_at = engine.next_step_at(row)
-                if step_at is not None:
-                    timeout = min(timeout, max(0.0, step_at - time.time()) + 0.001)
+                if step_at is not None:  # the next progress step, not before the hold
+                    step_in = max(step_at - time.time(), hold_until - now)
+                    timeout = min(timeout, max(0.0, step_in) + 0.001)
                 if timeout <= 0:
                     break
                 with contextlib.suppress(TimeoutError):
@@ -423,7 +427,9 @@ class _Api:
                 changed.clear()  # cleared before the read: a change after it sets it again
                 row = engine.refresh(self.store.get_job(job_id) or row)
                 job = engine.job_object(row)
-                if (job["status"], step_of(job["progress"])) != seen or loop.time() >= end:
+                if job["status"] != seen[0] or loop.time() >= end:
+                    break
+                if step_of(job["progress"]) != seen[1] and loop.time() >= hold_until:
                     break
             return job
 

@@ -4,7 +4,8 @@ The engine's worker threads call `JobSignals.changed(job_id)` after every status
 commit (queued → running, and the finish, cancel and time-out); each waiting request holds an
 `asyncio.Event` on the server's loop that the signal sets with `call_soon_threadsafe`. A
 request waits on its event with a timeout (the end of its wait, or the moment the job's
-time-derived progress reaches its next `PROGRESS_STEP`), so nothing spins.
+time-derived progress reaches its next `PROGRESS_STEP` but not before `PROGRESS_HOLD_S`),
+so nothing spins.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from collections.abc import Iterator
 WAIT_MAX_S = 30.0
 #: the response header that says the server takes `?wait=` (its value: WAIT_MAX_S)
 WAIT_HEADER = "Job-Wait-Max"
-#: a held read also returns when the job's progress reaches the next multiple of this
+#: a held read also returns when the job's progress reaches the next multiple of this…
 PROGRESS_STEP = 0.05
+#: …once it has been held this long (a status change answers at once): a short job's
+#: steps would otherwise come ten a second, each a request
+PROGRESS_HOLD_S = 1.0
 
 _Entry = tuple[asyncio.AbstractEventLoop, asyncio.Event]
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.sandbox.server import SandboxServer
-from app.sandbox.watch import PROGRESS_STEP, WAIT_HEADER, step_of
+from app.sandbox.watch import PROGRESS_HOLD_S, WAIT_HEADER, step_of
 from sandbox.helpers import api_client, submit
 
 #: a seedance take with no uploads, free
@@ -52,23 +52,27 @@ def test_every_answer_advertises_the_wait(client):
 
 
 def test_a_held_read_answers_at_each_change_and_sees_the_end_at_once(slow):
-    """queued → running, every progress step of 0.05, the finish: each answered when it
-    happens, not when the wait ends; the finish within 0.3 s of the server's finished_at."""
+    """queued → running and the finish answered when they happen; a progress step once the
+    read was held PROGRESS_HOLD_S; never the whole wait of 30 s; the finish within 0.3 s of
+    the server's own finished_at."""
     with api_client(slow) as c:
         job = submit(c, "seedance_r2v", MOCK).json()
         seen: list[tuple[float, dict[str, Any]]] = []
         last = job
         while last["status"] not in ("succeeded", "failed"):
-            took, last = held(c, job["id"], 30)
-            seen.append((took, last))
-            assert took < 5, (took, last)  # never the whole wait of 30 s
-            assert len(seen) < 60
+            took, got = held(c, job["id"], 30)
+            seen.append((took, got))
+            assert took < 5, (took, got)
+            if got["status"] == last["status"]:  # a progress step: after the hold, a new step
+                assert took >= PROGRESS_HOLD_S - 0.05, (took, got)
+                assert step_of(got["progress"]) > step_of(last["progress"]), (last, got)
+            assert len(seen) < 10
+            last = got
         now = time.time()
     statuses = [j["status"] for _, j in seen]
     assert statuses[0] == "running" and statuses[-1] == "succeeded", statuses
-    steps = [step_of(j["progress"]) for _, j in seen if j["status"] == "running"]
-    assert steps == sorted(steps) and len(set(steps)) == len(steps), steps  # one answer a step
-    assert len(steps) >= 0.9 / PROGRESS_STEP - 2, steps  # ~19 steps of a 2 s render
+    assert seen[0][0] < 0.9  # queued → running (0.2 s in) answered then, not after the hold
+    assert 1 <= statuses.count("running") <= 3, seen  # 2 s: a step or two between
     finished = _ts(seen[-1][1]["finished_at"])
     assert now - finished < 0.3, now - finished
 
@@ -77,10 +81,7 @@ def test_a_held_read_of_a_job_that_does_not_change_lasts_the_wait(tmp_path):
     with SandboxServer(tmp_path / "sb", render_seconds=0.3, job_timeout_s=60.0,
                        faults={"stuck_jobs": 1}) as sb, api_client(sb) as c:
         job = submit(c, "seedance_r2v", MOCK).json()
-        deadline = time.monotonic() + 10
-        while c.get(f"/v1/jobs/{job['id']}").json()["progress"] < 0.9:  # stuck at 0.9 now
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        stuck(c, job["id"])
         reads = _count_loop_reads(sb)
         took, got = held(c, job["id"], 1.5)
         assert got["status"] == "running" and got["progress"] == 0.9
@@ -93,7 +94,7 @@ def test_cancel_wakes_a_held_read(tmp_path):
     with SandboxServer(tmp_path / "sb", render_seconds=0.3, job_timeout_s=60.0,
                        faults={"stuck_jobs": 1}) as sb, api_client(sb) as c:
         job = submit(c, "seedance_r2v", MOCK).json()
-        time.sleep(0.5)
+        stuck(c, job["id"])
         out: dict[str, Any] = {}
 
         def hold() -> None:
@@ -131,6 +132,7 @@ def test_stopping_the_server_answers_held_reads(tmp_path):
     try:
         with api_client(sb) as c:
             job = submit(c, "seedance_r2v", MOCK).json()
+            stuck(c, job["id"])
         out: dict[str, Any] = {}
 
         def hold() -> None:
@@ -153,6 +155,15 @@ def test_stopping_the_server_answers_held_reads(tmp_path):
     t.join(10)
     assert time.monotonic() - started < 2.0
     assert out.get("status") == 200, out
+
+
+def stuck(c: httpx.Client, job_id: str) -> None:
+    """Until a stuck job's progress stopped at its top (0.9): from then on only a cancel,
+    the time-out or the end of a wait answers a held read."""
+    deadline = time.monotonic() + 10
+    while c.get(f"/v1/jobs/{job_id}").json()["progress"] < 0.9:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def _ts(iso: str) -> float:

@@ -255,6 +255,8 @@ def import_schema(doc: Any, *, model_id: str | None = None, name: str | None = N
         raise SchemaError("the input schema has no properties: there is nothing to fill in")
     _annotate_object(normalized, warnings, "")
     _check_validator_schema(normalized)
+    warnings += [f"{where}: its pattern is not checked here (it could take very long to test); "
+                 "the provider checks it" for where in _unsafe_patterns(normalized, "")]
     mid = model_id or found_id or str(normalized.get("title") or "imported")
     return ImportedModel(
         id=mid, name=name or found_name or str(normalized.get("title") or mid), source=source,
@@ -596,6 +598,19 @@ def _rule_from_fal(kind: str, x: dict[str, Any], warnings: list[str], where: str
         min_fps=num("min_fps"), max_fps=num("max_fps"), **ints)
 
 
+def _unsafe_patterns(node: Any, where: str) -> Iterator[str]:
+    if not isinstance(node, dict):
+        return
+    if "pattern" in node and not safe_pattern(node["pattern"]):
+        yield where or "the input"
+    for name, sub in (node.get("properties") or {}).items():
+        yield from _unsafe_patterns(sub, _join(where, name))
+    yield from _unsafe_patterns(node.get("items"), _join(where, "#"))
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in node.get(key) or []:
+            yield from _unsafe_patterns(sub, where)
+
+
 def _check_validator_schema(schema: dict[str, Any]) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError as BadSchema
@@ -649,11 +664,44 @@ def _validate(model: ImportedModel, payload: Any, probes: Mapping[str, Any]) -> 
     return report
 
 
+#: A group holding a quantifier that is itself repeated — (a+)+, (\w*)*, (x|y+){2,} — can take
+#: exponential time to test in Python's re: such a pattern is left to the provider.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+#: Strings longer than this are not tested against a pattern here (the provider still does).
+MAX_PATTERN_INPUT = 10_000
+
+
+def safe_pattern(pattern: Any) -> bool:
+    """Whether a schema's ``pattern`` is tested locally: it compiles and cannot backtrack
+    exponentially (no repeated group that holds a quantifier)."""
+    if not isinstance(pattern, str) or len(pattern) > 1000 or _NESTED_QUANTIFIER.search(pattern):
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+def _pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    from jsonschema.exceptions import ValidationError
+
+    if not isinstance(instance, str) or not safe_pattern(pattern) or \
+            len(instance) > MAX_PATTERN_INPUT:
+        return
+    if re.search(pattern, instance) is None:
+        yield ValidationError(f"{instance[:40]!r} does not match {pattern!r}")
+
+
+def _validator_class() -> Any:
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
 def schema_issues(model: ImportedModel, params: Mapping[str, Any]) -> list[Issue]:
     """jsonschema's findings on the params, one per field path, in words."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(model.schema)
+    validator = _validator_class()(model.schema)
     issues: dict[str, Issue] = {}
     for err in sorted(validator.iter_errors(dict(params)), key=lambda e: len(e.absolute_path)):
         for path, message in _explain(model, err):
@@ -714,6 +762,8 @@ def _message(kind: str, limit: Any, value: Any, label: str) -> str:
                 "object": f"{label} must be an object"}.get(wanted, f"{label} has the wrong type")
     if kind == "additionalProperties":
         return f"{label} holds a key this model does not take"
+    if kind == "pattern":
+        return f"{label} does not have the form this model expects ({str(limit)[:60]})"
     if kind == "multipleOf":
         return f"{label} must be a multiple of {fmt_num(limit)}, not {_shown(value)}"
     return f"{label} is not valid ({kind})"

@@ -341,6 +341,7 @@ def test_references_that_fan_out_are_refused_quickly() -> None:
     ({"openapi": "3.0.0", "paths": {"/a": {"get": {}}}}, "has no POST operation"),
     ({"type": "object", "properties": {"a": {"type": "strng"}}}, "not a valid JSON Schema at"),
     ({"type": "object", "properties": {"a": {"minimum": "low"}}}, "not a valid JSON Schema"),
+    ({"type": "object", "properties": {"a": {"pattern": "("}}}, "'\\(' is not a 'regex'"),
 ])
 def test_documents_that_are_not_schemas_say_why(doc: Any, message: str) -> None:
     with pytest.raises(SchemaError, match=message):
@@ -359,3 +360,18 @@ def test_prices_published_or_unknown() -> None:
     strange = import_schema({"type": "object", "properties": {"p": {"type": "string"}}},
                             price={"rule": "per_token"})
     assert strange.estimate({})["known"] is False
+
+
+def test_a_pattern_that_could_backtrack_for_ever_is_left_to_the_provider() -> None:
+    model = import_schema({"type": "object", "properties": {
+        "voice": {"type": "string", "pattern": "^(a+)+$"},
+        "code": {"type": "string", "pattern": "^[0-9]{3}$"}}})
+    assert model.warnings == tuple(
+        f"{name}: its pattern is not checked here (it could take very long to test); the "
+        "provider checks it" for name in ("voice",))
+    started = time.monotonic()
+    report = model.validate({"voice": "a" * 64 + "!", "code": "12a", "out": "o.mp4"})
+    assert time.monotonic() - started < 1  # re.search on (a+)+$ would take ages
+    assert [(e.field, e.message) for e in report.errors] == [
+        ("code", "Code does not have the form this model expects (^[0-9]{3}$)")]
+    assert model.validate({"code": "123", "out": "o.mp4"}).valid

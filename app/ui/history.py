@@ -37,12 +37,12 @@ from app.catalog import MODELS
 from app.catalog.status import timestamp
 from app.client import present
 from app.ui.paint import draw_badge, draw_thumb, status_colour
+from app.ui.palette import qcolor
 from app.ui.queue import JobRole, thumb_path
 from app.ui.thumbs import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
 PAGE = 120
-FAVOURITE = QColor("#e0b030")
 Runner = Callable[..., object]  # run(fn, *args, **kw): call fn on the store's thread, in order
 
 
@@ -382,7 +382,7 @@ class HistoryDelegate(QStyledItemDelegate):
         bold.setBold(True)
         p.setFont(bold)
         if job.favourite:
-            p.setPen(FAVOURITE)
+            p.setPen(qcolor("favourite"))
             p.drawText(QRect(r.x(), y, 16, lh), Qt.AlignmentFlag.AlignLeft, "★")
         p.setPen(fg)
         p.drawText(QRect(x0, y, r.right() - x0, lh), Qt.AlignmentFlag.AlignLeft, title)

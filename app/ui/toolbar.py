@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolBar, QWidget
 
 from app.ui.icons import icon
+from app.ui.palette import styled
 
 OFFLINE_TEXT = "Offline — retrying…"
 
@@ -29,9 +30,9 @@ class StudioToolbar(QToolBar):
         self.offline_label.setObjectName("offline")
         self.offline_label.setToolTip("The API does not answer. Takes keep their place and "
                                       "carry on by themselves once it is back.")
-        self.offline_label.setStyleSheet(
-            "background:#c0392b;color:white;font-weight:bold;border-radius:4px;"
-            "padding:2px 8px;margin-right:12px;")
+        self.offline_label.setStyleSheet(styled(
+            "background:$error;color:$on_accent;font-weight:bold;border-radius:4px;"
+            "padding:2px 8px;margin-right:12px;"))
         # a toolbar shows and hides its widgets through their actions
         self._offline_action = self.addWidget(self.offline_label)
         self._offline_action.setVisible(False)

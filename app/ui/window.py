@@ -40,6 +40,7 @@ from app.ui.icons import icon
 from app.ui.intent import IntentGate
 from app.ui.nav import HISTORY, TaskNav, TierSwitch
 from app.ui.paint import forget_scaled
+from app.ui.palette import styled
 from app.ui.preview import PreviewWidget
 from app.ui.queue import QueueModel, QueuePanel
 from app.ui.thumbs import ThumbnailCache
@@ -181,8 +182,10 @@ class MainWindow(QMainWindow):
         self.render_btn.setMinimumHeight(34)
         self.render_btn.setToolTip(RENDER_TIP)
         self.mock_badge = QLabel("MOCK", self)
-        self.mock_badge.setStyleSheet(
-            "background:#e08a1e;color:white;font-weight:bold;border-radius:4px;padding:2px 8px;")
+        self.mock_badge.setObjectName("mockBadge")
+        self.mock_badge.setStyleSheet(styled(
+            "background:$mock;color:$on_accent;font-weight:bold;border-radius:4px;"
+            "padding:2px 8px;"))
         self.mock_badge.setToolTip("Mock renders are free placeholders, not real generations")
         self.render_note = QLabel("", self)
         self.render_note.setObjectName("renderNote")
@@ -397,11 +400,7 @@ class MainWindow(QMainWindow):
         """The (cached) form of a model, with its last-used values restored."""
         if model_id in self.forms:
             return self.forms[model_id]
-        try:
-            form = build_form(model_id, self)
-        except ImportError as e:
-            self.no_form.setText(f"Forms are not available in this build ({e}).")
-            return None
+        form = build_form(model_id, self)
         if self.out_pattern():
             form.refresh_out(self.out_pattern())
         self.state.restore_form(form)

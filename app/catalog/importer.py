@@ -36,7 +36,7 @@ from app.catalog.specs import FieldSpec, editor_kind, field_specs
 from app.catalog.wrapper import check_wrapper, split
 
 __all__ = ["EDITORS", "MAX_NESTING", "ImportedModel", "SchemaError", "UnknownEstimate",
-           "editor_of", "import_schema", "load_schema_file"]
+           "editor_of", "extra_models", "import_schema", "load_schema_file"]
 
 #: How deep objects and arrays may nest once references are resolved. The deepest curated
 #: model nests 3 levels (elements → item → reference images); a provider schema deeper
@@ -262,6 +262,29 @@ def import_schema(doc: Any, *, model_id: str | None = None, name: str | None = N
         id=mid, name=name or found_name or str(normalized.get("title") or mid), source=source,
         schema=normalized, fields=field_specs(normalized), warnings=tuple(warnings),
         price=price if price is not None else found_price)
+
+
+def extra_models(listing: Any, known: Any = None) -> tuple[list[ImportedModel], list[str]]:
+    """The models a server's ``GET /v1/models`` lists beyond `known` (default: the curated
+    catalog), imported, with their published prices; and one line per entry that could not
+    be used (what the window's "More models" section shows and what it says it left out)."""
+    from app.catalog.models import MODELS
+
+    skip = set(MODELS if known is None else known)
+    models = listing.get("models") if isinstance(listing, dict) else None
+    if not isinstance(models, list):
+        return [], ["the model list is not {\"models\": [...]}"]
+    found: list[ImportedModel] = []
+    problems: list[str] = []
+    for entry in models:
+        mid = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(mid, str) or mid in skip:
+            continue
+        try:
+            found.append(import_schema(entry))
+        except SchemaError as e:
+            problems.append(f"{mid[:80]}: {e}")
+    return found, problems
 
 
 def _json_kind(value: Any) -> str:
@@ -497,6 +520,10 @@ def _annotate_object(obj: dict[str, Any], warnings: list[str], where: str) -> No
     if not isinstance(props, dict):
         return
     for name, prop in props.items():
+        if "." in name or name.isdigit() or name == "#":
+            warnings.append(f"{_join(where, name)}: a field name with a dot or only digits "
+                            "cannot be told apart in messages; it is checked but named "
+                            "loosely")
         if isinstance(prop, dict):
             _annotate(name, prop, warnings, _join(where, name))
 

@@ -136,3 +136,34 @@ def test_a_listing_needs_the_model_named_when_it_holds_several(
     assert import_schema(listing, model_id="wan_27_video_edit").id == "wan_27_video_edit"
     with pytest.raises(SchemaError, match="no model 'sora' in this listing"):
         import_schema(listing, model_id="sora")
+
+
+def test_extra_models_are_the_ones_beyond_the_curated_seven(
+        published: dict[str, ImportedModel]) -> None:
+    import json
+
+    from app.catalog.importer import extra_models
+
+    fal = json.loads((Path(__file__).parent / "schemas" /
+                      "fal-wan-3.0-prime-image-to-video.json").read_text())["models"][0]
+    listing = {"models": [
+        *({"id": m.id, "name": m.name, "schema": m.schema, "price": m.price}
+          for m in published.values()),
+        {"id": "wan-3-prime", "name": "Wan 3.0 Prime",
+         "schema": fal["openapi"]["components"]["schemas"]["Wan3PrimeImageToVideoInput"] | {
+             "$defs": {}}, "price": {"rule": "flat", "credits": 90}},
+        {"id": "broken", "schema": {"type": "object", "properties": {}}},
+        "not an entry"]}
+    found, problems = extra_models(listing)
+    assert [m.id for m in found] == ["wan-3-prime"]
+    assert found[0].estimate({"start_image_url": "https://m.example/s.png"})["min"] == 90
+    assert problems == ["broken: the input schema has no properties: there is nothing to "
+                        "fill in"]
+    assert extra_models({"nope": 1}) == ([], ['the model list is not {"models": [...]}'])
+
+
+def test_a_field_name_with_a_dot_is_said() -> None:
+    model = import_schema({"type": "object", "properties": {"a.b": {"type": "string"}}})
+    assert model.warnings == ("a.b: a field name with a dot or only digits cannot be told "
+                              "apart in messages; it is checked but named loosely",)
+    assert not model.validate({"a.b": 3, "out": "o.mp4"}).valid

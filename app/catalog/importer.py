@@ -817,24 +817,37 @@ def _media_slots(specs: tuple[FieldSpec, ...], data: Any,
                 yield from _media_slots(spec.children, item, f"{path}.{i}.")
 
 
+def _prompt_texts(model: ImportedModel, params: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(path, text) of every prompt the params hold: top level and inside cards (shots)."""
+    for spec in model.fields:
+        value = params.get(spec.name)
+        if editor_of(spec) == "prompt" and isinstance(value, str):
+            yield spec.name, value
+        elif spec.children and isinstance(value, list):
+            for i, item in enumerate(value):
+                for child in spec.children:
+                    text = item.get(child.name) if isinstance(item, dict) else None
+                    if editor_of(child) == "prompt" and isinstance(text, str):
+                        yield f"{spec.name}.{i}.{child.name}", text
+
+
 def _mention_issues(model: ImportedModel, params: Mapping[str, Any]) -> list[Issue]:
     from app.catalog.validate import mentions
 
+    prefixes = model.mention_prefixes
+    if not prefixes:
+        return []
     counts = model.available_tags(params)
-    prompts = [s for s in model.fields if editor_of(s) == "prompt"]
     issues = []
-    for spec in prompts:
-        text = params.get(spec.name)
-        if not isinstance(text, str) or not model.mention_prefixes:
-            continue
+    for path, text in _prompt_texts(model, params):
         bad = []
         for prefix, n, _, _ in mentions(text):
-            if prefix not in model.mention_prefixes:
+            if prefix not in prefixes:
                 continue  # no field says so: the provider may mean something else by it
             if n < 1 or n > counts.get(prefix, 0):
                 bad.append(f"@{prefix}{n} (there are {counts.get(prefix, 0)})")
         if bad:
-            issues.append(Issue(spec.name, "Mentions point at nothing: " + ", ".join(
+            issues.append(Issue(path, "Mentions point at nothing: " + ", ".join(
                 dict.fromkeys(bad))))
     return issues
 

@@ -154,6 +154,8 @@ INVALID: list[tuple[Path, dict[str, Any], str]] = [
     (KLING, {"multi_prompt": [{"duration": "3"}]}, "multi_prompt.0.prompt"),
     (KLING, {"elements": [{"video_url": 12}]}, "elements.0.video_url"),
     (KLING, {"prompt": "the @Element2 turns"}, "prompt"),
+    (KLING, {"prompt": None, "multi_prompt": [{"prompt": "a"}, {"prompt": "@Element3 b"}]},
+     "multi_prompt.1.prompt"),
     (SEEDANCE, {"resolution": "4k"}, "resolution"),
     (SEEDANCE, {"video_urls": ["not a url\x00"]}, "video_urls.0"),
     (SEEDANCE, {"prompt": "@Video1 moves"}, "prompt"),

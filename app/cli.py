@@ -33,6 +33,8 @@ def _check(args: argparse.Namespace) -> int:
         from app.client.cli import check_with_schema
 
         return check_with_schema(args)
+    if args.model is not None:
+        raise UsageError("--model needs --schema FILE (it names a model of that file)")
     if args.payload is None:  # as argparse says it when both are required
         missing = "payload" if args.model_id else "model_id, payload"
         raise UsageError(f"the following arguments are required: {missing} (see takes check "
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", metavar="FILE",
                    help="check against a model's input schema file instead of a catalog model: "
                         "takes check --schema FILE PAYLOAD")
+    p.add_argument("--model", metavar="ID",
+                   help="with --schema: the model to read from a file listing several")
     p.set_defaults(func=_check)
     p = sub.add_parser("models", help="list the model catalog as JSON")
     p.set_defaults(func=_models)

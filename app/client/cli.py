@@ -594,7 +594,7 @@ def check_with_schema(args: argparse.Namespace) -> int:
 
     if args.payload is not None or args.model_id is None:
         raise UsageError("with --schema FILE give one PAYLOAD file (and no model id)")
-    model = _imported(args.schema, None)
+    model = _imported(args.schema, args.model)
     payload_file = args.model_id
     payload = json_object_file(payload_file)
     base = Path(payload_file).resolve().parent

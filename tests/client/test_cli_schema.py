@@ -157,3 +157,23 @@ def test_check_with_schema_and_a_model_id_is_a_usage_error(tmp_path: Path) -> No
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr == ("takes check: with --schema FILE give one PAYLOAD file (and no model "
                            "id)\n")
+
+
+def test_a_listing_of_several_models_needs_model(tmp_path: Path) -> None:
+    raw = json.loads(KLING.read_text())
+    entry = raw["models"][0]
+    listing = write(tmp_path / "two.json", {"models": [entry, {**entry, "endpoint_id": "other"}]})
+    payload = write(tmp_path / "p.json", {"start_image_url": "https://m.example/s.png",
+                                          "out": "o.mp4"})
+    proc = takes("schema", str(listing), cwd=tmp_path, tmp=tmp_path)
+    assert proc.returncode == 2 and "holds 2 models: pick one with --model" in proc.stderr
+    proc = takes("schema", str(listing), "--model", "other", cwd=tmp_path, tmp=tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["model"] == "other"
+    proc = takes("check", "--schema", str(listing), "--model", "other", str(payload),
+                 cwd=tmp_path, tmp=tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["model"] == "other"
+    proc = takes("check", "--model", "other", "kling_v3_pro_i2v", str(payload), cwd=tmp_path,
+                 tmp=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == ("takes check: --model needs --schema FILE (it names a model of that "
+                           "file)\n")

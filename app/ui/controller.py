@@ -379,25 +379,12 @@ class StudioController(QObject):
         return self.spawn(self._retry(job, request, key), what)
 
     async def _retry(self, job: JobRecord, request: SendRequest, key: str) -> None:
-        manager, what = self.studio.manager, request.what
-        try:
-            confirmed = await self._confirm(request, job.payload)
-            if confirmed is None:
-                return
-            job = await self.studio.run(manager.retry(job.id, idempotency_key=key,
-                                                      confirmed=confirmed))
-        except Refused as e:
-            self.message.emit(f"{what}: {e}")
-            return
-        except TRANSIENT as e:
-            await self._send_later(key)
-            self.message.emit(f"Not confirmed yet ({e}): the new take waits in the queue and "
-                              "is sent by itself, once, when the API answers.")
-            return
-        finally:
-            self.intents.end(RETRY)
-        self.sent.emit(job)
-        await self.refresh_balance()
+        manager = self.studio.manager
+        new = await self._again(request, job.payload, key, lambda confirmed: manager.retry(
+            job.id, idempotency_key=key, confirmed=confirmed))
+        if new is not None:
+            self.sent.emit(new)
+            await self.refresh_balance()
 
     def promote(self, job: JobRecord) -> asyncio.Task[None] | None:
         """"Promote to paid": a mock take rendered for real, after its price is shown (always,
@@ -420,36 +407,55 @@ class StudioController(QObject):
 
     async def _promote(self, job: JobRecord, payload: dict[str, Any], request: SendRequest,
                        key: str) -> None:
+        manager = self.studio.manager
+        new = await self._again(request, payload, key, lambda _confirmed: manager.submit(
+            job.model_id, payload, parent_id=job.id, idempotency_key=key, confirmed=True),
+            always_ask=True)
+        if new is not None:
+            self.sent.emit(new)
+            self.message.emit(f"Sent for real: {present.task_title(job.model_id)} "
+                              f"({present.credits_text(new)}).")
+            await self.refresh_balance()
+
+    async def _again(self, request: SendRequest, payload: dict[str, Any], key: str,
+                     send: Callable[[bool], Coroutine[Any, Any, JobRecord]], *,
+                     always_ask: bool = False) -> JobRecord | None:
+        """A take rendered again (Retry, Re-run, Promote): the gate and the confirm step, then
+        `send(confirmed)` on the core; None when refused, declined or left to wait (said)."""
         what = request.what
         try:
-            verdict = await self.studio.check(job.model_id, payload, request.estimate)
-            if verdict is not None and not (verdict.allowed or verdict.needs_confirm
-                                            or verdict.offline):
-                self.message.emit(f"{what}: {verdict.message}")
-                return
-            ask = self._ask_confirm() if self._ask_confirm is not None else None
-            if ask is None or verdict is None:
-                self.message.emit(f"{what}: the price cannot be shown here; not sent.")
-                return
-            if not await ask(verdict, request):
-                self.message.emit(f"{what}: not sent (not confirmed). Nothing was charged.")
-                return
-            new = await self.studio.run(self.studio.manager.submit(
-                job.model_id, payload, parent_id=job.id, idempotency_key=key, confirmed=True))
+            confirmed = await (self._show_price(request, payload) if always_ask
+                               else self._confirm(request, payload))
+            if confirmed is None:
+                return None
+            return await self.studio.run(send(confirmed))
         except Refused as e:
             self.message.emit(f"{what}: {e}")
-            return
+            return None
         except TRANSIENT as e:
             await self._send_later(key)
-            self.message.emit(f"Not confirmed yet ({e}): the paid take waits in the queue and "
+            self.message.emit(f"Not confirmed yet ({e}): the new take waits in the queue and "
                               "is sent by itself, once, when the API answers.")
-            return
+            return None
         finally:
             self.intents.end(RETRY)
-        self.sent.emit(new)
-        self.message.emit(f"Sent for real: {present.task_title(job.model_id)} "
-                          f"({present.credits_text(new)}).")
-        await self.refresh_balance()
+
+    async def _show_price(self, request: SendRequest, payload: dict[str, Any]) -> bool | None:
+        """The price shown whatever the threshold (Promote to paid): True once confirmed."""
+        what = request.what
+        verdict = await self.studio.check(request.model_id, payload, request.estimate)
+        if verdict is not None and not (verdict.allowed or verdict.needs_confirm
+                                        or verdict.offline):
+            self.message.emit(f"{what}: {verdict.message}")
+            return None
+        ask = self._ask_confirm() if self._ask_confirm is not None else None
+        if ask is None or verdict is None:
+            self.message.emit(f"{what}: the price cannot be shown here; not sent.")
+            return None
+        if not await ask(verdict, request):
+            self.message.emit(f"{what}: not sent (not confirmed). Nothing was charged.")
+            return None
+        return True
 
     def cancel(self, job_id: str) -> asyncio.Task[None]:
         return self.spawn(self._cancel(job_id), "Cancel")

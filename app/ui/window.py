@@ -269,10 +269,7 @@ class MainWindow(QMainWindow):
         self.state.save(self, self.studio.core.call_soon)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        for name in ("preferences", "ledger"):
-            child = self.findChild(QWidget, name)
-            if child is not None and hasattr(child, "shutdown"):
-                child.shutdown()
+        self._shut_dialogs()
         self.save_settings()
         self.controller.close()
         self.preview.unload()
@@ -304,6 +301,21 @@ class MainWindow(QMainWindow):
             view.setProperty("takesWired", True)
             self.controller.balance_changed.connect(view.refresh_soon)  # after each charge
         return view
+
+    def _shut_dialogs(self) -> None:
+        """Preferences and the ledger stop their workers (only if they were ever opened)."""
+        import sys
+
+        if "app.ui.preferences" in sys.modules:
+            from app.ui.preferences import PreferencesDialog
+
+            for dlg in self.findChildren(PreferencesDialog):
+                dlg.shutdown()
+        if "app.ui.ledger_view" in sys.modules:
+            from app.ui.ledger_view import LedgerView
+
+            for view in self.findChildren(LedgerView):
+                view.shutdown()
 
     def set_theme(self, choice: str) -> None:
         from PySide6.QtWidgets import QApplication

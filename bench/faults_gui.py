@@ -62,6 +62,7 @@ STEP_TIMEOUT_S = 90.0
 
 def _env(root: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "TAKES_DATA_DIR": str(root / "data"), "PYTHONPATH": str(ROOT),
+            "TAKES_WORK_DIR": str(root / "data" / "work"),  # results beside the data, not ~
             "QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.multimedia.*=false",
             "XDG_CONFIG_HOME": str(root / "config"), "XDG_RUNTIME_DIR": str(root / "run"),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **extra}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +77,9 @@ def keys(standard: QKeySequence.StandardKey, *fallback: str) -> list[QKeySequenc
     return found or [QKeySequence(f) for f in fallback]
 
 
-def _send_key(widget: QWidget, seq: QKeySequence) -> None:
-    """Hand the key of `seq` to `widget` as typed (press and release)."""
+def _send_key(widget: QWidget, seq: QKeySequence, action: QAction) -> None:
+    """Hand the key of `seq` to `widget` as typed (press and release), `action` off meanwhile
+    (a key event sent to a widget meets the shortcut map again)."""
     combo = seq[0]
     key, mods = combo.key(), combo.keyboardModifiers()
     text = QKeySequence(key).toString() if mods == Qt.KeyboardModifier.NoModifier else ""
@@ -85,8 +87,13 @@ def _send_key(widget: QWidget, seq: QKeySequence) -> None:
         text = " "
     elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
         text = ""
-    for kind in (QKeyEvent.Type.KeyPress, QKeyEvent.Type.KeyRelease):
-        QApplication.sendEvent(widget, QKeyEvent(kind, key, mods, text))
+    was = action.isEnabled()
+    action.setEnabled(False)
+    try:
+        for kind in (QKeyEvent.Type.KeyPress, QKeyEvent.Type.KeyRelease):
+            QApplication.sendEvent(widget, QKeyEvent(kind, key, mods, text))
+    finally:
+        action.setEnabled(was)
 
 
 class _KeyWatch(QObject):
@@ -94,11 +101,11 @@ class _KeyWatch(QObject):
 
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
-        self.pressed: QObject | None = None
+        self.pressed: tuple[QObject, QKeySequence] | None = None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Shortcut:
-            self.pressed = watched
+            self.pressed = (watched, QKeySequence(event.key()))
         return False
 
 
@@ -112,7 +119,9 @@ class StudioMenus(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.setObjectName("studioMenus")
-        self.window = window
+        # weakly: the window holds `window.menus`; a strong reference back would put the
+        # window's wrapper in a cycle only the collector frees (on whichever thread runs it)
+        self._window = weakref.ref(window)
         self.actions: dict[str, QAction] = {}
         self.menus: dict[str, QMenu] = {}
         self.about_box: AboutDialog | None = None
@@ -136,6 +145,13 @@ class StudioMenus(QObject):
 
         self.quitting: QuitGuard = QuitGuard(window, self)
         self._watch_theme()
+
+    @property
+    def window(self) -> MainWindow:
+        w = self._window()
+        if w is None:
+            raise RuntimeError("the window is gone")
+        return w
 
     # ================================================================= building
     def _act(self, name: str, text: str, slot: Callable[[], Any] | None = None, *,
@@ -167,8 +183,8 @@ class StudioMenus(QObject):
         def run(_checked: bool = False) -> None:
             by_key, self._key_watch.pressed = self._key_watch.pressed, None
             focus = QApplication.focusWidget()
-            if by_key is act and is_text_field(focus):
-                _send_key(focus, act.shortcuts()[0])
+            if by_key is not None and by_key[0] is act and is_text_field(focus):
+                _send_key(focus, by_key[1], act)
                 return
             slot()
         return run

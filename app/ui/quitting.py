@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Signal
@@ -46,12 +47,19 @@ class QuitGuard(QObject):
 
     def __init__(self, window: MainWindow, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.window = window
+        self._window = weakref.ref(window)  # no cycle through the window's wrapper
         self.box: QMessageBox | None = None
         self.buttons: dict[str, QPushButton] = {}
         self._closing = False  # the user has answered: the next close goes through
         self._task: asyncio.Task[None] | None = None
         window.installEventFilter(self)
+
+    @property
+    def window(self) -> MainWindow:
+        w = self._window()
+        if w is None:
+            raise RuntimeError("the window is gone")
+        return w
 
     def in_flight(self) -> list[Any]:
         return list(self.window.queue_model.unfinished())
@@ -65,7 +73,7 @@ class QuitGuard(QObject):
         return bool(self.window.close())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (event.type() == QEvent.Type.Close and watched is self.window
+        if (event.type() == QEvent.Type.Close and watched is self._window()
                 and event.spontaneous() and self._ask_needed()):
             event.ignore()
             self.ask()

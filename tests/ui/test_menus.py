@@ -8,11 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QFontMetrics, QGuiApplication, QKeySequence
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 
 from app.client.settings import UiSettings
 from app.ui.menus import StudioMenus, install_menus, is_text_field
@@ -439,6 +439,45 @@ def test_about_and_shortcut_list_are_read_from_the_window(aloop, qtbot, tmp_path
         dlg.resize(640, 620)
         assert dlg.grab().save(str(SHOTS / "shortcuts.png"))
         dlg.close()
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 40))
+
+
+class _PlainField(QLineEdit):
+    """A text field that does not claim plain keys first (as some custom editors do not)."""
+
+    def event(self, e):
+        if e.type() == QEvent.Type.ShortcutOverride:
+            e.ignore()
+            return False
+        return super().event(e)
+
+
+def test_a_key_the_field_did_not_claim_is_still_typed_into_it(aloop, qtbot, tmp_path, media):
+    studio = open_studio(tmp_path / "data", render_seconds=0.3)
+
+    async def scenario() -> None:
+        w = await _window(studio, tmp_path / "cfg")
+        w.preview.load(str(media.clip), title="a clip")
+        player = w.preview.player
+        await until(lambda: player.duration() > 500, what="the clip to load")
+        start = player.position()
+        field = _PlainField(w.create_page)
+        field.show()
+        field.setFocus()
+        QTest.keyClicks(field, "a,b. c")
+        assert field.text() == "a,b. c"  # handed to the field by the actions themselves
+        await asyncio.sleep(0.3)
+        assert player.position() == start
+        assert player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+        # the same key with focus on the task list steps the preview
+        w.nav.setFocus()
+        _key(w.nav, Qt.Key.Key_Period)
+        frame = w.preview.frame_ms()
+        await until(lambda: abs(player.position() - (start + frame)) <= 1, what="a frame on")
+        assert field.text() == "a,b. c"
         w.close()
         await studio.close()
 

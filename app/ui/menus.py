@@ -11,6 +11,7 @@ Keys that act "whenever focus is not in a text field" (`,` and `.` step a frame,
 or pauses, Delete, Undo): Qt's text fields claim plain keys before any shortcut sees them
 (they accept the ShortcutOverride event), and should a shortcut fire with one focused anyway,
 the key is handed to the field instead (`_keyed`): typing a prompt never steps the preview.
+A focused button keeps its Space the same way (pressing it from the keyboard).
 
 Closing: Quit (Ctrl+Q) and the title bar go through the quit question (app/ui/quitting.py);
 `window.close()` called by code closes at once.
@@ -34,6 +35,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
@@ -68,6 +70,15 @@ def is_text_field(widget: QWidget | None) -> bool:
         return widget.isEditable()
     # a spin box's or an editable combo's own line edit is a QLineEdit already (above)
     return False
+
+
+def keeps_key(widget: QWidget | None, seq: QKeySequence) -> bool:
+    """The focused widget keeps this key: a text field keeps every plain key, a button its
+    Space (the keyboard's way to press it)."""
+    if is_text_field(widget):
+        return True
+    return isinstance(widget, QAbstractButton) and not seq.isEmpty() and \
+        seq[0].key() == Qt.Key.Key_Space
 
 
 def keys(standard: QKeySequence.StandardKey, *fallback: str) -> list[QKeySequence]:
@@ -177,13 +188,13 @@ class StudioMenus(QObject):
         return act
 
     def _keyed(self, act: QAction, slot: Callable[[], Any]) -> Callable[..., None]:
-        """`slot`, unless a text field has focus: then the key is typed into it instead."""
+        """`slot`, unless the focused widget keeps the key (`keeps_key`): then it gets it."""
         act.installEventFilter(self._key_watch)
 
         def run(_checked: bool = False) -> None:
             by_key, self._key_watch.pressed = self._key_watch.pressed, None
             focus = QApplication.focusWidget()
-            if by_key is not None and by_key[0] is act and is_text_field(focus):
+            if by_key is not None and by_key[0] is act and keeps_key(focus, by_key[1]):
                 _send_key(focus, by_key[1], act)
                 return
             slot()

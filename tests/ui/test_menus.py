@@ -478,6 +478,14 @@ def test_a_key_the_field_did_not_claim_is_still_typed_into_it(aloop, qtbot, tmp_
         frame = w.preview.frame_ms()
         await until(lambda: abs(player.position() - (start + frame)) <= 1, what="a frame on")
         assert field.text() == "a,b. c"
+        # a focused button keeps its Space: the keyboard presses it, the preview stays paused
+        loop = w.preview.loop_btn
+        loop.setFocus(Qt.FocusReason.TabFocusReason)
+        assert QApplication.focusWidget() is loop and not loop.isChecked()
+        _key(loop, Qt.Key.Key_Space)
+        assert loop.isChecked()
+        await asyncio.sleep(0.3)
+        assert player.playbackState() != QMediaPlayer.PlaybackState.PlayingState
         w.close()
         await studio.close()
 

@@ -26,7 +26,9 @@ Wire details the contract leaves open, as this server implements them:
 - ``POST /v1/jobs/<id>/cancel`` → 200 with the job (credits refunded, ``credits_charged``
   0); 409 ``not_cancelable`` when it already finished. Failed and timed-out jobs are
   refunded too.
-- ``GET /v1/models`` → ``{"models": [{id, name, task, ..., "price": rule, "schema": ...}]}``.
+- ``GET /v1/models`` → ``{"models": [{id, name, task, ..., "price": rule, "schema": ...}]}``;
+  models of schema files (``--models-dir``, `app.sandbox.extra`) follow the curated seven
+  with ``"task": "imported"`` and ``"price": null``, and take ``POST /v1/jobs/<id>``.
 - ``GET /v1/files/<name>``: ``Accept-Ranges: bytes``; one ``Range: bytes=a-b`` → 206 with
   ``Content-Range``; an unsatisfiable one → 416; several ranges or an invalid one
   (``bytes=5-1``) are ignored → 200 (RFC 9110 §14.2). Positions of any length are safe.
@@ -68,6 +70,7 @@ from app.catalog.models import ModelSpec
 from app.catalog.status import TERMINAL
 from app.catalog.validate import media_values
 from app.catalog.wrapper import split
+from app.sandbox import extra
 from app.sandbox import openapi as doc
 from app.sandbox.faults import FaultError
 from app.sandbox.middleware import ASGIApp, AuthMiddleware, Drop, FaultMiddleware
@@ -130,6 +133,9 @@ def build_app(server: SandboxServer) -> ASGIApp:
               status_code=202, response_model=doc.Job, name=f"create_{spec.id}",
               responses=doc.errors(400, 402, 409, 413, 415, 422),
               openapi_extra=doc.job_body(spec), summary=f"Create a {spec.name} job")
+    for model in server.extra.models.values():  # schema files (app.sandbox.extra)
+        route(f"/v1/jobs/{model.id}", _extra_route(api, model.id), methods=["POST"],
+              status_code=202, name=f"create_extra_{model.id}", include_in_schema=False)
     route("/v1/jobs/{model_id}", api.unknown_model, methods=["POST"], include_in_schema=False)
     route("/v1/jobs/{job_id}", api.get_job, methods=["GET"], response_model=doc.Job,
           responses=doc.errors(404, 422))
@@ -172,6 +178,12 @@ def _advertise_wait(app: ASGIApp) -> ASGIApp:
 def _job_route(api: _Api, spec: ModelSpec) -> Any:
     async def create_job(request: Request, key: IdempotencyKey = None) -> Response:
         return await api.create_job(spec.id, request, key)
+    return create_job
+
+
+def _extra_route(api: _Api, model_id: str) -> Any:
+    async def create_job(request: Request, key: IdempotencyKey = None) -> Response:
+        return await api.create_job(model_id, request, key)
     return create_job
 
 
@@ -327,15 +339,24 @@ class _Api:
                                                               "URL"})
         local, infos, media_fields = await self._resolve_media(model_id, payload)
         fields += media_fields
-        try:
-            params = validated_params(model_id, local, infos)
-        except InvalidPayload as e:
-            fields += [i.to_dict() for i in e.report.errors]
+        extra_model = self.server.extra.get(model_id)
+        if extra_model is not None:  # a model of a schema file: the importer checks it
+            params, problems = extra.validate(extra_model, local, infos)
+            fields += problems
+        else:
+            try:
+                params = validated_params(model_id, local, infos)
+            except InvalidPayload as e:
+                fields += [i.to_dict() for i in e.report.errors]
         if fields:
             return error(422, "validation_failed", f"{len(fields)} problem"
                          f"{'s' if len(fields) != 1 else ''} with the input", fields)
-        cost = estimate(model_id, local, infos).max
-        plan = make_plan(model_id, params, split(local)[1], infos)
+        if extra_model is not None:
+            cost = extra.cost(extra_model, local, infos)
+            plan = extra.make_plan(extra_model, params, split(local)[1], infos)
+        else:
+            cost = estimate(model_id, local, infos).max
+            plan = make_plan(model_id, params, split(local)[1], infos)
         fate, code, message = self.server.faults.job_fate()
         if fate == "fail":
             plan["fail"] = [code, message]
@@ -362,7 +383,7 @@ class _Api:
         local = json.loads(json.dumps(payload))
         infos: dict[str, MediaInfo] = {}
         fields: list[dict[str, str]] = []
-        for slot in media_values(model_id, payload):
+        for slot in self._media_values(model_id, payload):
             if reference_problem(slot.value) is not None:
                 continue  # validate_payload says what is wrong with it, in the catalog's words
             name = self.server.own_file(slot.value)
@@ -382,6 +403,15 @@ class _Api:
             infos[path] = MediaInfo(**facts)
             set_path(local, slot.path, path)
         return local, infos, fields
+
+    def _media_values(self, model_id: str, payload: dict[str, Any]) -> list[Any]:
+        found = self.server.extra.get(model_id)
+        if found is None:
+            return media_values(model_id, payload)
+        from app.catalog.fields import MediaSlot
+
+        return [MediaSlot(path, value, rule, found.label(path))
+                for path, value, rule in found.media_values(payload)]
 
     async def _probe_result(self, name: str) -> dict[str, Any] | None:
         """Facts of a result file of this server used as an input (chaining takes)."""
@@ -463,8 +493,9 @@ class _Api:
         return JSONResponse({"credits": self.store.balance()})
 
     async def models(self) -> Response:
-        return JSONResponse({"models": [{**m.describe(), "schema": m.json_schema()}
-                                        for m in MODELS.values()]})
+        return JSONResponse({"models": [*({**m.describe(), "schema": m.json_schema()}
+                                          for m in MODELS.values()),
+                                        *self.server.extra.listing()]})
 
     # ---- files --------------------------------------------------------------------------
 

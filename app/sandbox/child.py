@@ -83,10 +83,12 @@ def _server(options: dict[str, Any]) -> Any:
         credits=int(options.get("credits", 10_000)),
         render_seconds=float(options.get("render_seconds", 2.0)),
         job_timeout_s=float(options.get("job_timeout_s", 900.0)),
-        faults=options.get("faults"), max_upload_bytes=options.get("max_upload_bytes"))
+        faults=options.get("faults"), max_upload_bytes=options.get("max_upload_bytes"),
+        models_dir=options.get("models_dir"))
 
 
 def _serve(options: dict[str, Any], out: IO[str]) -> int:
+    from app.sandbox.extra import ExtraModelError
     from app.sandbox.faults import FaultError
 
     data = Path(options["data_dir"])
@@ -101,6 +103,9 @@ def _serve(options: dict[str, Any], out: IO[str]) -> int:
             url = server.start()
         except FaultError as e:
             _say(out, error=f"faults: {e}", kind="faults")
+            return 2
+        except ExtraModelError as e:
+            _say(out, error=f"models: {e}", kind="models")
             return 2
         except OSError as e:
             _say(out, error=f"cannot listen on 127.0.0.1:{options.get('port') or 0}: "

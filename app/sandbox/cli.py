@@ -47,10 +47,20 @@ def _serve(args: argparse.Namespace, data: Path) -> int:
 
     try:
         faults = json_object(args.faults) if args.faults else None
+    except ValueError as e:  # bad JSON (PayloadError) or a fault the sandbox refuses
+        print(f"takes sandbox: --faults: {e}", file=sys.stderr)
+        return 2
+    from app.sandbox.extra import ExtraModelError
+
+    try:
         server = SandboxServer(data, key=args.key, credits=args.credits, port=args.port,
                                render_seconds=args.render_seconds,
-                               job_timeout_s=args.job_timeout, faults=faults)
-    except ValueError as e:  # bad JSON (PayloadError) or a fault the sandbox refuses
+                               job_timeout_s=args.job_timeout, faults=faults,
+                               models_dir=args.models_dir)
+    except ExtraModelError as e:  # a folder that is not one, a file that is not a schema
+        print(f"takes sandbox: --models-dir: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # a fault the sandbox refuses
         print(f"takes sandbox: --faults: {e}", file=sys.stderr)
         return 2
     try:
@@ -94,4 +104,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--job-timeout", type=seconds(1, 7 * 86400), default=900.0,
                    help="seconds before an unfinished job times out (default 900)")
     p.add_argument("--faults", help="faults to inject, as JSON (see app.sandbox.faults)")
+    p.add_argument("--models-dir", metavar="DIR",
+                   help="serve extra models from the schema files (*.json) of DIR, beside "
+                        "the curated seven (see app.sandbox.extra)")
     p.set_defaults(func=_run)

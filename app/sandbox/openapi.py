@@ -97,7 +97,7 @@ class ModelInfo(BaseModel):
     name: str
     task: str
     wrapper_params: list[str]
-    price: dict[str, Any]
+    price: dict[str, Any] | None  # None: a model of a schema file, no published price
     schema_: dict[str, Any] = Field(alias="schema")
 
 

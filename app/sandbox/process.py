@@ -36,7 +36,8 @@ from app.sandbox import folder
 START_TIMEOUT_S = 30.0  # the child imports the server stack first: seconds on a loaded machine
 STOP_TIMEOUT_S = 8.0  # SIGTERM → a clean stop (uvicorn's graceful 2 s, the job workers)
 KILL_TIMEOUT_S = 3.0
-OPTIONS = {"credits", "render_seconds", "job_timeout_s", "faults", "max_upload_bytes"}
+OPTIONS = {"credits", "render_seconds", "job_timeout_s", "faults", "max_upload_bytes",
+           "models_dir"}
 
 
 class SandboxStartError(RuntimeError):
@@ -57,6 +58,8 @@ class SandboxProcess:
             raise TypeError(f"unknown sandbox option(s): {', '.join(sorted(unknown))}")
         self.data_dir = Path(data_dir)
         self.options = dict(options or {})
+        if self.options.get("models_dir") is not None:  # sent to the child as JSON
+            self.options["models_dir"] = str(self.options["models_dir"])
         self.url = ""
         self.pid: int | None = None
         self.owned = False

@@ -34,8 +34,13 @@ class SandboxServer:
     def __init__(self, data_dir: Path, key: str | None = None, credits: int = 10_000,
                  port: int = 0, job_timeout_s: float = 900.0, render_seconds: float = 2.0,
                  faults: dict[str, Any] | None = None, *,
-                 max_upload_bytes: int | None = None) -> None:
+                 max_upload_bytes: int | None = None,
+                 models_dir: Path | str | None = None) -> None:
+        from app.sandbox.extra import load_models_dir
+
         self.data_dir = Path(data_dir)
+        #: models served beyond the curated seven, from schema files (`app.sandbox.extra`)
+        self.extra = load_models_dir(models_dir)
         self.files_dir = self.data_dir / "files"
         self._key = key or secrets.token_urlsafe(24)
         self.credits = int(credits)
@@ -44,7 +49,7 @@ class SandboxServer:
         self.render_seconds = float(render_seconds)
         self.faults = Faults(faults)
         self.max_upload_bytes = max_upload_bytes or largest_upload_limit()
-        self.accepted_formats = accepted_formats()
+        self.accepted_formats = accepted_formats(self.extra.media_rules())
         self.url = ""
         self.store: Any = None
         self.engine: Any = None
@@ -165,9 +170,9 @@ def largest_upload_limit() -> int:
     return int(max(r["max_mb"] for r in _media_rules() if r.get("max_mb")) * MB)
 
 
-def accepted_formats() -> dict[str, set[str]]:
-    """kind → the formats at least one model takes."""
+def accepted_formats(extra: list[dict[str, Any]] | None = None) -> dict[str, set[str]]:
+    """kind → the formats at least one model takes (`extra`: media rules of extra models)."""
     out: dict[str, set[str]] = {}
-    for r in _media_rules():
+    for r in [*_media_rules(), *(extra or [])]:
         out.setdefault(r["kind"], set()).update(r.get("formats") or [])
     return out

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import app.client.api as api_module
+import app.sandbox.app as sandbox_app
 from app.client.api import ApiClient
 from app.client.manager import JobManager, PollBudget, PollPolicy, eta_remaining
 from app.client.store import JobRecord, JobStore
@@ -104,12 +105,13 @@ def test_a_server_that_refuses_the_wait_is_polled_instead(two_s, tmp_path, monke
 
 
 @pytest.mark.parametrize("mode", ["wait", "poll"])
-def test_a_fifteen_minute_job_costs_at_most_150_requests(tmp_path, mode):
+def test_a_fifteen_minute_job_costs_at_most_150_requests(tmp_path, mode, monkeypatch):
     """The 15-minute job at 1/60 of the time: a 15 s render followed with the default policy's
-    durations divided by 60 (so the count is what the full job costs). With the wait: one
-    read per progress step and per wait that ends; without: the growing poll capped at
-    `maximum`. Both far under the budget's 150."""
+    durations divided by 60, the sandbox's progress hold too (so the count is what the full
+    job costs). With the wait: a read per progress step and per wait that ends; without:
+    the growing poll capped at `maximum`. Both far under the budget's 150."""
     k = 60.0
+    monkeypatch.setattr(sandbox_app, "PROGRESS_HOLD_S", sandbox_app.PROGRESS_HOLD_S / k)
     base = PollPolicy() if mode == "wait" else PollPolicy(wait=None)
     with SandboxServer(tmp_path / "sb", key=KEY, render_seconds=900 / k,
                        job_timeout_s=960 / k) as sb:

@@ -59,6 +59,9 @@ WRITE_BLOCK = 1 << 20
 WAIT_HEADER = "Job-Wait-Max"
 #: a `Job-Wait-Max` above this is taken as this (a held request must end in a sane time)
 WAIT_CAP_S = 60.0
+#: held reads in flight at once at most (each holds a connection of the pool's 100: uploads,
+#: POSTs and downloads must never wait behind them); more jobs than this are polled
+MAX_HELD = 16
 
 MIME = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
@@ -205,6 +208,8 @@ class ApiClient:
         _larger_reads()
         #: the longest `?wait=` the server holds a job read (its `Job-Wait-Max`), else None
         self.wait_max: float | None = None
+        self.max_held = MAX_HELD
+        self._held = 0
         base = httpx.URL(self.base_url + "/")
         self._auth = _Bearer(api_key, _origin(base))
         self._http = httpx.AsyncClient(base_url=self.base_url, auth=self._auth, timeout=t,
@@ -269,17 +274,27 @@ class ApiClient:
         the answer until the job's status or progress changes or `wait` seconds pass; the read
         timeout grows by `wait` for that request."""
         params = timeout = None
+        if wait is not None and not 0 < wait <= WAIT_CAP_S:
+            raise ValueError(f"a job wait must be in (0, {WAIT_CAP_S:g}] seconds")
+        if wait is not None and self.held_full():
+            wait = None  # as many reads held as the pool spares: this one is a plain read
         if wait is not None:
-            if not 0 < wait <= WAIT_CAP_S:
-                raise ValueError(f"a job wait must be in (0, {WAIT_CAP_S:g}] seconds")
             params = {"wait": f"{wait:g}"}
             read = self._timeout.read
             timeout = httpx.Timeout(self._timeout.connect, connect=self._timeout.connect,
                                     read=None if read is None else read + wait,
                                     write=self._timeout.write, pool=self._timeout.pool)
-        r = await self._request("GET", f"/v1/jobs/{quote(job_id, safe='')}", params=params,
-                                http_timeout=timeout)
+        self._held += wait is not None
+        try:
+            r = await self._request("GET", f"/v1/jobs/{quote(job_id, safe='')}",
+                                    params=params, http_timeout=timeout)
+        finally:
+            self._held -= wait is not None
         return r.json(), parse_retry_after(r.headers.get("Retry-After"))
+
+    def held_full(self) -> bool:
+        """Whether `max_held` job reads are held by the server now (the next is not)."""
+        return self._held >= self.max_held
 
     async def list_jobs(self, status: str | None = None, limit: int | None = None,
                         cursor: str | None = None) -> Any:

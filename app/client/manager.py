@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.catalog import MediaInfo, ProbeError, UnknownModel, estimate, get_model, validate_payload
+from app.catalog import MediaInfo, ProbeError, UnknownModel, get_model
 from app.catalog.fields import set_path
 from app.catalog.media import fmt_mb, is_remote, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
 from app.catalog.status import TERMINAL
 from app.catalog.status import timestamp as _timestamp
-from app.catalog.validate import media_values
 from app.client.api import ApiClient, free_path, job_body
 from app.client.errors import (
     ApiError,
@@ -44,6 +43,7 @@ from app.client.errors import (
     ValidationFailed,
 )
 from app.client.guard import Refused
+from app.client.models import CURATED, ModelSet
 from app.client.profiles import SANDBOX_NAME
 from app.client.store import DuplicateKey, JobRecord, JobStore
 
@@ -185,6 +185,9 @@ class JobManager:
         self.profile = profile
         #: the guard-rails (app.client.guard.Gate) every new take passes before it is stored
         self.gate = gate
+        #: the models this profile renders: curated plus those its server lists (the studio
+        #: sets it after reading GET /v1/models; app.client.models)
+        self.models: ModelSet = CURATED
         self._gate_lock = asyncio.Lock()
         self.store = store
         self.download_dir = Path(download_dir)
@@ -341,7 +344,7 @@ class JobManager:
             return await self._same_intent(known, model_id, payload)
         probes = await self._validate(model_id, payload)
         await asyncio.to_thread(self._check_out, payload)
-        est = estimate(model_id, payload, probes)
+        est = self.models.estimate(model_id, payload, probes)
         rec = JobRecord.new(model_id, payload, credits_estimated=est.max, parent_id=parent_id,
                             idempotency_key=key, credits_estimated_min=est.min,
                             profile=self.profile)
@@ -403,13 +406,14 @@ class JobManager:
     # ---- validation and the wire payload ------------------------------------------------
 
     async def _validate(self, model_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        models = self.models
         try:
-            get_model(model_id)
+            models.check_known(model_id)
         except UnknownModel as e:
             raise ValidationFailed(str(e), [{"field": "", "message": str(e)}],
                                    code="unknown_model") from None
         probes = await asyncio.to_thread(self._probe_all, model_id, payload)
-        report = validate_payload(model_id, payload, probes)
+        report = models.validate(model_id, payload, probes)
         if not report.valid:
             fields = [i.to_dict() for i in report.errors]
             text = "; ".join(f"{f['field'] or 'payload'}: {f['message']}" for f in fields[:4])
@@ -437,7 +441,7 @@ class JobManager:
 
             probe = default_probe
         out: dict[str, Any] = {}
-        for slot in media_values(model_id, payload):
+        for slot in self.models.media_values(model_id, payload):
             if is_remote(slot.value) or slot.value in out:
                 continue
             try:
@@ -448,9 +452,10 @@ class JobManager:
 
     async def _wire_payload(self, rec: JobRecord) -> dict[str, Any]:
         """The body sent: local media uploaded and replaced by URLs; wrapper params settled."""
-        spec = get_model(rec.model_id)
         wire = copy.deepcopy(rec.payload)
-        if not spec.has_format:
+        imported = self.models.get_imported(rec.model_id)
+        spec = get_model(rec.model_id) if imported is None else None
+        if spec is None or not spec.has_format:  # an imported model takes no `format`
             wire.pop("format", None)
         elif "aspect_ratio" in spec.input_model.model_fields and "aspect_ratio" not in wire:
             # the wrapper would silently apply 9:16 to an omitted aspect_ratio
@@ -458,7 +463,7 @@ class JobManager:
             wire["aspect_ratio"] = FORMAT_TO_ASPECT.get(fmt) if fmt else \
                 spec.input_model.model_fields["aspect_ratio"].default
         uploaded: dict[str, str] = {}
-        for slot in media_values(rec.model_id, wire):
+        for slot in self.models.media_values(rec.model_id, wire):
             if is_remote(slot.value):
                 continue
             if slot.value not in uploaded:
@@ -531,7 +536,8 @@ class JobManager:
         held = 0.0  # how long the server held the last answer
         while not rec.finished:
             await asyncio.sleep(max(delay, budget.delay()))
-            wait = None if refused else self.poll.wait_for(self.client.wait_max)
+            wait = None if refused or self.client.held_full() else \
+                self.poll.wait_for(self.client.wait_max)
             if wait is None or held < HELD_S:
                 # the shared gap between status requests; a read the server held for a
                 # while has been spaced by the server already (and another job's queue

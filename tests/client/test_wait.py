@@ -27,10 +27,13 @@ def job_reads(api: ApiClient, remote_id: str) -> int:
 
 
 async def follow(sb: SandboxServer, root: Path, poll: PollPolicy, *, n: int = 1,
-                 faults: dict[str, Any] | None = None) -> list[tuple[JobRecord, float, int]]:
+                 faults: dict[str, Any] | None = None,
+                 setup: Any = None) -> list[tuple[JobRecord, float, int]]:
     """Submit `n` mock takes, follow them; per take: (settled record, when `succeeded` or
     another end was first seen, wall time), GETs of that job."""
     async with ApiClient(sb.url, KEY) as api:
+        if setup is not None:
+            setup(api)
         store = JobStore(root / "jobs.sqlite3")
         manager = JobManager(api, store, root / "work", poll)
         seen: dict[str, float] = {}
@@ -83,6 +86,31 @@ def test_five_takes_at_once_each_end_seen_within_a_second(two_s, tmp_path):
     late = [seen - rec.finished_at for rec, seen, _ in done]
     assert all(rec.status == "succeeded" for rec, _, _ in done)
     assert max(late) < 1.0, late
+
+
+def test_no_more_reads_held_at_once_than_the_client_allows(two_s, tmp_path):
+    """Each held read keeps a connection of the pool: past `max_held` the other jobs are
+    polled (ETA-aware), and every take still ends and is seen."""
+    held_at_once: list[int] = []
+    plain: list[str] = []
+
+    def setup(api: ApiClient) -> None:
+        api.max_held = 2
+
+        async def note(request: Any) -> None:
+            if "/v1/jobs/job_" in request.url.path:
+                if "wait" in request.url.params:
+                    held_at_once.append(two_s.engine.signals.waiting())
+                else:
+                    plain.append(request.url.path)
+
+        api._http.event_hooks["request"].append(note)
+
+    done = run(follow(two_s, tmp_path, PollPolicy(), n=4, setup=setup))
+    assert all(rec.status == "succeeded" for rec, _, _ in done)
+    assert held_at_once and max(held_at_once) <= 2 - 1, held_at_once  # before this one: ≤ 1
+    assert plain  # the others were polled
+    assert max(seen - rec.finished_at for rec, seen, _ in done) < 2.0
 
 
 def test_without_the_wait_the_eta_aware_poll_sees_the_end_within_two_seconds(tmp_path):

@@ -191,3 +191,13 @@ def test_the_client_learns_the_wait_from_any_answer(two_s):
                 await api.get_job_with_hint("x", wait=0)
 
     run(main())
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("30", 30.0), ("2.5", 2.5), ("1e9", api_module.WAIT_CAP_S), ("0", None), ("-4", None),
+    ("nan", None), ("inf", api_module.WAIT_CAP_S), ("abc", None), ("", None), (None, None)])
+def test_a_hostile_job_wait_max_is_capped_or_ignored(header, expected):
+    import httpx
+
+    headers = {} if header is None else {api_module.WAIT_HEADER: header}
+    assert api_module._wait_max(httpx.Response(200, headers=headers)) == expected

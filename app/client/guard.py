@@ -15,6 +15,12 @@ When the API does not answer (offline, a 5xx, rate-limited) the balance cannot b
 verdict is "offline". The job manager then stores the take to be sent later and checks the
 balance again right before its first upload (`JobManager`), so it is still never sent unchecked.
 
+A job whose price is not known before the provider charges (an imported model with no
+published price: an estimate with ``known`` False, `app.catalog.importer.UnknownEstimate`)
+always needs the confirmation, whatever the threshold and also on the sandbox; under a daily
+cap it counts as "+ unknown" (it may be sent while the cap is not reached yet, and is refused
+once it is); it needs a balance above zero. Its charge is recorded once the API says it.
+
 A mock render is free: it is never counted, never confirmed and needs no balance. On the
 built-in sandbox the threshold and the cap are off unless the profile turns them on; the
 balance check stays. A refused job is never sent: nothing is uploaded and nothing is stored.
@@ -65,10 +71,17 @@ class Verdict:
     def price(self) -> str:
         return self.estimate.text()
 
+    @property
+    def unknown(self) -> bool:
+        """The price is not known until the provider charges (no published price)."""
+        return price_unknown(self.estimate)
+
     def to_dict(self) -> dict[str, Any]:
+        unknown = self.unknown
         return {"allowed": self.allowed, "reason": self.reason, "message": self.message,
-                "estimate": {"min": self.estimate.min, "max": self.estimate.max,
-                             "breakdown": self.estimate.breakdown},
+                "estimate": {"min": None if unknown else self.estimate.min,
+                             "max": None if unknown else self.estimate.max,
+                             "known": not unknown, "breakdown": self.estimate.breakdown},
                 "confirm_above": self.threshold, "daily_cap": self.cap,
                 "spent_today": self.spent_today, "balance": self.balance}
 
@@ -92,6 +105,11 @@ def day_bounds(now: float) -> tuple[float, float]:
 
 def _cr(n: int) -> str:
     return f"{n:,} credits" if n != 1 else "1 credit"
+
+
+def price_unknown(est: Estimate) -> bool:
+    """Whether an estimate says the price is unknown until the provider charges."""
+    return getattr(est, "known", True) is False and not est.mock
 
 
 class Gate:
@@ -144,6 +162,8 @@ class Gate:
         threshold, cap = p.confirm_threshold, p.day_cap
         if est.mock or payload.get("mock") is True:
             return Verdict(True, "free", "A mock render is free", est, threshold, cap)
+        if price_unknown(est):
+            return await self._check_unknown(client, est, confirmed)
         spent = self.spent_today() if cap is not None else 0
         if cap is not None and spent + est.max > cap:
             left = max(0, cap - spent)
@@ -181,6 +201,49 @@ class Gate:
                 f"{_cr(balance)}. Confirm to send it."), est, threshold, cap, spent, balance)
         return Verdict(True, "ok", f"May cost {est.text()}; balance {_cr(balance)}", est,
                        threshold, cap, spent, balance)
+
+    async def _check_unknown(self, client: Any, est: Estimate, confirmed: bool) -> Verdict:
+        """A price known only once the provider charges: the cap must not be reached yet,
+        the balance must be above zero, and the user confirms every time."""
+        p = self.profile
+        threshold, cap = p.confirm_threshold, p.day_cap
+        spent = self.spent_today() if cap is not None else 0
+        today = f"{_cr(spent)} + unknown of today's {_cr(cap)} cap" if cap is not None else ""
+        if cap is not None and spent >= cap:
+            return Verdict(False, "daily_cap", (
+                f"Not sent: today's cap for {p.label} is {_cr(cap)}; {_cr(spent)} are spent or "
+                f"reserved today, none left, and this render's price is unknown until the "
+                f"provider charges. Raise the cap (takes profile set {p.name!r} --daily-cap N) "
+                "or wait until tomorrow."), est, threshold, cap, spent)
+        ask = (f"The price of this render is unknown until the provider charges "
+               f"({est.breakdown}); every such render needs a confirmation on {p.label}")
+        try:
+            balance = await self.balance(client)
+        except (NetworkError, ServerError, RateLimited) as e:
+            if not confirmed:
+                return Verdict(False, "confirm", (
+                    f"{ask}{'; ' + today if today else ''}; the balance is not known now (the "
+                    "API does not answer). Confirm to send it once the API answers."),
+                    est, threshold, cap, spent)
+            return Verdict(False, "offline", f"Not sent yet: the API does not answer, so the "
+                           f"balance could not be checked ({e}). Nothing was uploaded or "
+                           "charged.", est, threshold, cap, spent)
+        except ApiError as e:
+            return Verdict(False, "no_balance", f"Not sent: the balance could not be checked "
+                           f"({e}). Nothing was uploaded or charged.", est, threshold, cap,
+                           spent)
+        if balance <= 0:
+            return Verdict(False, "balance", (
+                f"Not sent: the balance is {_cr(balance)} and this render's price is unknown "
+                "until the provider charges. Nothing was uploaded or charged."),
+                est, threshold, cap, spent, balance)
+        if not confirmed:
+            return Verdict(False, "confirm", (
+                f"{ask}; balance {_cr(balance)}{'; ' + today if today else ''}. Confirm to "
+                "send it."), est, threshold, cap, spent, balance)
+        return Verdict(True, "ok", (
+            f"Price unknown until the provider charges; balance {_cr(balance)}"
+            f"{'; ' + today if today else ''}"), est, threshold, cap, spent, balance)
 
     async def enforce(self, client: Any, model_id: str, payload: dict[str, Any],
                       est: Estimate | None = None, *, confirmed: bool = False) -> Verdict:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from app.client.connection import Connection
     from app.client.guard import Gate
     from app.client.manager import JobManager, PollPolicy
+    from app.client.models import ModelSet
     from app.client.profiles import Profile
     from app.client.store import JobStore
 
@@ -39,6 +40,8 @@ class Studio:
     connection: Connection | None = None
     core: Core = field(default_factory=lambda: Core().start())
     gate: Gate | None = None  # the profile's guard-rails, which the manager enforces
+    #: why the last `load_models` could not read the server's list (None: it could)
+    models_error: str | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -106,6 +109,47 @@ class Studio:
         except BaseException:
             connection.close()
             raise
+
+    @property
+    def models(self) -> ModelSet:
+        """The models this profile renders: the curated seven plus those its server lists
+        (`load_models`); the job manager validates, prices and sends with the same set."""
+        return self.manager.models
+
+    async def load_models(self) -> ModelSet:
+        """Read ``GET /v1/models`` on the core: first this profile's cached listing (the
+        last one read, `<data>/models/<profile>.json`), then the server's, cached again.
+        The manager renders the models it lists from then on. A server that does not answer
+        (or answers nonsense) leaves the cached set and says why in `models_error`."""
+        return await self.run(self._load_models())
+
+    async def _load_models(self) -> ModelSet:
+        import asyncio
+
+        from app.client.errors import ApiError
+        from app.client.models import CURATED, ModelSet, load_cached, save_cached
+
+        name = self.profile_name or "sandbox"
+        manager = self.manager
+        if manager.models is CURATED:
+            cached = await asyncio.to_thread(load_cached, self.data_dir, name)
+            if cached is not None:
+                manager.models = await asyncio.to_thread(ModelSet.from_listing, cached)
+        try:
+            listing = await self.client.models()
+        except ApiError as e:
+            self.models_error = f"The model list could not be read: {e}"
+            return manager.models
+        if not isinstance(listing, dict) or not isinstance(listing.get("models"), list):
+            self.models_error = "The model list is not {\"models\": [...]}"
+            return manager.models
+        manager.models = await asyncio.to_thread(ModelSet.from_listing, listing)
+        self.models_error = None
+        try:
+            await asyncio.to_thread(save_cached, self.data_dir, name, listing)
+        except OSError as e:  # the list is used all the same; the next start reads it again
+            self.models_error = f"The model list could not be cached: {e.strerror or e}"
+        return manager.models
 
     @property
     def profile_name(self) -> str | None:

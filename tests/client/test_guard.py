@@ -279,3 +279,92 @@ def test_promote_to_paid_shows_the_price_and_passes_the_gate(sandbox, tmp_path):
             await _close(m)
 
     run(main())
+
+
+# ---- prices unknown until the provider charges (imported models without a published price)
+
+
+def _unknown(note: str = "price unknown until the provider charges"):
+    from app.catalog.importer import UnknownEstimate
+
+    return UnknownEstimate(0, 0, note, [])
+
+
+def test_an_unknown_price_always_needs_the_confirmation_even_on_the_sandbox(sandbox,
+                                                                             tmp_path):
+    store = JobStore(tmp_path / "j.sqlite3")
+    payload = {"prompt": "p", "out": "a.mp4"}
+
+    async def main() -> None:
+        api = fast_client(sandbox.url)
+        try:
+            assert SANDBOX.confirm_threshold is None  # no threshold on the sandbox
+            v = await Gate(store, SANDBOX).check(api, "some/imported", payload, _unknown())
+            assert not v.allowed and v.needs_confirm and v.unknown
+            assert "unknown until the provider charges" in v.message and "Confirm" in v.message
+            assert f"balance {FAST['credits']:,} credits" in v.message
+            assert v.to_dict()["estimate"] == {"min": None, "max": None, "known": False,
+                                               "breakdown": _unknown().breakdown}
+            v = await Gate(store, SANDBOX).check(api, "some/imported", payload, _unknown(),
+                                                 confirmed=True)
+            assert v.allowed and v.reason == "ok" and "Price unknown" in v.message
+            # a mock render of it is free: nothing to confirm
+            v = await Gate(store, SANDBOX).check(api, "some/imported",
+                                                 {**payload, "mock": True}, _unknown())
+            assert v.allowed and v.reason == "free"
+            # a known price below the threshold still goes without asking (unchanged)
+            v = await Gate(store, SANDBOX).check(api, "seedance_r2v", PROMPT_ONLY)
+            assert v.allowed and not v.unknown
+        finally:
+            await api.close()
+
+    run(main())
+    store.close()
+
+
+def test_an_unknown_price_counts_as_plus_unknown_under_the_daily_cap(sandbox, tmp_path):
+    profile = Profile("Work", "api", sandbox.url, confirm_above=0,
+                      daily_cap=2 * PROMPT_ONLY_COST)
+    payload = {"prompt": "p", "out": "a.mp4"}
+
+    async def main() -> None:
+        m, _store = _manager(sandbox, tmp_path, profile)
+        try:
+            await m.submit("seedance_r2v", PROMPT_ONLY)  # 108 of the 216
+            v = await m.gate.check(m.client, "some/imported", payload, _unknown())
+            assert v.needs_confirm and v.spent_today == PROMPT_ONLY_COST
+            assert "108 credits + unknown of today's 216 credits cap" in v.message
+            v = await m.gate.check(m.client, "some/imported", payload, _unknown(),
+                                   confirmed=True)
+            assert v.allowed and "+ unknown" in v.message
+            # once the cap is reached nothing of unknown price is sent, confirmed or not
+            await m.submit("seedance_r2v", {**PROMPT_ONLY, "out": "b.mp4"})  # 216 of 216
+            with pytest.raises(Refused) as e:
+                await m.gate.enforce(m.client, "some/imported", payload, _unknown(),
+                                     confirmed=True)
+            assert e.value.verdict.reason == "daily_cap"
+            assert e.value.code == "daily_cap_reached"
+            assert "none left" in str(e.value) and "unknown until the provider charges" in \
+                str(e.value)
+        finally:
+            await _close(m)
+
+    run(main())
+
+
+def test_an_unknown_price_needs_a_balance_above_zero(tmp_path):
+    with SandboxServer(tmp_path / "sb", key=KEY, render_seconds=0.3, credits=0) as sb:
+        store = JobStore(tmp_path / "j.sqlite3")
+
+        async def main() -> None:
+            api = fast_client(sb.url)
+            try:
+                v = await Gate(store, SANDBOX).check(api, "x", {"out": "a.mp4"}, _unknown(),
+                                                     confirmed=True)
+                assert v.reason == "balance" and not v.allowed
+                assert "the balance is 0 credits" in v.message
+            finally:
+                await api.close()
+
+        run(main())
+        store.close()

@@ -490,3 +490,30 @@ def test_a_key_the_field_did_not_claim_is_still_typed_into_it(aloop, qtbot, tmp_
         await studio.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 40))
+
+
+def test_the_menus_leave_no_cycle_through_the_window(aloop, qtbot, tmp_path):
+    """The window holds `window.menus`; nothing holds the window back in Python, so a closed
+    window's wrapper goes by reference counting, never by the cycle collector on some thread."""
+    import gc
+    import weakref
+
+    studio = open_studio(tmp_path / "data")
+    ref: list[weakref.ref] = []
+
+    async def scenario() -> None:
+        w = await _window(studio, tmp_path / "cfg")
+        w.menus.quitting.in_flight()
+        ref.append(weakref.ref(w))
+        w.close()
+        del w
+        await studio.close()
+
+    gc.collect()
+    gc.disable()
+    try:
+        aloop.run_until_complete(asyncio.wait_for(scenario(), 40))
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        assert ref[0]() is None, gc.get_referrers(ref[0]())
+    finally:
+        gc.enable()

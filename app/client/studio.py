@@ -176,6 +176,8 @@ class Studio:
         """The gate's `Verdict` for sending this take now (None without a gate)."""
         if self.gate is None:
             return None
+        if est is None and self.models.get_imported(model_id) is not None:
+            est = self.models.estimate(model_id, payload)  # the catalog does not know it
         return await self.run(self.gate.check(self.client, model_id, payload, est,
                                               confirmed=confirmed))
 

@@ -36,6 +36,8 @@ def _cr(n: int) -> str:
 
 def price_words(verdict: Verdict) -> str:
     est = verdict.estimate
+    if verdict.unknown:  # an imported model without a published price
+        return "a price unknown until the provider charges"
     return _cr(est.max) if not est.is_range else f"{est.min:,}–{est.max:,} credits"
 
 
@@ -70,12 +72,16 @@ class ConfirmSpend(QDialog):
         if verdict.balance is None:
             lines.append("The balance is not known now (the API does not answer): it is "
                          "checked again before anything is uploaded.")
+        elif verdict.unknown:
+            lines.append(f"Balance: {_cr(verdict.balance)}. Every render of this model is "
+                         "confirmed first; the ledger records what the provider charges.")
         else:
             lines.append(f"Balance: {_cr(verdict.balance)}; after this render at least "
                          f"{_cr(max(0, verdict.balance - est.max))} would be left.")
         if verdict.cap is not None:
-            lines.append(f"Today: {_cr(verdict.spent_today)} of the {_cr(verdict.cap)} daily "
-                         "cap spent or reserved.")
+            unknown = " + unknown" if verdict.unknown else ""
+            lines.append(f"Today: {_cr(verdict.spent_today)}{unknown} of the "
+                         f"{_cr(verdict.cap)} daily cap spent or reserved.")
         if est.is_range:
             lines.append("The price is a range: what is charged depends on the length of the "
                          "result; at most the upper figure.")
@@ -83,7 +89,8 @@ class ConfirmSpend(QDialog):
         self.details.setObjectName("confirmDetails")
         self.details.setWordWrap(True)
         buttons = QDialogButtonBox(self)
-        self.render_button = QPushButton(f"Render for {price_words(verdict)}", self)
+        self.render_button = QPushButton("Render at an unknown price" if verdict.unknown
+                                         else f"Render for {price_words(verdict)}", self)
         self.render_button.setObjectName("confirmRender")
         self.render_button.setAutoDefault(False)
         self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)

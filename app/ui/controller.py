@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from app.catalog import MODELS
 from app.client import present
 from app.client.guard import Refused, promoted
 from app.client.manager import TRANSIENT
@@ -203,7 +202,7 @@ class StudioController(QObject):
         and retry (and the Render button's state). Guard-rails on spending belong here."""
         if request is None:
             return "Nothing to render here."
-        if request.model_id not in MODELS:
+        if not self.studio.models.knows(request.model_id):  # curated, or listed by the server
             return f"Unknown model {request.model_id!r}."
         if request.job_id is None:
             form = form if form is not None else self.form
@@ -367,7 +366,8 @@ class StudioController(QObject):
         """Render a take again once per intent (Retry in the queue, Re-run in history),
         through the same guard-rails and confirm step as Render."""
         mock = job.payload.get("mock") is True
-        request = SendRequest(what, job.model_id, mock, _price(job.model_id, job.payload),
+        request = SendRequest(what, job.model_id, mock,
+                              _price(job.model_id, job.payload, self.studio.models),
                               job_id=job.id)
         reason = self.refusal(request)
         if reason is not None:
@@ -394,7 +394,7 @@ class StudioController(QObject):
             self.message.emit(f"{what}: this take is already a paid render.")
             return None
         payload = promoted(job.payload)
-        est = _price(job.model_id, payload)
+        est = _price(job.model_id, payload, self.studio.models)
         request = SendRequest(what, job.model_id, False, est, job_id=job.id)
         reason = self.refusal(request)
         if reason is not None:
@@ -500,12 +500,14 @@ class StudioController(QObject):
         return task
 
 
-def _price(model_id: str, payload: dict[str, Any]) -> Estimate | None:
-    """What a take rendered again may cost (None when its parameters no longer price)."""
+def _price(model_id: str, payload: dict[str, Any], models: Any = None) -> Estimate | None:
+    """What a take rendered again may cost (None when its parameters no longer price);
+    `models`: the profile's `ModelSet` (imported models price through it)."""
     from app.catalog import estimate
 
     try:
-        return estimate(model_id, payload)
+        return models.estimate(model_id, payload) if models is not None else \
+            estimate(model_id, payload)
     except Exception:
         return None
 

@@ -1,4 +1,8 @@
-"""Task navigation: what a creator wants to do first, the model id second."""
+"""Task navigation: what a creator wants to do first, the model id second.
+
+Below the tasks, "More models" lists the models the profile's server serves beyond the
+curated seven (`set_more_models`, from `app.client.models.ModelSet`): one row per model, its
+name and id, chosen like a task (its key is ``model:<id>``, `MORE_PREFIX`)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,20 @@ from app.client.present import TASK_NAMES
 SubtitleRole = Qt.ItemDataRole.UserRole + 10
 KeyRole = Qt.ItemDataRole.UserRole + 11
 HISTORY = "history"
+#: the nav key of a model under "More models": MORE_PREFIX + its id
+MORE_PREFIX = "model:"
+MORE_HEADER = "more-models"
+#: marks the rows `set_more_models` owns (they are replaced on each call)
+MoreRole = Qt.ItemDataRole.UserRole + 12
+
+
+def more_key(model_id: str) -> str:
+    return MORE_PREFIX + model_id
+
+
+def model_of_key(key: str | None) -> str | None:
+    """The model id of a "More models" row's key, else None."""
+    return key[len(MORE_PREFIX):] if key and key.startswith(MORE_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -105,10 +123,7 @@ class TaskNav(QListWidget):
             item.setData(SubtitleRole, t.models[0])
             item.setToolTip(MODELS[t.models[0]].task_label)
             self.addItem(item)
-        sep = QListWidgetItem("")
-        sep.setFlags(Qt.ItemFlag.NoItemFlags)
-        sep.setSizeHint(QSize(10, 10))
-        self.addItem(sep)
+        self.addItem(_separator())
         hist = QListWidgetItem("History")
         hist.setData(KeyRole, HISTORY)
         hist.setData(SubtitleRole, "every take, searchable")
@@ -118,6 +133,53 @@ class TaskNav(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.currentItemChanged.connect(self._changed)
+
+    def set_more_models(self, models: list[tuple[str, str, str]]) -> None:
+        """The "More models" section: (id, name, tooltip) per model, in this order, above
+        History; none hides the section. The row chosen stays chosen if still listed."""
+        current = self.current_key()
+        self.blockSignals(True)  # the rows replaced are not a choice of the user
+        try:
+            self._replace_more(models)
+            found = self.item_for(current) if current is not None else None
+            if found is not None:
+                self.setCurrentItem(found)
+        finally:
+            self.blockSignals(False)
+        if current is not None and found is None:
+            self.choose(HISTORY)  # the model shown is no longer served
+
+    def _replace_more(self, models: list[tuple[str, str, str]]) -> None:
+        for i in reversed(range(self.count())):
+            if self.item(i).data(MoreRole):
+                self.takeItem(i)
+        at = self.row(self.item_for(HISTORY)) - 1  # the separator above History
+        rows: list[QListWidgetItem] = []
+        if models:
+            rows.append(_separator())
+            head = QListWidgetItem("More models")
+            head.setData(KeyRole, None)
+            head.setData(SubtitleRole, "served by this profile, from their schemas")
+            head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            head.setData(Qt.ItemDataRole.AccessibleTextRole, "More models")
+            f = QFont(self.font())
+            f.setItalic(True)
+            head.setFont(f)
+            rows.append(head)
+        for model_id, name, tip in models:
+            item = QListWidgetItem(name)
+            item.setData(KeyRole, more_key(model_id))
+            item.setData(SubtitleRole, model_id)
+            item.setToolTip(tip)
+            rows.append(item)
+        for offset, item in enumerate(rows):
+            item.setData(MoreRole, True)
+            self.insertItem(at + offset, item)
+
+    def more_models(self) -> list[str]:
+        """The ids listed under "More models", in order."""
+        return [mid for i in range(self.count())
+                if (mid := model_of_key(self.item(i).data(KeyRole))) is not None]
 
     def set_model_shown(self, task: str, model_id: str) -> None:
         item = self.item_for(task)
@@ -143,6 +205,13 @@ class TaskNav(QListWidget):
     def _changed(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None) -> None:
         if item is not None and item.data(KeyRole):
             self.task_chosen.emit(item.data(KeyRole))
+
+
+def _separator() -> QListWidgetItem:
+    sep = QListWidgetItem("")
+    sep.setFlags(Qt.ItemFlag.NoItemFlags)
+    sep.setSizeHint(QSize(10, 10))
+    return sep
 
 
 class TierSwitch(QWidget):

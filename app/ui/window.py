@@ -38,7 +38,7 @@ from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
 from app.ui.icons import icon
 from app.ui.intent import IntentGate
-from app.ui.nav import HISTORY, TaskNav, TierSwitch
+from app.ui.nav import HISTORY, TaskNav, TierSwitch, model_of_key
 from app.ui.paint import forget_scaled
 from app.ui.palette import styled
 from app.ui.preview import PreviewWidget
@@ -383,13 +383,17 @@ class MainWindow(QMainWindow):
             self.center.setCurrentWidget(self.history)
             return
         self.center.setCurrentWidget(self.create_page)
+        if (model_id := model_of_key(key)) is not None:  # a row under "More models"
+            self.tier.setVisible(False)
+            self.show_model(model_id)
+            return
         task = self.nav.tasks[key]
         self.tier.setVisible(len(task.models) > 1)
         self.show_model(task.model_for(self.tier.tier() if len(task.models) > 1 else None))
 
     def _on_tier(self, tier: str) -> None:
         key = self.nav.current_key()
-        if key and key != HISTORY and len(self.nav.tasks[key].models) > 1:
+        if key in self.nav.tasks and len(self.nav.tasks[key].models) > 1:
             self.show_model(self.nav.tasks[key].model_for(tier))
 
     def choose_task(self, key: str, tier: str | None = None) -> None:
@@ -398,11 +402,15 @@ class MainWindow(QMainWindow):
         self.nav.choose(key)
 
     def show_model(self, model_id: str) -> None:
-        spec = MODELS[model_id]
-        self.task_title.setText(present.TASK_NAMES.get(spec.task, spec.task_label))
+        spec = MODELS.get(model_id)
+        if spec is not None:
+            self.task_title.setText(present.TASK_NAMES.get(spec.task, spec.task_label))
+            self.model_label.setToolTip(f"{spec.name}: {spec.task_label}")
+            self.nav.set_model_shown(spec.task, model_id)
+        else:  # a model the profile's server lists beyond the curated seven
+            self.task_title.setText(self.studio.models.name(model_id))
+            self.model_label.setToolTip(f"{model_id}: from the server's model list")
         self.model_label.setText(model_id)
-        self.model_label.setToolTip(f"{spec.name}: {spec.task_label}")
-        self.nav.set_model_shown(spec.task, model_id)
         form = self.form_for(model_id)
         self.form_stack.setCurrentWidget(form if form is not None else self.no_form)
         self._current_model = model_id
@@ -412,7 +420,10 @@ class MainWindow(QMainWindow):
         """The (cached) form of a model, with its last-used values restored."""
         if model_id in self.forms:
             return self.forms[model_id]
-        form = build_form(model_id, self)
+        imported = self.studio.models.get_imported(model_id)
+        if imported is None and model_id not in MODELS:
+            return None  # not served by this profile (any more)
+        form = build_form(imported or model_id, self)  # type: ignore[arg-type]
         if self.out_pattern():
             form.refresh_out(self.out_pattern())
         self.state.restore_form(form)

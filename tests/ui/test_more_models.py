@@ -1,0 +1,150 @@
+"""End to end: the built-in sandbox serves an extra model from a real published schema file;
+the window lists it under "More models", its form is filled with real input, the unknown
+price is confirmed first, the render completes and the take lands in history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from app.client.models import cache_path
+from app.client.settings import UiSettings
+from app.sandbox.extra import CREDITS_PER_SECOND
+from app.ui.more_models import MoreModels, install
+from app.ui.nav import KeyRole, more_key
+from app.ui.window import MainWindow
+
+from .helpers import drop_files, open_studio, until
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "catalog" / "schemas"
+KLING_FILE = "fal-kling-video-v3-pro-image-to-video.json"
+KLING = "fal-ai/kling-video/v3/pro/image-to-video"
+PROMPT = "a slow pan over the harbour"
+
+
+def _models_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "schemas"
+    d.mkdir()
+    shutil.copy(SCHEMAS / KLING_FILE, d / KLING_FILE)
+    return d
+
+
+def _click_row(w: MainWindow, key: str) -> None:
+    item = w.nav.item_for(key)
+    assert item is not None, key
+    w.nav.scrollToItem(item)
+    rect = w.nav.visualItemRect(item)
+    QTest.mouseClick(w.nav.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0),
+                     rect.center())
+
+
+def test_an_extra_model_is_listed_rendered_and_lands_in_history(aloop, qtbot, tmp_path,
+                                                                media, quick_double_click):
+    data = tmp_path / "data"
+    studio = open_studio(data, render_seconds=1.0, models_dir=_models_dir(tmp_path))
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.resize(1400, 900)
+        w.show()
+        await w.start()
+        more = install(w)
+        assert install(w) is more  # idempotent
+        assert await more.refresh() == [KLING]
+        assert w.findChildren(MoreModels) == [more]
+        # the section sits between the tasks and History, its header not choosable
+        keys = [w.nav.item(i).data(KeyRole) for i in range(w.nav.count())]
+        assert keys.index(more_key(KLING)) < keys.index("history")
+        head = next(w.nav.item(i) for i in range(w.nav.count())
+                    if w.nav.item(i).text() == "More models")
+        assert not head.flags() & Qt.ItemFlag.ItemIsSelectable
+        # the listing was cached for this profile (read at the next connect)
+        cached = json.loads(cache_path(data, studio.profile_name).read_text())
+        assert KLING in [m["id"] for m in cached["models"]]
+
+        # choose it with a real click: its form, from its schema
+        _click_row(w, more_key(KLING))
+        await until(lambda: w.form is not None and w.form.model_id == KLING,
+                    what="the imported model's form")
+        form = w.form
+        assert not w.tier.isVisible()
+        assert w.model_label.text() == KLING
+        assert w.task_title.text() == "Kling Video v3 Image to Video [Pro]"
+        assert list(form.fields)[:3] == ["prompt", "multi_prompt", "start_image_url"]
+        assert not w.render_btn.isEnabled()  # the start image is required
+
+        # real input: a dropped start image, a typed prompt
+        assert drop_files(form.editor("start_image_url").drop_zone, media.start)
+        prompt = form.editor("prompt").edit
+        prompt.setFocus()
+        QTest.keyClicks(prompt, PROMPT)
+        await until(form.is_submittable, what="a submittable form")
+        assert form.estimate_label.text() == "price unknown"
+        await until(w.render_btn.isEnabled, what="Render on")
+        assert w.render_btn.text() == "Render · price unknown"
+        before = await studio.balance()
+
+        # the sandbox asks no confirmation for known prices, but an unknown one is asked
+        QTest.mouseClick(w.render_btn, Qt.MouseButton.LeftButton)
+        await until(lambda: w.confirm_dialog is not None, what="the confirm dialog")
+        dialog = w.confirm_dialog
+        assert dialog.render_button.text() == "Render at an unknown price"
+        assert "unknown until the provider charges" in dialog.breakdown.text()
+        assert dialog.cancel_button.isDefault()
+        QTest.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # nothing sent
+        await until(lambda: w.confirm_dialog is None and w.render_btn.isEnabled(),
+                    what="the dialog closed")
+        assert await studio.read(studio.store.count) == 0
+        assert await studio.balance() == before
+
+        QTest.mouseClick(w.render_btn, Qt.MouseButton.LeftButton)
+        await until(lambda: w.confirm_dialog is not None, what="the confirm dialog again")
+        QTest.mouseClick(w.confirm_dialog.render_button, Qt.MouseButton.LeftButton)
+        await until(lambda: w.queue_model.rowCount() == 1 and
+                    w.queue_model.job_at(0).status == "succeeded" and
+                    w.queue_model.job_at(0).result_path, timeout=30,
+                    what="the take to finish")
+        job = w.queue_model.job_at(0)
+        assert job.model_id == KLING and not job.mock
+        assert job.credits_charged == 5 * CREDITS_PER_SECOND  # the default "5" s, charged
+        assert Path(job.result_path).stat().st_size > 1000  # noqa: ASYNC240
+        assert await studio.balance() == before - 5 * CREDITS_PER_SECOND
+        assert await studio.read(studio.store.count) == 1  # one confirmed press, one take
+
+        # History lists it; its details are the form's values
+        _click_row(w, "history")
+        await until(lambda: w.center.currentWidget() is w.history, what="the history page")
+        await until(lambda: w.history_model.rowCount() == 1 and not w.history_model.loading,
+                    what="the take in history")
+        assert w.history.select(job.id)
+        params = w.history.details.param_dict()
+        assert params["prompt"] == PROMPT
+        assert params["start_image_url"] == str(media.start)
+        await until(lambda: w.preview.result_path == job.result_path, what="the preview")
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 90))
+
+
+def test_without_extra_models_the_section_is_absent_and_the_cache_is_read_first(
+        aloop, qtbot, tmp_path):
+    data = tmp_path / "data"
+    studio = open_studio(data, render_seconds=1.0)
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.show()
+        await w.start()
+        more = install(w)
+        assert await more.refresh() == []
+        assert all(w.nav.item(i).text() != "More models" for i in range(w.nav.count()))
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))

@@ -131,7 +131,7 @@ class Studio:
 
         name = self.profile_name or "sandbox"
         manager = self.manager
-        if manager.models is CURATED:
+        if manager.models is CURATED:  # (the cached listing was read when the studio opened)
             cached = await asyncio.to_thread(load_cached, self.data_dir, name)
             if cached is not None:
                 manager.models = await asyncio.to_thread(ModelSet.from_listing, cached)
@@ -236,7 +236,22 @@ def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,
         manager = JobManager(client, store, download_dir, poll=poll,
                              profile=connection.profile.name,  # its takes, labelled, resumed
                              gate=Gate(store, connection.profile))
+        # the models this profile's server listed last time: a take of one of them resumed
+        # at start (or sent while the server does not answer) is sent as it was meant
+        manager.models = _cached_models(data_dir, connection.profile.name)
     except BaseException:
         store.close()
         raise
     return store, client, manager, download_dir
+
+
+def _cached_models(data_dir: Path, profile: str) -> ModelSet:
+    """On the core thread: the ModelSet of the profile's cached listing (curated only when
+    there is none)."""
+    from app.client.models import CURATED, ModelSet, load_cached
+
+    listing = load_cached(data_dir, profile)
+    if listing is None:
+        return CURATED
+    models = ModelSet.from_listing(listing)
+    return models if models.extra else CURATED

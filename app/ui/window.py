@@ -38,7 +38,7 @@ from app.ui.history import HistoryModel
 from app.ui.history_panel import HistoryPanel
 from app.ui.icons import icon
 from app.ui.intent import IntentGate
-from app.ui.nav import HISTORY, TaskNav, TierSwitch, model_of_key
+from app.ui.nav import HISTORY, TaskNav, TierSwitch, model_of_key, more_key
 from app.ui.paint import forget_scaled
 from app.ui.palette import styled
 from app.ui.preview import PreviewWidget
@@ -575,9 +575,12 @@ class MainWindow(QMainWindow):
 
     def open_in_form(self, job: JobRecord) -> None:
         spec = MODELS.get(job.model_id)
-        if spec is None:
+        if spec is not None:
+            self.choose_task(spec.task, spec.tier)
+        elif self.studio.models.get_imported(job.model_id) is not None:
+            self.nav.choose(more_key(job.model_id))  # under "More models"
+        else:
             return
-        self.choose_task(spec.task, spec.tier)
         self.show_model(job.model_id)
         form = self.forms.get(job.model_id)
         if form is not None:

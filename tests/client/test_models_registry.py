@@ -3,6 +3,7 @@ model end to end against a real sandbox serving it from a schema file."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -182,3 +183,47 @@ def test_an_invalid_or_unknown_imported_take_is_refused_before_anything(extra_sa
             await _close(m)
 
     run(main())
+
+
+def test_the_studio_reads_the_list_at_connect_and_keeps_the_last_one(tmp_path):
+    """Read GET /v1/models on the core and cache it; a studio opened later starts from the
+    cache (a take of an extra model resumes as meant), and a server that does not answer
+    the list leaves the cached models with the reason said."""
+    from app.client.connection import Connection
+    from app.client.studio import Studio
+
+    d = tmp_path / "models"
+    d.mkdir()
+    shutil.copy(SCHEMAS / KLING_FILE, d / KLING_FILE)
+    data = tmp_path / "data"
+    profile = Profile("Work", "api", "http://unused", confirm_above=0, daily_cap=0)
+
+    async def read(studio: Studio) -> ModelSet:
+        try:
+            return await studio.load_models()
+        finally:
+            await studio.close()
+
+    with SandboxServer(tmp_path / "sb", key=KEY, models_dir=d, **FAST) as sb:
+        studio = Studio.from_connection(Connection(profile, sb.url, KEY), data)
+        assert studio.models is CURATED  # nothing cached yet
+        models = asyncio.run(read(studio))
+        assert [m.id for m in models.extra] == [KLING] and studio.models_error is None
+        assert cache_path(data, "Work").is_file()
+    # the same profile's server without the extra model, and its list refused
+    with SandboxServer(tmp_path / "sb2", key=KEY, **FAST) as sb:
+        sb.set_faults(status=503, paths="GET /v1/models", count=-1)
+        studio = Studio.from_connection(Connection(profile, sb.url, KEY), data,
+                                        client_options={"max_retries": 0})
+        assert [m.id for m in studio.models.extra] == [KLING]  # read from the cache at open
+        models = asyncio.run(read(studio))
+        assert [m.id for m in models.extra] == [KLING]
+        assert studio.models_error is not None
+        assert studio.models_error.startswith("The model list could not be read")
+    # a server that answers again is believed: its list replaces the cache
+    with SandboxServer(tmp_path / "sb3", key=KEY, **FAST) as sb:
+        studio = Studio.from_connection(Connection(profile, sb.url, KEY), data)
+        models = asyncio.run(read(studio))
+        assert models.extra == [] and studio.models_error is None
+        assert json.loads(cache_path(data, "Work").read_text())["models"][-1]["id"] == \
+            "topaz_upscale_video"

@@ -126,6 +126,15 @@ def test_an_extra_model_is_listed_rendered_and_lands_in_history(aloop, qtbot, tm
         assert params["prompt"] == PROMPT
         assert params["start_image_url"] == str(media.start)
         await until(lambda: w.preview.result_path == job.result_path, what="the preview")
+
+        # Open in form: back under "More models", the take's values in its form
+        form.editor("prompt").edit.clear()
+        box = w.ask_open_in_form(job)
+        QTest.mouseClick(box.button(box.StandardButton.Yes), Qt.MouseButton.LeftButton)
+        await until(lambda: w.form is form, what="the form again")
+        assert w.nav.current_key() == more_key(KLING)
+        assert form.payload()["prompt"] == PROMPT
+        assert form.payload()["start_image_url"] == str(media.start)
         w.close()
         await studio.close()
 

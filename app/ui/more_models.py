@@ -45,15 +45,18 @@ class MoreModels(QObject):
         return self.window.nav.more_models()
 
     def start(self) -> None:
-        """Read the list once the window's loop runs (no read when one is under way)."""
-        if self._task is None or self._task.done():
-            self._task = self.window.controller.spawn(self._load(), "More models")
+        """The first read of the list (nothing when one was started already)."""
+        if self._task is None:
+            self._read()
+
+    def _read(self) -> None:
+        self._task = self.window.controller.spawn(self._load(), "More models")
 
     async def refresh(self) -> list[str]:
         """Read the profile's model list again (or await the read under way); the ids
         listed under "More models" after it."""
         if self._task is None or self._task.done():
-            self.start()
+            self._read()
         task = self._task
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -144,6 +144,8 @@ class TaskNav(QListWidget):
             found = self.item_for(current) if current is not None else None
             if found is not None:
                 self.setCurrentItem(found)
+            elif current is not None:
+                self.setCurrentRow(-1)  # so that choosing History below is a change
         finally:
             self.blockSignals(False)
         if current is not None and found is None:

@@ -12,7 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from app.client.models import cache_path
+from app.catalog.importer import import_schema, load_schema_file
+from app.client.models import CURATED, ModelSet, cache_path
 from app.client.settings import UiSettings
 from app.sandbox.extra import CREDITS_PER_SECOND
 from app.ui.more_models import MoreModels, install
@@ -141,7 +142,7 @@ def test_an_extra_model_is_listed_rendered_and_lands_in_history(aloop, qtbot, tm
     aloop.run_until_complete(asyncio.wait_for(scenario(), 90))
 
 
-def test_without_extra_models_the_section_is_absent_and_the_cache_is_read_first(
+def test_without_extra_models_there_is_no_section_and_a_list_replaces_the_last(
         aloop, qtbot, tmp_path):
     data = tmp_path / "data"
     studio = open_studio(data, render_seconds=1.0)
@@ -152,7 +153,26 @@ def test_without_extra_models_the_section_is_absent_and_the_cache_is_read_first(
         await w.start()
         more = install(w)
         assert await more.refresh() == []
-        assert all(w.nav.item(i).text() != "More models" for i in range(w.nav.count()))
+        count = w.nav.count()
+        assert all(w.nav.item(i).text() != "More models" for i in range(count))
+        # a list with one model: the section appears; shown twice, it is not doubled
+        kling = import_schema(load_schema_file(str(SCHEMAS / KLING_FILE)))
+        await studio.read(setattr, studio.manager, "models", ModelSet.of([kling]))
+        for _ in range(2):
+            more.show(studio.models)
+            assert w.nav.more_models() == [KLING] and w.nav.count() == count + 3
+        _click_row(w, more_key(KLING))
+        await until(lambda: w.form is not None and w.form.model_id == KLING, what="its form")
+        assert w.nav.current_key() == more_key(KLING)
+        # the server no longer lists it: the section goes, the window shows History
+        await studio.read(setattr, studio.manager, "models", CURATED)
+        more.show(studio.models)
+        assert w.nav.count() == count and w.nav.more_models() == []
+        assert w.nav.current_key() == "history" and w.center.currentWidget() is w.history
+        # a listed entry that cannot be used is said in the status bar
+        more.show(ModelSet.of([], ["broken: the input schema has no properties"]))
+        assert w.status.text() == ("More models: 1 listed model left out (broken: the input "
+                                   "schema has no properties).")
         w.close()
         await studio.close()
 

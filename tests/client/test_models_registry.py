@@ -227,3 +227,50 @@ def test_the_studio_reads_the_list_at_connect_and_keeps_the_last_one(tmp_path):
         assert models.extra == [] and studio.models_error is None
         assert json.loads(cache_path(data, "Work").read_text())["models"][-1]["id"] == \
             "topaz_upscale_video"
+
+
+def test_a_take_of_an_extra_model_resumed_at_start_is_sent_as_meant(tmp_path, media):
+    """Its upload failed (the server did not answer); the next studio on the same data knows
+    the model from the cached list before anything is read, so resuming sends the take."""
+    from app.client.connection import Connection
+    from app.client.errors import ServerError
+    from app.client.studio import Studio
+
+    d = tmp_path / "models"
+    d.mkdir()
+    shutil.copy(SCHEMAS / KLING_FILE, d / KLING_FILE)
+    data = tmp_path / "data"
+    payload = {"prompt": "p", "start_image_url": str(media["img_640x480"]), "duration": "3",
+               "out": "resumed.mp4"}
+
+    async def first(studio: Studio, sb: SandboxServer) -> str:
+        try:
+            await studio.load_models()
+            sb.set_faults(status=503, paths="POST /v1/uploads")  # the upload is not answered
+            with pytest.raises(ServerError):
+                await studio.run(studio.manager.submit(KLING, payload, confirmed=True))
+            [rec] = await studio.read(studio.store.all_takes)
+            assert rec.status == "pending" and studio.store.wire(rec.id)[0] is None
+            return rec.id
+        finally:
+            await studio.close()
+
+    async def second(studio: Studio, take: str) -> None:
+        try:
+            resumed = await studio.run(studio.manager.start())
+            assert [r.id for r in resumed] == [take]
+            done = await studio.run(studio.manager.wait(take))
+            assert done.status == "succeeded" and done.result_path, done
+            assert done.credits_charged == 3 * CREDITS_PER_SECOND
+        finally:
+            await studio.close()
+
+    with SandboxServer(tmp_path / "sb", key=KEY, models_dir=d, **FAST) as sb:
+        conn = Connection(SANDBOX, sb.url, KEY)
+        studio = Studio.from_connection(conn, data, poll=FAST_POLL,
+                                        client_options={"max_retries": 0})
+        take = asyncio.run(first(studio, sb))
+        again = Studio.from_connection(Connection(SANDBOX, sb.url, KEY), data, poll=FAST_POLL)
+        assert again.models.knows(KLING)  # from the cache, nothing read from the server yet
+        asyncio.run(second(again, take))
+        assert len(sb.store.list_jobs(None, 10, None)) == 1  # sent once

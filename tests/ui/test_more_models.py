@@ -177,3 +177,25 @@ def test_without_extra_models_there_is_no_section_and_a_list_replaces_the_last(
         await studio.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+
+
+def test_installed_when_the_window_is_made_the_list_is_read_once_the_loop_runs(
+        aloop, qtbot, tmp_path):
+    studio = open_studio(tmp_path / "data", render_seconds=1.0,
+                         models_dir=_models_dir(tmp_path))
+    reads: list[int] = []
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        more = install(w)  # as MainWindow.__init__ would: nothing read yet
+        more.changed.connect(lambda ids: reads.append(len(ids)))
+        assert w.nav.more_models() == []
+        w.show()
+        await w.start()
+        await until(lambda: w.nav.more_models() == [KLING], what="the list read")
+        assert install(w) is more and reads == [1]
+        assert w.studio.models.knows(KLING)
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))

@@ -183,6 +183,8 @@ class _LogFile(logging.Handler):
         self.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "qt" or record.name.startswith("qt."):
+            return  # Qt's own chatter (`takes shot`): its log file has it, not the data folder
         self.write(self.format(record))
 
     @property

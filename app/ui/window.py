@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -194,12 +194,7 @@ class MainWindow(QMainWindow):
         foot.addWidget(self.render_note, 1)
         foot.addWidget(self.mock_badge)
         foot.addWidget(self.render_btn)
-        self.shortcuts = [QShortcut(QKeySequence(seq), self) for seq in ("Ctrl+Return",
-                                                                          "Ctrl+Enter")]
-        for sc in self.shortcuts:
-            sc.setContext(Qt.ShortcutContext.WindowShortcut)
-            sc.setAutoRepeat(False)  # a held key is one press
-        return foot
+        return foot  # Ctrl+Enter is the Render menu's action (app/ui/menus.py)
 
     def _build_splitters(self) -> None:
         self.right = QSplitter(Qt.Orientation.Vertical, self)
@@ -223,8 +218,6 @@ class MainWindow(QMainWindow):
         self.nav.task_chosen.connect(self._on_task)
         self.tier.tier_changed.connect(self._on_tier)
         self.render_btn.clicked.connect(self.render)
-        for sc in self.shortcuts:
-            sc.activated.connect(self.render)
         self.history.take_selected.connect(self._show_job)
         self.history.play_requested.connect(self._play_job)
         self.history.rerun_requested.connect(lambda job: c.retry(job, "Re-run"))

@@ -433,7 +433,7 @@ class ApiClient:
                     raise _Retryable(str(err), err.retry_after)
                 raise err
             offset, total = _range_of(r, have, total)
-            out = _BlockFile(await asyncio.to_thread(_open_at, part, offset))
+            out = _BlockFile(await _opened(part, offset))
             block = bytearray()
             pending: asyncio.Future[None] | None = None
             try:
@@ -456,7 +456,10 @@ class ApiClient:
             finally:
                 # waits (in its thread) for a write still in flight; the rest only follows
                 # blocks that were all written
-                await asyncio.to_thread(out.close, bytes(block))
+                try:
+                    await asyncio.to_thread(out.close, bytes(block))
+                except RuntimeError:  # the loop's pool is shut down: close it here
+                    out.close(bytes(block))
         return True, total
 
     # ---- the retry loop -----------------------------------------------------------------
@@ -676,6 +679,22 @@ def _remove_quietly(p: Path) -> None:
 
 def _truncate(p: Path) -> None:
     p.unlink(missing_ok=True)
+
+
+async def _opened(p: Path, offset: int) -> Any:
+    """`_open_at` on a worker thread; a file opened for a caller cancelled meanwhile is
+    closed, not left to the collector."""
+    task = asyncio.ensure_future(asyncio.to_thread(_open_at, p, offset))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_close_result)
+        raise
+
+
+def _close_result(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        task.result().close()
 
 
 def _open_at(p: Path, offset: int) -> Any:

@@ -48,7 +48,8 @@ class SandboxServer:
         self.job_timeout_s = float(job_timeout_s)
         self.render_seconds = float(render_seconds)
         self.faults = Faults(faults)
-        self.max_upload_bytes = max_upload_bytes or largest_upload_limit()
+        self.max_upload_bytes = max_upload_bytes or largest_upload_limit(
+            self.extra.media_rules())
         self.accepted_formats = accepted_formats(self.extra.media_rules())
         self.url = ""
         self.store: Any = None
@@ -163,11 +164,13 @@ def _media_rules() -> list[dict[str, Any]]:
     return found
 
 
-def largest_upload_limit() -> int:
-    """The largest per-file size limit of any model's media field, in bytes."""
+def largest_upload_limit(extra: list[dict[str, Any]] | None = None) -> int:
+    """The largest per-file size limit of any model's media field, in bytes (`extra`: the
+    media rules of extra models)."""
     from app.catalog.media import MB
 
-    return int(max(r["max_mb"] for r in _media_rules() if r.get("max_mb")) * MB)
+    rules = [*_media_rules(), *(extra or [])]
+    return int(max(r["max_mb"] for r in rules if r.get("max_mb")) * MB)
 
 
 def accepted_formats(extra: list[dict[str, Any]] | None = None) -> dict[str, set[str]]:

@@ -184,3 +184,15 @@ def test_takes_sandbox_models_dir_serves_them_and_a_bad_folder_is_one_line(tmp_p
     assert (run.returncode, run.stdout) == (2, "")
     assert run.stderr.startswith("takes sandbox: --models-dir: broken.json: not valid JSON")
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+
+
+def test_an_extra_models_larger_file_limit_raises_the_upload_limit(tmp_path):
+    from app.sandbox.server import largest_upload_limit
+
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "big.json").write_text(json.dumps({"type": "object", "properties": {"video_url": {
+        "type": "string", "format": "uri", "x-fal": {"max_file_size": 2_000_000_000}}}}))
+    assert SandboxServer(tmp_path / "a").max_upload_bytes == largest_upload_limit()
+    assert largest_upload_limit() < 2_000_000_000
+    assert SandboxServer(tmp_path / "b", models_dir=d).max_upload_bytes == 2_000_000_000

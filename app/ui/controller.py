@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.client import present
-from app.client.guard import Refused, promoted
+from app.client.guard import Refused, price_unknown, promoted
 from app.client.manager import TRANSIENT
 from app.client.typical import TypicalTimes, read_run_times
 from app.ui.intent import RENDER, RETRY, IntentGate
@@ -218,6 +218,12 @@ class StudioController(QObject):
         """Why the guard-rails refuse this price now, from the last balance and today's spend
         (the gate checks again, with a fresh balance, right before sending)."""
         gate = self.studio.gate
+        if gate is not None and (cap := gate.profile.day_cap) is not None \
+                and self.spent_today is not None and price_unknown(est) \
+                and self.spent_today >= cap:  # "+ unknown" fits only while some is left
+            return (f"Over today's cap: {gate.profile.label} may spend {cap:,} credits a day, "
+                    "none are left and this render's price is unknown until the provider "
+                    "charges.")
         if gate is not None and (cap := gate.profile.day_cap) is not None \
                 and self.spent_today is not None and self.spent_today + est.max > cap:
             left = max(0, cap - self.spent_today)

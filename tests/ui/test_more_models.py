@@ -199,3 +199,38 @@ def test_installed_when_the_window_is_made_the_list_is_read_once_the_loop_runs(
         await studio.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+
+
+def test_with_todays_cap_reached_render_is_off_for_an_unknown_price(aloop, qtbot, tmp_path,
+                                                                     media):
+    from dataclasses import replace
+
+    from app.client.profiles import SANDBOX
+    from app.client.studio import Studio
+
+    from .helpers import fast_poll
+
+    studio = Studio.open_sandbox(tmp_path / "data", poll=fast_poll(),
+                                 profile=replace(SANDBOX, daily_cap=100), render_seconds=0.3,
+                                 models_dir=_models_dir(tmp_path))
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.show()
+        await w.start()
+        await install(w).refresh()
+        _click_row(w, more_key(KLING))
+        await until(lambda: w.form is not None and w.form.model_id == KLING, what="its form")
+        form = w.form
+        assert drop_files(form.editor("start_image_url").drop_zone, media.start)
+        await until(form.is_submittable, what="a submittable form")
+        await until(w.render_btn.isEnabled, what="Render on below the cap")
+        w.controller.spent_today = 100  # today's takes reached the cap
+        w.controller.update_state()
+        assert not w.render_btn.isEnabled()
+        assert "none are left" in w.render_btn.toolTip()
+        assert "unknown until the provider charges" in w.render_note.text()
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))

@@ -11,6 +11,7 @@ call; what comes back is plain data. The store is opened, used and closed on the
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from app.client.store import JobStore
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -230,9 +232,7 @@ def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,
     store = JobStore(data_dir / "jobs.sqlite3")
     try:
         client = connection.client(**client_options)
-        # the work folder `out` paths are relative to
-        download_dir = Path(work_dir) if work_dir is not None else data_dir / "work"
-        download_dir.mkdir(parents=True, exist_ok=True)
+        download_dir = _work_folder(data_dir, work_dir)  # `out` paths are relative to it
         manager = JobManager(client, store, download_dir, poll=poll,
                              profile=connection.profile.name,  # its takes, labelled, resumed
                              gate=Gate(store, connection.profile))
@@ -255,3 +255,19 @@ def _cached_models(data_dir: Path, profile: str) -> ModelSet:
         return CURATED
     models = ModelSet.from_listing(listing)
     return models if models.extra else CURATED
+
+
+def _work_folder(data_dir: Path, chosen: Path | None) -> Path:
+    """The chosen work folder, made if missing; one that cannot be made (a file in the way,
+    no permission, a read-only disk) falls back to the data folder's `work/`, said in the
+    log, rather than stopping the app."""
+    fallback = data_dir / "work"
+    if chosen is not None:
+        try:
+            Path(chosen).mkdir(parents=True, exist_ok=True)
+            return Path(chosen)
+        except OSError as e:
+            log.warning("the work folder %s cannot be used (%s); results go to %s", chosen,
+                        e.strerror or e, fallback)
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback

@@ -67,3 +67,21 @@ def test_the_expanded_out_still_meets_the_out_rules(tmp_path):
     assert any(i.field == "out" and ".mp4" in i.message for i in report.errors)
     long = expand_out("{model}" * 20 + ".mp4", task="t", model="kling_v3_std_i2v", when=WHEN)
     assert "255 bytes" in (out_problem(long) or "")
+
+
+def test_a_work_folder_that_cannot_be_made_falls_back_to_the_data_folder(tmp_path, caplog):
+    from app.client.connection import start_sandbox
+    from app.client.studio import Studio
+
+    blocker = tmp_path / "Videos"
+    blocker.write_text("a file where the folder should be")
+    data = tmp_path / "data"
+    with start_sandbox(data / "sandbox") as conn:
+        studio = Studio.from_connection(conn, data, work_dir=blocker / "Takes")
+        try:
+            assert studio.download_dir == data / "work" and studio.download_dir.is_dir()
+            assert "cannot be used" in caplog.text
+        finally:
+            import asyncio
+
+            asyncio.run(studio.close(keep_connection=True))

@@ -128,6 +128,14 @@ def test_an_extra_model_is_listed_rendered_and_lands_in_history(aloop, qtbot, tm
         assert params["start_image_url"] == str(media.start)
         await until(lambda: w.preview.result_path == job.result_path, what="the preview")
 
+        # Re-run from history: the same unknown price is asked again (declined: nothing sent)
+        QTest.mouseClick(w.history.details.rerun_btn, Qt.MouseButton.LeftButton)
+        await until(lambda: w.confirm_dialog is not None, what="the re-run's confirm dialog")
+        assert w.confirm_dialog.render_button.text() == "Render at an unknown price"
+        QTest.mouseClick(w.confirm_dialog.cancel_button, Qt.MouseButton.LeftButton)
+        await until(lambda: w.confirm_dialog is None, what="the dialog closed")
+        assert await studio.read(studio.store.count) == 1
+
         # Open in form: back under "More models", the take's values in its form
         form.editor("prompt").edit.clear()
         box = w.ask_open_in_form(job)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -33,9 +34,16 @@ class MoreModels(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.setObjectName(OBJECT_NAME)
-        self.window = window
+        self._window = weakref.ref(window)  # weakly: no cycle window → this → window
         self._task: asyncio.Task[None] | None = None
         self.problems: list[str] = []
+
+    @property
+    def window(self) -> MainWindow:
+        window = self._window()
+        if window is None:
+            raise RuntimeError("the window is gone")
+        return window
 
     @property
     def models(self) -> ModelSet:

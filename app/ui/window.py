@@ -109,6 +109,9 @@ class MainWindow(QMainWindow):
 
         folders.attach(self)  # Browse… opens in the last folder used, per kind of file
         self.menus = install_menus(self)  # the menu bar, its shortcuts, the quit question
+        from app.ui import more_models
+
+        self.more_models = more_models.install(self, load=False)  # read once started
         self.menus.preferences_requested.connect(self.open_preferences)
         self.menus.ledger_requested.connect(self.open_ledger)
 
@@ -245,6 +248,7 @@ class MainWindow(QMainWindow):
         if self.controller.started:
             return
         info = await self.controller.start()
+        self.more_models.start()  # the server's other models, read on the core meanwhile
         self.queue_model.load(info.queue)
         self.history_model.reload()
         if info.resumed:

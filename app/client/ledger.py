@@ -90,7 +90,10 @@ def row_of(rec: Any) -> LedgerRow:
     if refunded:
         note = f"{refunded:,} refunded ({rec.status})"
     mismatch = False
-    if charged is not None and not note.startswith("not charged"):
+    unknown = not rec.mock and est_max == 0 and _price_unknown(rec.model_id)
+    if unknown and charged is not None:
+        note = f"price unknown until charged: {charged:,}" + (f"; {note}" if note else "")
+    if charged is not None and not note.startswith("not charged") and not unknown:
         if rec.mock and charged > 0:
             mismatch, note = True, f"a mock take was charged {charged:,}"
         elif not rec.mock and not est_min <= charged <= est_max and rec.status != "pending":
@@ -103,6 +106,14 @@ def row_of(rec: Any) -> LedgerRow:
                      getattr(rec, "profile", "") or "", rec.id, rec.model_id, bool(rec.mock),
                      rec.status, est_min, est_max, charged, refunded,
                      None if net is None else int(net), mismatch, note)
+
+
+def _price_unknown(model_id: str) -> bool:
+    """A model outside the curated catalog (known only by its schema): its price may be
+    unpublished, so an estimate of 0 is "unknown", not a promise of nothing."""
+    from app.catalog import MODELS
+
+    return model_id not in MODELS
 
 
 def rows(store: Any, profile: str | None = None, since: float | None = None

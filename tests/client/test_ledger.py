@@ -4,6 +4,7 @@ a take refused for want of credits reads "not charged"; CSV export; mismatches f
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
 from app.client import ledger, present
@@ -129,3 +130,17 @@ def test_csv_export_flags_mismatches_and_defuses_formulas(tmp_path):
         ("80", "120", "100", "100")
     assert next(r for r in parsed if r["take"] == over.id)["mismatch"] == "yes"
     assert next(r for r in parsed if r["take"] == running.id)["charged"] == ""
+
+
+def test_a_take_of_a_model_without_a_published_price_is_not_a_mismatch():
+    from app.client.ledger import row_of
+    from app.client.store import JobRecord
+
+    rec = JobRecord.new("fal-ai/some-video-model", {"prompt": "x", "out": "a.mp4"},
+                        credits_estimated=0)
+    rec = dataclasses.replace(rec, status="succeeded", credits_charged=50)
+    row = row_of(rec)
+    assert not row.mismatch and row.charged == 50
+    assert row.note.startswith("price unknown until charged: 50")
+    curated = dataclasses.replace(rec, model_id="seedance_r2v")  # a curated model at 0: flagged
+    assert row_of(curated).mismatch

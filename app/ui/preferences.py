@@ -227,18 +227,19 @@ class PreferencesDialog(QDialog):
         lay.addWidget(self.profile_msg)
         return page
 
-    def reload(self) -> asyncio.Task[Any] | None:
-        """Read the profiles again (profiles.json, on a worker) and list them."""
-        self.loaded = self.tasks.spawn(self._reload(), self._failed)
+    def reload(self, select: str | None = None) -> asyncio.Task[Any] | None:
+        """Read the profiles again (profiles.json, on a worker) and list them, `select`
+        chosen (else the one chosen now)."""
+        self.loaded = self.tasks.spawn(self._reload(select), self._failed)
         return self.loaded
 
-    async def _reload(self) -> None:
+    async def _reload(self, select: str | None = None) -> None:
         self.known = await self.tasks.off(self.profiles.all)
-        self._show_profiles()
+        self._show_profiles(select)
 
-    def _show_profiles(self) -> None:
+    def _show_profiles(self, select: str | None = None) -> None:
         chosen = self.selected()
-        keep = chosen.name if chosen else self.active
+        keep = select or (chosen.name if chosen else self.active)
         self.profile_list.clear()
         for p in self.known:  # the built-in sandbox first (Profiles.all)
             active = p.name == self.active
@@ -318,9 +319,7 @@ class PreferencesDialog(QDialog):
             self.active = profile.name  # renamed in use: the window's profile is this one
         say(self.profile_msg, f"Saved {profile.label}.", "success")
         self.profiles_changed.emit()
-        task = self.reload()
-        if task is not None:
-            task.add_done_callback(lambda _t: self.select(profile.name))
+        self.reload(select=profile.name)  # listed and chosen in the same turn
 
     def test_selected(self) -> asyncio.Task[Any] | None:
         p = self.selected()

@@ -375,14 +375,7 @@ class StudioController(QObject):
         request = SendRequest(what, job.model_id, mock,
                               _price(job.model_id, job.payload, self.studio.models),
                               job_id=job.id)
-        reason = self.refusal(request)
-        if reason is not None:
-            self.message.emit(f"{what}: {reason}")
-            return None
-        key = self.intents.begin(RETRY)
-        if key is None:
-            return None
-        return self.spawn(self._retry(job, request, key), what)
+        return self._begin_again(request, lambda key: self._retry(job, request, key))
 
     async def _retry(self, job: JobRecord, request: SendRequest, key: str) -> None:
         manager = self.studio.manager
@@ -402,14 +395,22 @@ class StudioController(QObject):
         payload = promoted(job.payload)
         est = _price(job.model_id, payload, self.studio.models)
         request = SendRequest(what, job.model_id, False, est, job_id=job.id)
+        return self._begin_again(request,
+                                 lambda key: self._promote(job, payload, request, key))
+
+    def _begin_again(self, request: SendRequest,
+                     run: Callable[[str], Coroutine[Any, Any, None]]
+                     ) -> asyncio.Task[None] | None:
+        """Retry, Re-run, Promote: refused (said), a repeat press (None), or `run(key)`
+        spawned under one new intent."""
         reason = self.refusal(request)
         if reason is not None:
-            self.message.emit(f"{what}: {reason}")
+            self.message.emit(f"{request.what}: {reason}")
             return None
         key = self.intents.begin(RETRY)
         if key is None:
             return None
-        return self.spawn(self._promote(job, payload, request, key), what)
+        return self.spawn(run(key), request.what)
 
     async def _promote(self, job: JobRecord, payload: dict[str, Any], request: SendRequest,
                        key: str) -> None:

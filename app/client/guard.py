@@ -173,22 +173,13 @@ class Gate:
                 f"{_cr(est.max)} ({est.breakdown}). Raise the cap (takes profile set "
                 f"{p.name!r} --daily-cap N) or wait until tomorrow."),
                 est, threshold, cap, spent)
-        try:
-            balance = await self.balance(client)
-        except (NetworkError, ServerError, RateLimited) as e:
-            if threshold is not None and est.max > threshold and not confirmed:
-                return Verdict(False, "confirm", (
-                    f"This render costs {est.text()} ({est.breakdown}), above the "
-                    f"{_cr(threshold)} that need a confirmation on {p.label}; the balance is "
-                    "not known now (the API does not answer). Confirm to send it once the "
-                    "API answers."), est, threshold, cap, spent)
-            return Verdict(False, "offline", f"Not sent yet: the API does not answer, so the "
-                           f"balance could not be checked ({e}). Nothing was uploaded or "
-                           "charged.", est, threshold, cap, spent)
-        except ApiError as e:
-            return Verdict(False, "no_balance", f"Not sent: the balance could not be checked "
-                           f"({e}). Nothing was uploaded or charged.", est, threshold, cap,
-                           spent)
+        ask = (f"This render costs {est.text()} ({est.breakdown}), above the "
+               f"{_cr(threshold)} that need a confirmation on {p.label}; the balance is "
+               "not known now (the API does not answer). Confirm to send it once the "
+               "API answers.") if threshold is not None and est.max > threshold else None
+        balance = await self._balance_or_refusal(client, est, spent, confirmed, ask)
+        if isinstance(balance, Verdict):
+            return balance
         if est.max > balance:
             return Verdict(False, "balance", (
                 f"Not sent: this render may cost up to {_cr(est.max)} ({est.breakdown}) and "
@@ -201,6 +192,26 @@ class Gate:
                 f"{_cr(balance)}. Confirm to send it."), est, threshold, cap, spent, balance)
         return Verdict(True, "ok", f"May cost {est.text()}; balance {_cr(balance)}", est,
                        threshold, cap, spent, balance)
+
+    async def _balance_or_refusal(self, client: Any, est: Estimate, spent: int,
+                                  confirmed: bool, ask_offline: str | None) -> int | Verdict:
+        """The balance, or the verdict when it cannot be read: the API does not answer
+        ("offline", or first the confirmation `ask_offline` says when it is needed and not
+        given), or it answers without one ("no_balance")."""
+        p = self.profile
+        threshold, cap = p.confirm_threshold, p.day_cap
+        try:
+            return await self.balance(client)
+        except (NetworkError, ServerError, RateLimited) as e:
+            if ask_offline is not None and not confirmed:
+                return Verdict(False, "confirm", ask_offline, est, threshold, cap, spent)
+            return Verdict(False, "offline", f"Not sent yet: the API does not answer, so the "
+                           f"balance could not be checked ({e}). Nothing was uploaded or "
+                           "charged.", est, threshold, cap, spent)
+        except ApiError as e:
+            return Verdict(False, "no_balance", f"Not sent: the balance could not be checked "
+                           f"({e}). Nothing was uploaded or charged.", est, threshold, cap,
+                           spent)
 
     async def _check_unknown(self, client: Any, est: Estimate, confirmed: bool) -> Verdict:
         """A price known only once the provider charges: the cap must not be reached yet,
@@ -217,21 +228,11 @@ class Gate:
                 "or wait until tomorrow."), est, threshold, cap, spent)
         ask = (f"The price of this render is unknown until the provider charges "
                f"({est.breakdown}); every such render needs a confirmation on {p.label}")
-        try:
-            balance = await self.balance(client)
-        except (NetworkError, ServerError, RateLimited) as e:
-            if not confirmed:
-                return Verdict(False, "confirm", (
-                    f"{ask}{'; ' + today if today else ''}; the balance is not known now (the "
-                    "API does not answer). Confirm to send it once the API answers."),
-                    est, threshold, cap, spent)
-            return Verdict(False, "offline", f"Not sent yet: the API does not answer, so the "
-                           f"balance could not be checked ({e}). Nothing was uploaded or "
-                           "charged.", est, threshold, cap, spent)
-        except ApiError as e:
-            return Verdict(False, "no_balance", f"Not sent: the balance could not be checked "
-                           f"({e}). Nothing was uploaded or charged.", est, threshold, cap,
-                           spent)
+        balance = await self._balance_or_refusal(client, est, spent, confirmed, (
+            f"{ask}{'; ' + today if today else ''}; the balance is not known now (the "
+            "API does not answer). Confirm to send it once the API answers."))
+        if isinstance(balance, Verdict):
+            return balance
         if balance <= 0:
             return Verdict(False, "balance", (
                 f"Not sent: the balance is {_cr(balance)} and this render's price is unknown "

@@ -26,7 +26,7 @@ from typing import Any
 import mediafactory as mf
 import pytest
 import shiboken6
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QObject, QThreadPool
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
 
@@ -69,8 +69,34 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+POOLED = "Thread (pooled)"  # the name Qt gives a QThreadPool's threads
+
+
 def os_threads() -> int:
-    return len(os.listdir("/proc/self/task"))
+    """OS threads other than QThreadPool workers (those are bounded below, not counted here)."""
+    names = os_thread_names()
+    return sum(names.values()) - names.get(POOLED, 0)
+
+
+def pooled_threads() -> int:
+    return os_thread_names().get(POOLED, 0)
+
+
+def pool_bound(window: QObject) -> tuple[int, int]:
+    """(how many QThreadPools the app holds, how many threads they may run at most)."""
+    pools = [QThreadPool.globalInstance(), *QApplication.instance().findChildren(QThreadPool),
+             *window.findChildren(QThreadPool)]
+    return len(pools), sum(p.maxThreadCount() for p in pools)
+
+
+def os_thread_names() -> dict[str, int]:
+    """How many OS threads of each name the process has (Qt, FFmpeg and pools name theirs)."""
+    names: dict[str, int] = {}
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{tid}/comm") as f:
+            name = f.read().strip()
+            names[name] = names.get(name, 0) + 1
+    return dict(sorted(names.items()))
 
 
 def live_qt_objects_in_garbage() -> list[str]:
@@ -150,6 +176,7 @@ class Soak:
         self.seen = seen
         self.models = list(MODELS)
         self.marks: dict[int, tuple[float, int, int]] = {}  # renders → (RSS, threads, py)
+        self.pools: dict[int, tuple[int, int, int]] = {}  # renders → (pools, bound, pooled)
         self.warm_peak = (0, 0)  # most OS / Python threads seen during the warm-up
 
     async def render(self, i: int) -> None:
@@ -197,9 +224,11 @@ class Soak:
     async def mark(self, n: int) -> None:
         await self.settle()
         self.marks[n] = (rss_mb(), os_threads(), threading.active_count())
+        self.pools[n] = (*pool_bound(self.w), pooled_threads())
         rss, threads, py = self.marks[n]
-        print(f"\nsoak: after {n} renders RSS {rss:.1f} MB, OS threads {threads}, Python "
-              f"threads {py}; {self.seen.summary()}", flush=True)
+        print(f"\nsoak: after {n} renders RSS {rss:.1f} MB, OS threads {threads} (+ pooled "
+              f"{self.pools[n][2]} of at most {self.pools[n][1]} in {self.pools[n][0]} pools), "
+              f"Python threads {py}; {self.seen.summary()}", flush=True)
 
 
 @pytest.mark.skipif(os.environ.get("TAKES_TEST_OFFTHREAD_GC") == "1",
@@ -248,8 +277,13 @@ def test_soak_many_renders_all_models(aloop, qtbot, tmp_path, quick_double_click
     if not PYTHON_GC:
         assert seen.elsewhere == []  # no automatic collection off the GUI thread
     assert rss_b - rss_a <= RSS_SLACK_MB
-    # no growth: after N renders no more threads than the warm-up had at its busiest
+    # no growth: after N renders no more threads than the warm-up had at its busiest, outside
+    # Qt's thread pools; those may fill up to their bound later (Qt ends idle ones after 30 s),
+    # but no pool is added per take
     assert threads_b <= max(threads_a, soak.warm_peak[0])
+    (pools_a, _, _), (pools_b, bound_b, pooled_b) = soak.pools[WARM], soak.pools[RENDERS]
+    assert pools_b == pools_a
+    assert pooled_b <= bound_b
     assert py_b <= max(py_a, soak.warm_peak[1])
     assert live_qt_objects_in_garbage() == []
 

@@ -114,6 +114,9 @@ class MainWindow(QMainWindow):
         self.more_models = more_models.install(self, load=False)  # read once started
         self.menus.preferences_requested.connect(self.open_preferences)
         self.menus.ledger_requested.connect(self.open_ledger)
+        from app.ui import extensions
+
+        extensions.install(self)  # sweeps, the local queue, review, providers' extras
 
     @property
     def intents(self) -> IntentGate:
@@ -249,6 +252,9 @@ class MainWindow(QMainWindow):
             return
         info = await self.controller.start()
         self.more_models.start()  # the server's other models, read on the core meanwhile
+        from app.ui import extensions
+
+        extensions.start(self)
         self.queue_model.load(info.queue)
         self.history_model.reload()
         if info.resumed:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     Q_ARG,
+    QEvent,
+    QObject,
     QPointF,
     QRect,
     QRectF,
@@ -26,6 +28,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QShortcut,
+    QWheelEvent,
 )
 from PySide6.QtMultimedia import (
     QAudioOutput,
@@ -75,10 +78,23 @@ def _seek(player: QMediaPlayer, ms: int) -> None:
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".m4v", ".mkv"}
 
 
-class CompareView(QWidget):
-    """Paints two video sinks: source | result side by side, or a draggable wipe."""
+ZOOM_STEP = 1.25  # one wheel notch or one key press
+ZOOM_MIN, ZOOM_MAX = 0.05, 16.0
+SINGLE = COMPARE_MODES[0]
+FLICKER = "Flicker"
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+
+class CompareView(QWidget):
+    """Paints one or two video sinks: the second alone ("Result only", used when zoomed), side
+    by side, a draggable wipe, or a flicker between them. Each picture is the last frame its
+    sink delivered (an empty frame at the end of the media does not blank it: the last frame is
+    held). Zoom (None: fit; 1.0: one source pixel per device pixel) and the pan centre are
+    shared by both pictures; the wheel and drags (outside the wipe's divider) zoom and pan."""
+
+    zoom_changed = Signal(object)  # the zoom factor, or None for fit
+
+    def __init__(self, parent: QWidget | None = None,
+                 labels: tuple[str, str] = ("Source", "Result")) -> None:
         super().__init__(parent)
         self.source_sink = QVideoSink(self)
         self.result_sink = QVideoSink(self)
@@ -86,18 +102,33 @@ class CompareView(QWidget):
         self.result_sink.videoFrameChanged.connect(self._on_result)
         self._source = QImage()
         self._result = QImage()
+        self.labels = labels
         self.mode = "Side by side"
         self.wipe = 0.5
+        self.zoom: float | None = None
+        self.center = QPointF(0.5, 0.5)  # the picture's point at the middle, 0…1 each way
+        self.flicker_b = False  # Flicker: the second picture on screen
+        self._pan_from: QPointF | None = None
+        self._dragging_wipe = False
         self.setMinimumSize(QSize(160, 90))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
     def _on_source(self, frame: QVideoFrame) -> None:
-        self._source = frame.toImage()
-        self.update()
+        image = frame.toImage() if frame.isValid() else QImage()
+        if not image.isNull():  # an empty frame (stop, end of media) keeps the last one
+            self._source = image
+            self.update()
 
     def _on_result(self, frame: QVideoFrame) -> None:
-        self._result = frame.toImage()
-        self.update()
+        image = frame.toImage() if frame.isValid() else QImage()
+        if not image.isNull():
+            self._result = image
+            self.update()
+
+    @property
+    def images(self) -> tuple[QImage, QImage]:
+        return self._source, self._result
 
     def has_frames(self) -> bool:
         return not self._source.isNull() and not self._result.isNull()
@@ -107,6 +138,7 @@ class CompareView(QWidget):
         self._result = QImage()
         self.update()
 
+    # ---- geometry ------------------------------------------------------------------------
     @staticmethod
     def _fit(image: QImage, box: QRect) -> QRect:
         if image.isNull():
@@ -115,39 +147,116 @@ class CompareView(QWidget):
         return QRect(box.x() + (box.width() - size.width()) // 2,
                      box.y() + (box.height() - size.height()) // 2, size.width(), size.height())
 
+    def boxes(self) -> list[QRect]:
+        """The areas the pictures are drawn in: two halves side by side, else the whole."""
+        if self.mode == "Side by side":
+            half = self.width() // 2
+            return [QRect(0, 0, half - 2, self.height()),
+                    QRect(half + 2, 0, self.width() - half - 2, self.height())]
+        return [self.rect()]
+
+    def _main_image(self) -> QImage:
+        return self._result if not self._result.isNull() else self._source
+
+    def fit_scale(self) -> float:
+        """The zoom factor "fit" amounts to for the picture on screen (1.0 without one)."""
+        image, box = self._main_image(), self.boxes()[-1]
+        if image.isNull() or image.width() == 0 or image.height() == 0:
+            return 1.0
+        dpr = self.devicePixelRatioF()
+        return min(box.width() / image.width(), box.height() / image.height()) * dpr
+
+    def target(self, image: QImage, box: QRect) -> QRectF:
+        """Where `image` is drawn inside `box` at the current zoom and pan."""
+        if self.zoom is None or image.isNull():
+            return QRectF(self._fit(image, box))
+        dpr = self.devicePixelRatioF()
+        w, h = image.width() * self.zoom / dpr, image.height() * self.zoom / dpr
+        c = QRectF(box).center()
+        return QRectF(c.x() - self.center.x() * w, c.y() - self.center.y() * h, w, h)
+
+    def set_zoom(self, zoom: float | None) -> None:
+        if zoom is not None:
+            zoom = max(ZOOM_MIN, min(ZOOM_MAX, float(zoom)))
+            if self.zoom is None:
+                self.center = QPointF(0.5, 0.5)
+        if zoom != self.zoom:
+            self.zoom = zoom
+            self.update()
+            self.zoom_changed.emit(zoom)
+
+    def zoom_by(self, factor: float) -> None:
+        """Zoom in (factor > 1) or out from the current (or the fit) scale; out past fit fits."""
+        fit = self.fit_scale()
+        new = (self.zoom if self.zoom is not None else fit) * factor
+        self.set_zoom(None if factor < 1 and new <= fit * 1.0001 else new)
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Move the picture by (dx, dy) widget pixels."""
+        if self.zoom is None:
+            return
+        r = self.target(self._main_image(), self.boxes()[-1])
+        if r.width() <= 0 or r.height() <= 0:
+            return
+        self.center = QPointF(max(0.0, min(1.0, self.center.x() - dx / r.width())),
+                              max(0.0, min(1.0, self.center.y() - dy / r.height())))
+        self.update()
+
+    # ---- painting ------------------------------------------------------------------------
+    def _draw(self, p: QPainter, image: QImage, box: QRect) -> None:
+        if image.isNull():
+            return
+        p.save()
+        p.setClipRect(box)
+        if self.zoom is not None and self.zoom >= 1.0:  # source pixels stay crisp
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        else:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        p.drawImage(self.target(image, box), image, QRectF(image.rect()))
+        p.restore()
+
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), qcolor("stage"))
         if self.mode == "Wipe":
             self._paint_wipe(p)
+        elif self.mode == SINGLE:
+            self._draw(p, self._result, self.rect())
+        elif self.mode == FLICKER:
+            b = self.flicker_b
+            self._draw(p, self._result if b else self._source, self.rect())
+            self._label(p, self.rect(), self.labels[1 if b else 0])
         else:
-            half = self.width() // 2
-            left, right = QRect(0, 0, half - 2, self.height()), QRect(half + 2, 0,
-                                                                     half - 2, self.height())
-            for img, box, label in ((self._source, left, "Source"), (self._result, right,
-                                                                      "Result")):
-                if not img.isNull():
-                    p.drawImage(self._fit(img, box), img)
+            left, right = self.boxes()
+            for img, box, label in ((self._source, left, self.labels[0]),
+                                    (self._result, right, self.labels[1])):
+                self._draw(p, img, box)
                 self._label(p, box, label)
+        if self.zoom is not None:
+            self._label(p, QRect(self.width() - 90, self.height() - 34, 90, 34),
+                        f"{self.zoom * 100:.0f}%")
         p.end()
 
+    def wipe_x(self) -> int:
+        return int(self.width() * self.wipe)
+
     def _paint_wipe(self, p: QPainter) -> None:
-        """Each picture fitted (its own aspect) into the same area; the source left of the
-        divider, the result right of it."""
+        """Both pictures in the same area at the same zoom; the first left of the divider, the
+        second right of it."""
         area = self.rect()
-        x = area.x() + int(area.width() * self.wipe)
-        if not self._result.isNull():
-            p.drawImage(self._fit(self._result, area), self._result)
+        x = self.wipe_x()
+        self._draw(p, self._result, area)
         if not self._source.isNull():
+            left = QRect(area.x(), area.y(), x - area.x(), area.height())
             p.save()
-            p.setClipRect(QRect(area.x(), area.y(), x - area.x(), area.height()))
-            p.fillRect(area, qcolor("stage"))
-            p.drawImage(self._fit(self._source, area), self._source)
+            p.setClipRect(left)
+            p.fillRect(left, qcolor("stage"))
             p.restore()
+            self._draw(p, self._source, left)
         p.setPen(QPen(qcolor("on_accent"), 2))
         p.drawLine(QPointF(x, area.top()), QPointF(x, area.bottom()))
-        self._label(p, QRect(area.x(), area.y(), x - area.x(), area.height()), "Source")
-        self._label(p, QRect(x, area.y(), area.right() - x, area.height()), "Result")
+        self._label(p, QRect(area.x(), area.y(), x - area.x(), area.height()), self.labels[0])
+        self._label(p, QRect(x, area.y(), area.right() - x, area.height()), self.labels[1])
 
     @staticmethod
     def _label(p: QPainter, box: QRect, text: str) -> None:
@@ -161,16 +270,39 @@ class CompareView(QWidget):
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
 
+    # ---- input ---------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._drag(event)
+        pos = event.position()
+        near_divider = self.mode == "Wipe" and (self.zoom is None
+                                                or abs(pos.x() - self.wipe_x()) <= 12)
+        if event.button() == Qt.MouseButton.LeftButton and near_divider:
+            self._dragging_wipe = True
+            self._drag_wipe(pos.x())
+        elif self.zoom is not None:
+            self._pan_from = pos
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        self._drag(event)
+        pos = event.position()
+        if self._dragging_wipe:
+            self._drag_wipe(pos.x())
+        elif self._pan_from is not None:
+            self.pan(pos.x() - self._pan_from.x(), pos.y() - self._pan_from.y())
+            self._pan_from = pos
 
-    def _drag(self, event: QMouseEvent) -> None:
-        if self.mode == "Wipe" and self.width() > 0:
-            self.wipe = max(0.0, min(1.0, event.position().x() / self.width()))
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._dragging_wipe = False
+        self._pan_from = None
+
+    def _drag_wipe(self, x: float) -> None:
+        if self.width() > 0:
+            self.wipe = max(0.0, min(1.0, x / self.width()))
             self.update()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(ZOOM_STEP ** steps)
+        event.accept()
 
 
 class ScrubBar(QSlider):
@@ -223,6 +355,7 @@ class PreviewWidget(QWidget):
         self._first_frame_pending = False
         self._build_controls()
         self.player.setVideoOutput(self.video)
+        self.video.installEventFilter(self)  # the wheel over the plain view zooms too
 
     # ---- layout --------------------------------------------------------------------------
     def _button(self, text: str, tip: str, checkable: bool = False) -> QToolButton:
@@ -263,6 +396,25 @@ class PreviewWidget(QWidget):
         head.addWidget(self.title, 1)
         head.addWidget(self.mock_badge)
         head.addWidget(self.mode)
+        # Zoom for upscales: fit, one source pixel per screen pixel, and steps (the wheel and
+        # + / - / 0 / 1 while the preview has focus); a drag pans when zoomed.
+        self.fit_btn = self._button("Fit", "Fit the picture to the view (0)", checkable=True)
+        self.fit_btn.setChecked(True)
+        self.fit_btn.clicked.connect(lambda: self.set_zoom(None))
+        self.one_btn = self._button("1:1", "One source pixel per screen pixel (1)",
+                                    checkable=True)
+        self.one_btn.clicked.connect(lambda: self.set_zoom(1.0))
+        head.addWidget(self.fit_btn)
+        head.addWidget(self.one_btn)
+        self.compare.zoom_changed.connect(self._on_zoom)
+        for keys, slot in (((Qt.Key.Key_Plus, Qt.Key.Key_Equal), lambda: self.zoom_by(ZOOM_STEP)),
+                           ((Qt.Key.Key_Minus,), lambda: self.zoom_by(1 / ZOOM_STEP)),
+                           ((Qt.Key.Key_0,), lambda: self.set_zoom(None)),
+                           ((Qt.Key.Key_1,), lambda: self.set_zoom(1.0))):
+            for key in keys:
+                sc = QShortcut(QKeySequence(key), self)
+                sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                sc.activated.connect(slot)
 
         self.play_btn = self._icon_button("play", "Play (Space)")
         self.play_btn.setAccessibleName("Play")
@@ -313,8 +465,50 @@ class PreviewWidget(QWidget):
 
     def _set_transport_enabled(self, on: bool) -> None:
         for w in (self.play_btn, self.back_btn, self.fwd_btn, self.slider, self.loop_btn,
-                  self.mute_btn):
+                  self.mute_btn, self.fit_btn, self.one_btn):
             w.setEnabled(on)
+
+    # ---- zoom ----------------------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.video and event.type() == QEvent.Type.Wheel and self.result_path:
+            steps = event.angleDelta().y() / 120  # type: ignore[attr-defined]
+            if steps:
+                self.zoom_by(ZOOM_STEP ** steps)
+            return True
+        return super().eventFilter(obj, event)
+
+    def set_zoom(self, zoom: float | None) -> None:
+        """None fits the picture; 1.0 shows source pixels. Zoomed, the single view is painted
+        by the compare view (a video widget cannot zoom)."""
+        self.compare.set_zoom(zoom)
+        self._on_zoom(self.compare.zoom)
+
+    def zoom_by(self, factor: float) -> None:
+        if self.result_path is None:
+            return
+        if not self.comparing and self.compare.zoom is None:
+            self._route_single_to_compare()  # its fit scale needs the picture
+        self.compare.zoom_by(factor)
+        self._on_zoom(self.compare.zoom)
+
+    def _on_zoom(self, zoom: float | None) -> None:
+        self.fit_btn.setChecked(zoom is None)
+        self.one_btn.setChecked(zoom is not None and abs(zoom - 1.0) < 1e-6)
+        if self.result_path and (not self.source_path
+                                 or self.mode.currentText() == COMPARE_MODES[0]):
+            if zoom is None and self.stack.currentWidget() is self.compare:
+                self._apply_mode(COMPARE_MODES[0])
+            elif zoom is not None and self.stack.currentWidget() is not self.compare:
+                self._route_single_to_compare()
+
+    def _route_single_to_compare(self) -> None:
+        self.compare.mode = SINGLE
+        self.source_player.setVideoOutput(None)
+        self.player.setVideoOutput(self.compare.result_sink)
+        self.stack.setCurrentWidget(self.compare)
+        if self.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState:
+            _seek(self.player, self.player.position())  # a paused player paints its frame again
+        self.compare.update()
 
     # ---- content -------------------------------------------------------------------------
     def show_message(self, text: str, title: str = "", mock: bool = False) -> None:
@@ -378,6 +572,10 @@ class PreviewWidget(QWidget):
 
     def _apply_mode(self, mode: str) -> None:
         if mode == COMPARE_MODES[0] or not self.source_path:
+            if self.compare.zoom is not None and self.result_path:
+                self._route_single_to_compare()
+                post(self.source_player, "pause")
+                return
             self.source_player.setVideoOutput(None)
             self.player.setVideoOutput(self.video)
             self.stack.setCurrentWidget(self.video)
@@ -401,11 +599,18 @@ class PreviewWidget(QWidget):
 
     @property
     def comparing(self) -> bool:
-        return self.stack.currentWidget() is self.compare
+        """Two pictures on screen (the source player follows the result's)."""
+        return self.stack.currentWidget() is self.compare and self.compare.mode != SINGLE
 
     # ---- transport -----------------------------------------------------------------------
+    def at_end(self) -> bool:
+        dur = self.player.duration()
+        return dur > 0 and self.player.position() >= dur - 1.5 * self.frame_ms()
+
     def play(self) -> None:
         self._first_frame_pending = False  # asked to play before the media had loaded
+        if self.at_end() and self.player.loops() == QMediaPlayer.Loops.Once:
+            _seek(self.player, 0)  # Play on the held last frame starts again
         post(self.player, "play")
         if self.comparing:
             _seek(self.source_player, self.player.position())
@@ -506,6 +711,18 @@ class PreviewWidget(QWidget):
             self._first_frame_pending = False
             if self.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
                 self.show_first_frame()
+        if status == QMediaPlayer.MediaStatus.EndOfMedia and self.result_path is not None:
+            self.hold_last_frame()
         if status == QMediaPlayer.MediaStatus.InvalidMedia:
             self.message.setText(f"This file cannot be played: {self.player.errorString()}")
             self.stack.setCurrentWidget(self.message)
+
+    def hold_last_frame(self) -> None:
+        """At the end of the media the player stops (and its video output goes black): go
+        back to the last frame, paused, so the picture stays."""
+        last = max(0, round(self.player.duration() - self.frame_ms()))
+        _seek(self.player, last)
+        post(self.player, "pause")
+        if self.comparing:
+            _seek(self.source_player, min(last, max(0, self.source_player.duration())))
+            post(self.source_player, "pause")

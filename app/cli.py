@@ -97,7 +97,7 @@ def _register_optional(sub: Any) -> None:
     """Sub-commands whose modules may not exist yet in a partial build."""
     import importlib
 
-    for name in ("app.sandbox.cli", "app.client.cli", "app.ui.cli"):
+    for name in ("app.sandbox.cli", "app.client.cli", "app.ui.cli", "app.client.sweep_cli"):
         try:
             mod = importlib.import_module(name)
         except ModuleNotFoundError as e:

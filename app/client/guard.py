@@ -21,6 +21,13 @@ always needs the confirmation, whatever the threshold and also on the sandbox; u
 cap it counts as "+ unknown" (it may be sent while the cap is not reached yet, and is refused
 once it is); it needs a balance above zero. Its charge is recorded once the API says it.
 
+Many takes sent at once (a sweep, "× N takes") are **one decision**: `Gate.check_batch` adds
+their estimates up and checks the total like one job (one confirmation when the total passes
+the threshold; the daily cap and the balance against the total's maximum; a take of unknown
+price is counted, makes the batch need the confirmation, and needs room left under the cap and
+in the balance). Each take is then sent `confirmed` through `enforce`, so the cap and the
+balance are checked again as each one goes.
+
 A mock render is free: it is never counted, never confirmed and needs no balance. On the
 built-in sandbox the threshold and the cap are off unless the profile turns them on; the
 balance check stays. A refused job is never sent: nothing is uploaded and nothing is stored.
@@ -29,6 +36,7 @@ balance check stays. A refused job is never sent: nothing is uploaded and nothin
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -84,6 +92,24 @@ class Verdict:
                              "known": not unknown, "breakdown": self.estimate.breakdown},
                 "confirm_above": self.threshold, "daily_cap": self.cap,
                 "spent_today": self.spent_today, "balance": self.balance}
+
+
+@dataclass(frozen=True)
+class BatchVerdict(Verdict):
+    """What the gate says about many takes sent as one decision (`Gate.check_batch`):
+    `estimate` is the total of the takes whose price is known."""
+
+    takes: int = 0
+    unknown_count: int = 0  # takes whose price is unknown until the provider charges
+    free: int = 0  # mock takes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "takes": self.takes, "unknown": self.unknown_count,
+                "free": self.free}
+
+
+def _takes(n: int) -> str:
+    return "1 take" if n == 1 else f"{n} takes"
 
 
 class Refused(ApiError):
@@ -245,6 +271,67 @@ class Gate:
         return Verdict(True, "ok", (
             f"Price unknown until the provider charges; balance {_cr(balance)}"
             f"{'; ' + today if today else ''}"), est, threshold, cap, spent, balance)
+
+    async def check_batch(self, client: Any, estimates: Sequence[Estimate], *,
+                          confirmed: bool = False) -> BatchVerdict:
+        """Many takes as one decision: their total against the cap, the balance and the
+        threshold (see the module's docstring). Nothing here sends anything."""
+        p = self.profile
+        threshold, cap = p.confirm_threshold, p.day_cap
+        n = len(estimates)
+        paid = [e for e in estimates if not e.mock]
+        unknown = sum(1 for e in paid if price_unknown(e))
+        known = [e for e in paid if not price_unknown(e)]
+        lo, hi = sum(e.min for e in known), sum(e.max for e in known)
+        plus = f" + {unknown} of unknown price" if unknown else ""
+        free = n - len(paid)
+        parts = [f"{_takes(len(known))} priced {lo:,}–{hi:,} credits" if lo != hi else
+                 f"{_takes(len(known))} priced {_cr(lo)}"] if known else []
+        if unknown:
+            parts.append(f"{_takes(unknown)} of a price unknown until the provider charges")
+        if free:
+            parts.append(f"{free} mock (free)")
+        total = Estimate(lo, hi, f"{_takes(n)}: " + "; ".join(parts))
+        these = f"these {_takes(n)}"
+
+        def verdict(allowed: bool, reason: Reason, message: str, spent: int = 0,
+                    balance: int | None = None) -> BatchVerdict:
+            return BatchVerdict(allowed, reason, message, total, threshold, cap, spent,
+                                balance, n, unknown, free)
+
+        if not paid:
+            return verdict(True, "free", f"Mock renders are free ({_takes(n)})")
+        spent = self.spent_today() if cap is not None else 0
+        if cap is not None and (spent + hi > cap or (unknown and spent + hi >= cap)):
+            left = max(0, cap - spent)
+            return verdict(False, "daily_cap", (
+                f"Not sent: today's cap for {p.label} is {_cr(cap)}; {_cr(spent)} are spent or "
+                f"reserved today, {_cr(left)} left, and {these} may cost up to {_cr(hi)}{plus}"
+                f" ({total.breakdown}). Send fewer takes, raise the cap (takes profile set "
+                f"{p.name!r} --daily-cap N) or wait until tomorrow."), spent)
+        needs = bool(unknown) or (threshold is not None and hi > threshold)
+        why = (f"above the {_cr(threshold)} that need a confirmation on {p.label}"
+               if threshold is not None and hi > threshold else
+               f"a price unknown until the provider charges needs a confirmation on {p.label}")
+        ask = (f"These {_takes(n)} cost {total.text()}{plus} in all ({total.breakdown}), {why}; "
+               "the balance is not known now (the API does not answer). Confirm to send them "
+               "once the API answers.") if needs else None
+        balance = await self._balance_or_refusal(client, total, spent, confirmed, ask)
+        if isinstance(balance, Verdict):
+            return verdict(balance.allowed, balance.reason, balance.message, spent)
+        if hi > balance or (unknown and balance - hi <= 0):
+            short = f"; {_cr(hi - balance)} short" if hi > balance else \
+                ", which leaves nothing for the takes of unknown price"
+            return verdict(False, "balance", (
+                f"Not sent: {these} may cost up to {_cr(hi)}{plus} ({total.breakdown}) and "
+                f"the balance is {_cr(balance)}{short}. Nothing was uploaded or charged."),
+                spent, balance)
+        if needs and not confirmed:
+            return verdict(False, "confirm", (
+                f"These {_takes(n)} cost {total.text()}{plus} in all ({total.breakdown}), "
+                f"{why}; balance {_cr(balance)}. Confirm to send them."), spent, balance)
+        return verdict(True, "ok", f"{_takes(n).capitalize()} may cost {total.text()}{plus} "
+                       f"in all; balance {_cr(balance)}", spent, balance)
 
     async def enforce(self, client: Any, model_id: str, payload: dict[str, Any],
                       est: Estimate | None = None, *, confirmed: bool = False) -> Verdict:

@@ -191,7 +191,12 @@ def _larger_reads() -> None:
 
 
 class ApiClient:
-    """Async client for the render API. Use as `async with ApiClient(url, key) as api:`."""
+    """Async client for the render API. Use as `async with ApiClient(url, key) as api:`.
+
+    The first implementation of `app.client.provider.Provider`."""
+
+    #: job POSTs carry an `Idempotency-Key`: a resend makes one job at most (Provider)
+    idempotent = True
 
     def __init__(self, base_url: str, api_key: str | Secret, *,
                  timeout: float | httpx.Timeout = 30.0, max_retries: int = 5,

@@ -298,7 +298,14 @@ def _register_profile(sub: Any) -> None:
     psub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     a = psub.add_parser("add", help="add an API profile (tested with GET /v1/account first)")
     a.add_argument("name")
-    a.add_argument("--url", required=True, help="the API's base URL, e.g. https://api.example")
+    a.add_argument("--kind", choices=("api", "fal"), default="api",
+                   help="api: the Takes API at --url (default); fal: fal's queue API with "
+                        "your fal key (no --url needed; tested with fal's account billing)")
+    a.add_argument("--url", help="the API's base URL, e.g. https://api.example (required for "
+                                 "--kind api; for fal: one server for every fal host)")
+    a.add_argument("--endpoint", action="append", default=[], metavar="MODEL=ENDPOINT",
+                   help="fal: render MODEL through this fal endpoint id instead of the "
+                        "shipped mapping (repeatable)")
     a.add_argument("--key-stdin", action="store_true",
                    help="read the key from standard input (else it is asked for, unechoed)")
     where = a.add_mutually_exclusive_group()
@@ -325,6 +332,19 @@ def _register_profile(sub: Any) -> None:
     st.add_argument("name")
     _limit_args(st)
     st.set_defaults(func=_profile_set)
+
+
+def _endpoint_args(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """`--endpoint MODEL=ENDPOINT` pairs, checked."""
+    pairs: dict[str, str] = {}
+    for v in values:
+        model, sep, endpoint = v.partition("=")
+        model, endpoint = model.strip(), endpoint.strip().strip("/")
+        if not sep or not model or endpoint.count("/") < 1 or not endpoint.isascii() or \
+                any(c.isspace() for c in endpoint):
+            raise UsageError(f"--endpoint takes MODEL=OWNER/ALIAS[/PATH], not {v[:80]!r}")
+        pairs[model] = endpoint
+    return tuple(sorted(pairs.items()))
 
 
 def _limit_args(p: argparse.ArgumentParser) -> None:
@@ -380,6 +400,7 @@ def _profile_add(args: argparse.Namespace) -> int:
         KeyStorage,
         Profile,
         ProfileError,
+        check_fal_profile,
         check_key_text,
         check_name,
         check_profile,
@@ -389,10 +410,15 @@ def _profile_add(args: argparse.Namespace) -> int:
     )
 
     profiles = _profiles()
+    fal = args.kind == "fal"
     try:
-        name, url = check_name(args.name), check_url(args.url)
+        name = check_name(args.name)
+        url = check_url(args.url) if args.url or not fal else None
     except ProfileError as e:
         raise UsageError(str(e)) from None
+    endpoints = _endpoint_args(args.endpoint) if fal else ()
+    if args.endpoint and not fal:
+        raise UsageError("--endpoint is for --kind fal")
     limits = _limits(args)
     if profiles.find(name) is not None and not args.replace:
         raise UsageError(f"a profile named {name!r} exists: add --replace to replace it, or "
@@ -409,14 +435,15 @@ def _profile_add(args: argparse.Namespace) -> int:
         check_key_text(key)
     except ProfileError as e:
         raise UsageError(str(e)) from None
-    check = asyncio.run(check_profile(url, key))
+    check = asyncio.run(check_fal_profile(key, url) if fal else check_profile(url or "", key))
     if not check.ok:
         _err("profile add", f"not saved: {check.message}")
         return EXIT_FAILED
     if storage is KeyStorage.FILE:
         _err("profile add", "warning: " + PLAINTEXT_WARNING.format(path=profiles.key_file))
     try:
-        profile = profiles.add(Profile(name, "api", url, **limits), key, storage)
+        profile = profiles.add(Profile(name, "fal" if fal else "api", url, **limits,
+                                       endpoints=endpoints), key, storage)
         if args.use:
             profiles.set_active(profile.name)
     except KeyringUnavailable as e:
@@ -425,6 +452,7 @@ def _profile_add(args: argparse.Namespace) -> int:
     except ProfileError as e:
         raise UsageError(str(e)) from None
     print(json.dumps({**profile.describe(), "credits": check.credits,
+                      "message": check.message,
                       "active": profiles.active.name == profile.name}, ensure_ascii=False))
     if storage is KeyStorage.SESSION:
         _err("profile add", "the key is kept for this session only: pass it with "
@@ -442,8 +470,13 @@ def _profile_list(args: argparse.Namespace) -> int:
     def limit(v: int | None) -> str:
         return "off" if v is None else f"{v:,}"
 
+    def where(r: dict[str, Any]) -> str:
+        if r["kind"] == "fal":  # fal's queue API (its own hosts, or one server for them)
+            return f"fal:{r['base_url']}" if r["base_url"] else "fal"
+        return r["base_url"] or "(built in)"
+
     table = [("", "NAME", "URL", "CONFIRM ABOVE", "DAILY CAP", "KEY")] + [
-        ("*" if r["active"] else "", r["label"], r["base_url"] or "(built in)",
+        ("*" if r["active"] else "", r["label"], where(r),
          limit(r["confirm_above"]), limit(r["daily_cap"]), r["key_storage"] or "-")
         for r in rows]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
@@ -469,7 +502,13 @@ def _profile_use(args: argparse.Namespace) -> int:
 
 def _profile_test(args: argparse.Namespace) -> int:
     from app.client.connection import start_sandbox
-    from app.client.profiles import KeyStorage, ProfileError, check_profile, get_key
+    from app.client.profiles import (
+        KeyStorage,
+        ProfileError,
+        check_fal_profile,
+        check_profile,
+        get_key,
+    )
 
     profile = _get_profile(args.name)
     if profile.is_sandbox:
@@ -488,12 +527,14 @@ def _profile_test(args: argparse.Namespace) -> int:
                  else ": add the profile again"))
             return EXIT_FAILED
         args.secret = key
-        check = asyncio.run(check_profile(profile.base_url or "", key))
+        check = asyncio.run(check_fal_profile(key, profile.base_url) if profile.is_fal
+                            else check_profile(profile.base_url or "", key))
     if not check.ok:
         _err("profile test", check.message)
         return EXIT_FAILED
-    print(json.dumps({"name": profile.name, "ok": True, "credits": check.credits,
-                      "message": check.message}, ensure_ascii=False))
+    print(json.dumps({"name": profile.name, "kind": profile.kind, "ok": True,
+                      "credits": check.credits, "message": check.message},
+                     ensure_ascii=False))
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from app.client.api import ApiClient, Secret
 from app.client.paths import data_dir
 from app.client.profiles import SANDBOX, Profile, ProfileError, get_key
+from app.client.provider import Provider
 
 
 class Connection:
@@ -36,7 +37,13 @@ class Connection:
     def __repr__(self) -> str:
         return f"Connection({self.profile.name!r}, {self.base_url!r})"
 
-    def client(self, **kw: Any) -> ApiClient:
+    def client(self, **kw: Any) -> Provider:
+        """A new client of this endpoint: `FalClient` for a fal profile, else `ApiClient`."""
+        if self.profile.is_fal:
+            from app.client.fal import FalClient
+
+            return FalClient(self._key, self.profile.base_url,
+                             endpoints=dict(self.profile.endpoints), **kw)
         return ApiClient(self.base_url, self._key, **kw)
 
     @property
@@ -75,6 +82,14 @@ def connect(profile: Profile, *, key: str | None = None,
     """Open a profile: start the sandbox, or read the real API's key from the keyring."""
     if profile.is_sandbox:
         return start_sandbox(sandbox_data)
+    if profile.is_fal:
+        from app.client.fal import QUEUE_URL
+
+        key = key or get_key(profile)
+        if not key:
+            raise ProfileError(f"No fal key is saved for profile {profile.name!r}: add it in "
+                               "the profile settings")
+        return Connection(profile, profile.base_url or QUEUE_URL, key)
     if not profile.base_url:
         raise ProfileError(f"Profile {profile.name!r} has no base URL")
     key = key or get_key(profile)

@@ -26,9 +26,9 @@ from app.catalog import MediaInfo, ProbeError, UnknownModel, get_model
 from app.catalog.fields import set_path
 from app.catalog.media import fmt_mb, is_remote, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
-from app.catalog.status import TERMINAL
+from app.catalog.status import SENDING, TERMINAL, UNKNOWN
 from app.catalog.status import timestamp as _timestamp
-from app.client.api import ApiClient, free_path, job_body
+from app.client.api import free_path, job_body
 from app.client.errors import (
     ApiError,
     AuthError,
@@ -45,6 +45,7 @@ from app.client.errors import (
 from app.client.guard import Refused
 from app.client.models import CURATED, ModelSet
 from app.client.profiles import SANDBOX_NAME
+from app.client.provider import Provider, idempotent
 from app.client.store import DuplicateKey, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class RateLimiter:
 class JobManager:
     """Owns the background work of every take; the GUI subscribes to its updates."""
 
-    def __init__(self, client: ApiClient, store: JobStore, download_dir: Path,
+    def __init__(self, client: Provider, store: JobStore, download_dir: Path,
                  poll: PollPolicy | None = None,
                  probe: Callable[[str], MediaInfo] | None = None, *,
                  profile: str = SANDBOX_NAME, gate: Any = None) -> None:
@@ -489,14 +490,27 @@ class JobManager:
                         raise OutOfCredits(problem, code="insufficient_credits")
                 body = job_body(await self._wire_payload(rec))
                 self.store.set_wire(rec.id, body=body)  # committed before the POST is sent
+            if rec.payload.get("mock") is not True and not idempotent(await self._provider()):
+                # no idempotency key: the row says "sending" before the POST goes out, so a
+                # kill before its id is stored leaves "unknown", never a second POST
+                rec = self._update(rec, status=SENDING)
             job = await self.client.create_job(rec.model_id, body, rec.idempotency_key)
-        except TRANSIENT as e:
-            self._update(rec, error_code=e.code,
-                         error_message=f"Not confirmed by the API yet: {e}")
-            raise
         except ApiError as e:
+            if rec.status == SENDING and getattr(e, "maybe_sent", True):
+                self._update(rec, **_unknown_changes(e))
+                raise
+            if rec.status == SENDING:  # fal never took it (no connection, 429): re-sendable
+                rec = self._update(rec, status="pending")
+            if isinstance(e, TRANSIENT):
+                self._update(rec, error_code=e.code,
+                             error_message=f"Not confirmed by the API yet: {e}")
+                raise
             self._update(rec, status="failed", error_code=e.code, error_message=str(e),
                          finished_at=time.time())
+            raise
+        except BaseException:
+            if rec.status == SENDING:  # cancelled mid-POST (the app quits): unknown
+                self._update(rec, **_unknown_changes(None))
             raise
         finally:
             self._sending.discard(rec.id)
@@ -506,7 +520,20 @@ class JobManager:
             rec = await self.cancel(rec.id)
         return rec
 
+    async def _provider(self) -> Provider:
+        """The real client (a studio's deferred client once its connection is made): whether
+        it takes idempotency keys is known only then."""
+        ready = getattr(self.client, "ready", None)
+        return await ready() if callable(ready) else self.client
+
     async def _resume(self, rec: JobRecord) -> None:
+        if rec.status == SENDING:
+            if not idempotent(await self._provider()):
+                # its POST went out and may have been accepted (and charged): never re-sent
+                # by itself; the user checks the provider's dashboard (present.py says how)
+                self._update(rec, **_unknown_changes(None))
+                return
+            rec = self._update(rec, status="pending")  # same key, same bytes: safe
         if rec.status == "pending":
             rec = await self._resend_until_confirmed(rec)
             if rec.status == "pending" or (rec.finished and rec.status != "succeeded"):
@@ -669,6 +696,12 @@ class JobManager:
             changes["status"] = status
         if job.get("id") and job["id"] != rec.remote_id:
             changes["remote_id"] = str(job["id"])
+        if status in (None, "queued"):  # a provider that says where it waits (fal)
+            position = job.get("queue_position")
+            if isinstance(position, int) and not isinstance(position, bool):
+                changes["queue_position"] = position
+        elif rec.queue_position is not None:
+            changes["queue_position"] = None  # out of the queue
         progress = job.get("progress")
         if isinstance(progress, int | float) and float(progress) != rec.progress:
             changes["progress"] = float(progress)
@@ -797,6 +830,20 @@ class JobManager:
         rec = self.store.get(job_id) if not self._closed else None
         if rec is not None:
             self._resolve(job_id, rec)
+
+
+#: the error code of a take whose POST may have been accepted without its id being stored
+MAYBE_CHARGED = "maybe_charged"
+
+
+def _unknown_changes(e: BaseException | None) -> dict[str, Any]:
+    """A take sent to a provider without idempotency keys whose answer never arrived."""
+    why = f" ({e})" if e is not None else ""
+    return {"status": UNKNOWN, "error_code": MAYBE_CHARGED, "finished_at": time.time(),
+            "error_message": "Unknown — may have been charged: the request went out but its "
+                             f"answer never arrived{why}. Takes will not send it again by "
+                             "itself; check the provider's dashboard for the request before "
+                             "rendering it again."}
 
 
 def _check_key(key: str) -> None:

@@ -31,7 +31,14 @@ STATUS_WORDS = {
     "failed": "Failed",
     "canceled": "Canceled",
     "timed_out": "Timed out",
+    "sending": "Sending",
+    "unknown": "Unknown — may have been charged",
 }
+#: what to do about a take whose request may have been accepted without its id being stored
+UNKNOWN_ADVICE = ("Its request went out but the answer never arrived, so it may be queued and "
+                  "charged. Takes will not send it again by itself: check the provider's "
+                  "dashboard (fal: fal.ai/dashboard/requests) for the request; Retry makes a "
+                  "new take, charged again.")
 #: Plain words for error codes whose server message may be terse.
 ERROR_WORDS = {
     "insufficient_credits": "Not enough credits for this render.",
@@ -98,10 +105,15 @@ def error_words(job: Any) -> str:
 
 def status_text(job: Any) -> str:
     words = STATUS_WORDS.get(job.status, job.status)
+    position = getattr(job, "queue_position", None)
+    if job.status == "queued" and isinstance(position, int) and position > 0:
+        return f"{words} · {position} ahead"
     if job.status == "running" and job.progress is not None:
         return f"{words} {round(float(job.progress) * 100)}%"
     if job.status in FAILURES:
         return f"{words}: {error_words(job)}"
+    if job.status == "unknown":
+        return f"{words}: {UNKNOWN_ADVICE}"
     return words
 
 
@@ -173,6 +185,8 @@ def credits_text(job: Any) -> str:
     if job.mock:
         return "MOCK · free"
     charged, est = job.credits_charged, job.credits_estimated
+    if job.status == "unknown":
+        return f"≈{est} cr · may be charged" if est else "may be charged"
     if job.status == "canceled" or job.status in FAILURES:
         if charged:
             return f"{charged} cr charged"

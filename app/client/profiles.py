@@ -63,7 +63,9 @@ class KeyStorage(StrEnum):
 @dataclass(frozen=True)
 class Profile:
     name: str
-    kind: Literal["sandbox", "api"] = "sandbox"
+    #: "api": the contract of docs/api.md at `base_url`; "fal": fal's queue API with the
+    #: user's fal key (`base_url` optional: a proxy, or a test's fake, for every fal host)
+    kind: Literal["sandbox", "api", "fal"] = "sandbox"
     base_url: str | None = None
     #: credits above which a job needs a confirmation: None = the kind's default, 0 = off
     confirm_above: int | None = None
@@ -71,10 +73,16 @@ class Profile:
     daily_cap: int | None = None
     key_storage: KeyStorage = KeyStorage.KEYRING
     key_file: str | None = field(default=None, repr=False)
+    #: fal only: model id → fal endpoint id, over the shipped mapping (app/client/fal.py)
+    endpoints: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_sandbox(self) -> bool:
         return self.kind == "sandbox"
+
+    @property
+    def is_fal(self) -> bool:
+        return self.kind == "fal"
 
     @property
     def label(self) -> str:
@@ -101,6 +109,8 @@ class Profile:
             d["key_storage"] = str(self.key_storage)
             if self.key_file:
                 d["key_file"] = self.key_file
+        if self.endpoints:
+            d["endpoints"] = dict(self.endpoints)
         return d
 
     def describe(self) -> dict[str, Any]:
@@ -108,7 +118,8 @@ class Profile:
         return {"name": self.name, "label": self.label, "kind": self.kind,
                 "base_url": self.base_url, "confirm_above": self.confirm_threshold,
                 "daily_cap": self.day_cap,
-                "key_storage": None if self.is_sandbox else str(self.key_storage)}
+                "key_storage": None if self.is_sandbox else str(self.key_storage),
+                **({"endpoints": dict(self.endpoints)} if self.endpoints else {})}
 
     @classmethod
     def from_dict(cls, d: Any) -> Profile | None:
@@ -116,7 +127,7 @@ class Profile:
         if not isinstance(d, dict) or not isinstance(d.get("name"), str):
             return None
         kind = d.get("kind", "api")
-        if kind not in ("sandbox", "api"):
+        if kind not in ("sandbox", "api", "fal"):
             return None
         try:
             storage = KeyStorage(d.get("key_storage", "keyring"))
@@ -124,9 +135,13 @@ class Profile:
             return None
         url = d.get("base_url")
         key_file = d.get("key_file")
+        raw = d.get("endpoints")
+        endpoints = tuple(sorted((k, v) for k, v in raw.items() if isinstance(k, str) and
+                                 isinstance(v, str) and v.strip())) \
+            if isinstance(raw, dict) else ()
         return cls(d["name"], kind, url if isinstance(url, str) else None,
                    _limit_or_none(d.get("confirm_above")), _limit_or_none(d.get("daily_cap")),
-                   storage, key_file if isinstance(key_file, str) else None)
+                   storage, key_file if isinstance(key_file, str) else None, endpoints)
 
 
 def _effective(value: int | None, default: int) -> int | None:
@@ -182,6 +197,14 @@ def check_url(url: Any) -> str:
     if parts.query or parts.fragment:
         raise ProfileError(f"The base URL {shown!r} must not carry a query or fragment")
     return url.rstrip("/")
+
+
+def _profile_url(profile: Profile) -> str | None:
+    """The base URL a profile is saved with: required for "api"; for "fal" none (fal's own
+    hosts) or one server for all of them."""
+    if profile.is_fal and not profile.base_url:
+        return None
+    return check_url(profile.base_url)
 
 
 def check_limit(value: Any, what: str) -> int:
@@ -260,7 +283,7 @@ class Profiles:
                 raise ProfileError("The built-in sandbox is the only sandbox profile")
         else:
             profile = replace(profile, name=check_name(profile.name),
-                              base_url=check_url(profile.base_url))
+                              base_url=_profile_url(profile))
         data = self._load()
         others = [p for p in data["profiles"]
                   if not (isinstance(p, dict) and p.get("name") == profile.name)]
@@ -275,7 +298,7 @@ class Profiles:
         if profile.is_sandbox:
             raise ProfileError("The built-in sandbox needs no key")
         profile = replace(profile, name=check_name(profile.name),
-                          base_url=check_url(profile.base_url), key_storage=KeyStorage(storage),
+                          base_url=_profile_url(profile), key_storage=KeyStorage(storage),
                           key_file=None)
         check_key_text(key)
         if profile.key_storage is KeyStorage.FILE:
@@ -588,3 +611,71 @@ def _answer(r: Any, where: str, key: str) -> ProfileCheck:
                             status=s)
     return ProfileCheck(True, f"Connected to {where}: {int(credits):,} credits",
                         credits=int(credits), status=s)
+
+
+#: fal's platform API (the balance) when a fal profile names no server of its own
+FAL_PLATFORM_URL = "https://api.fal.ai"
+
+
+async def check_fal_profile(key: str, base_url: str | None = None, *, wait_s: float = 10.0
+                            ) -> ProfileCheck:
+    """Try a fal key with the cheapest authenticated call fal documents: the account's
+    billing (`GET /v1/account/billing?expand=credits`, no charge). `base_url`: one server
+    for every fal host (a proxy, or a test's fake). Never raises for a network or HTTP
+    failure; the message never holds the key."""
+    import httpx
+
+    try:
+        base = check_url(base_url) if base_url else FAL_PLATFORM_URL
+        check_key_text(key)
+    except ProfileError as e:
+        return ProfileCheck(False, str(e), "url" if "URL" in str(e) else "key")
+    where = urlsplit(base).netloc
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(wait_s), trust_env=True,
+                                     follow_redirects=False) as http:
+            r = await http.get(f"{base}/v1/account/billing", params={"expand": "credits"},
+                               headers={"Authorization": f"Key {key}",
+                                        "Accept": "application/json",
+                                        "User-Agent": "takes/0.1"})
+    except httpx.TimeoutException:
+        return ProfileCheck(False, f"No answer from {where} within {wait_s:g} s: check your "
+                            "network connection", "network")
+    except httpx.ConnectError as e:
+        return _connect_failure(e, where)
+    except httpx.TransportError as e:
+        return ProfileCheck(False, f"The connection to {where} broke ({type(e).__name__}): "
+                            "check your network connection", "network")
+    s = r.status_code
+    if s == 401:
+        return ProfileCheck(False, "fal refused the key (HTTP 401): check it (copy it again "
+                            "from fal.ai/dashboard/keys)", "key", status=s)
+    if s == 403:
+        return ProfileCheck(True, "fal accepted the key, but it cannot read the balance (it "
+                            "needs billing read access: the BILLING, READONLY or FULL scope "
+                            "on fal.ai/dashboard/keys); renders are refused until the "
+                            "balance can be checked", status=s)
+    if s == 429 or s >= 500:
+        return ProfileCheck(False, f"fal is busy or failing (HTTP {s}): try again in a "
+                            "minute", "server", status=s)
+    if s >= 300:
+        return ProfileCheck(False, f"{where} answered, but not as fal's platform API (GET "
+                            f"/v1/account/billing gave HTTP {s})", "url", status=s)
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    credits = body.get("credits") if isinstance(body, dict) else None
+    balance = credits.get("current_balance") if isinstance(credits, dict) else None
+    if not isinstance(balance, int | float | str) or isinstance(balance, bool):
+        return ProfileCheck(True, "fal accepted the key; it did not say the balance",
+                            status=s)
+    try:
+        usd = float(balance)
+    except ValueError:
+        return ProfileCheck(True, "fal accepted the key; its balance could not be read",
+                            status=s)
+    cents = round(usd * 100)
+    return ProfileCheck(True, f"Connected to fal: balance {usd:,.2f} "
+                        f"{credits.get('currency') or 'USD'} ({cents:,} credits of one cent)",
+                        credits=cents, status=s)

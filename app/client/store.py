@@ -55,6 +55,8 @@ class JobRecord:
     credits_estimated_min: int | None = None
     #: credits given back (a charge that went down: a cancel, a failure, a time-out)
     credits_refunded: int = 0
+    #: requests ahead of this one in the provider's queue, where it says (fal); else None
+    queue_position: int | None = None
 
     @classmethod
     def new(cls, model_id: str, payload: dict[str, Any], **kw: Any) -> JobRecord:
@@ -142,6 +144,8 @@ _MIGRATIONS = [
     "ALTER TABLE jobs ADD COLUMN credits_estimated_min INTEGER;"
     "ALTER TABLE jobs ADD COLUMN credits_refunded INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX IF NOT EXISTS jobs_profile ON jobs(profile, deleted, created_at DESC);",
+    # 3: a provider's queue position (fal says it while a request waits)
+    "ALTER TABLE jobs ADD COLUMN queue_position INTEGER;",
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -366,10 +370,12 @@ class JobStore:
                                         args).fetchone()[0])
 
     def unfinished(self, profile: str | None = None) -> list[JobRecord]:
-        """Takes still to follow: not confirmed, queued, running, or done but not downloaded
-        (`profile`: only that profile's, which only its own connection can follow)."""
+        """Takes still to follow: not confirmed, being sent (a provider without idempotency
+        keys: the manager marks it unknown, never re-sends it), queued, running, or done but
+        not downloaded (`profile`: only that profile's, which only its own connection can
+        follow)."""
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE deleted = 0 AND "
-               "(status IN ('pending', 'queued', 'running') OR "
+               "(status IN ('pending', 'sending', 'queued', 'running') OR "
                "(status = 'succeeded' AND result_path IS NULL AND result IS NOT NULL))" +
                (" AND profile = ?" if profile is not None else "") + " ORDER BY created_at")
         with self._lock:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -51,6 +52,7 @@ from app.client.profiles import (
     ProfileCheck,
     ProfileError,
     Profiles,
+    check_fal_profile,
     check_key_text,
     check_name,
     check_profile,
@@ -187,8 +189,15 @@ def limit_spin(parent: QWidget, value: int | None, what: str) -> QSpinBox:
 
 
 def connected_text(check: ProfileCheck) -> str:
+    if check.message.startswith("Connected to fal"):
+        return check.message  # the balance in dollars, and what a credit is there
     return f"Connected: {check.credits:,} credits" if check.credits is not None else \
         check.message
+
+
+#: the kinds a profile may be, as the editor offers them (kind, words)
+KINDS = (("api", "Takes API (a base URL and its key)"),
+         ("fal", "fal (your fal key; renders through fal's queue)"))
 
 
 @dataclass(frozen=True)
@@ -196,9 +205,10 @@ class Values:
     """What the fields say, checked (the key apart: it is read from the field when used)."""
 
     name: str
-    base_url: str
+    base_url: str | None
     confirm_above: int
     daily_cap: int
+    kind: str = "api"
 
 
 def write_profile(profiles: Profiles, original: Profile | None, values: Values,
@@ -213,8 +223,9 @@ def write_profile(profiles: Profiles, original: Profile | None, values: Values,
         if clash is not None:
             raise ProfileError(f"A profile named {clash.name!r} exists: choose another name, "
                                "or edit that one")
-    fresh = Profile(values.name, "api", values.base_url, confirm_above=values.confirm_above,
-                    daily_cap=values.daily_cap)
+    fresh = Profile(values.name, "fal" if values.kind == "fal" else "api", values.base_url,
+                    confirm_above=values.confirm_above, daily_cap=values.daily_cap,
+                    endpoints=original.endpoints if original is not None else ())
     if key is not None:
         saved = profiles.add(fresh, key, storage or KeyStorage.KEYRING)
         if original is not None and original.name != saved.name:
@@ -283,6 +294,12 @@ class ProfileEditor(QDialog):
         self.name_edit = QLineEdit(self)
         self.name_edit.setPlaceholderText("Work")
         self.name_msg = message_label(self)
+        self.kind_box = QComboBox(self)
+        self.kind_box.setObjectName("profileKind")
+        for kind, words in KINDS:
+            self.kind_box.addItem(words, kind)
+        self.kind_box.setToolTip("What the profile talks to: the Takes API at a base URL, "
+                                 "or fal with your own fal key")
         self.url_edit = QLineEdit(self)
         self.url_edit.setPlaceholderText("https://api.example.com")
         self.url_msg = message_label(self)
@@ -306,6 +323,7 @@ class ProfileEditor(QDialog):
         else:
             form.addRow("Name", self.name_edit)
             form.addRow("", self.name_msg)
+            form.addRow("Kind", self.kind_box)
             form.addRow("Base URL", self.url_edit)
             form.addRow("", self.url_msg)
             form.addRow("API key", self.key_edit)
@@ -373,6 +391,11 @@ class ProfileEditor(QDialog):
         if profile is not None and not sandbox:
             self.name_edit.setText(profile.name)
             self.url_edit.setText(profile.base_url or "")
+            self.kind_box.setCurrentIndex(max(0, self.kind_box.findData(profile.kind)))
+            self.kind_box.setEnabled(False)  # a profile's takes belong to its kind
+        self.kind_box.setVisible(not sandbox)
+        self._kind_changed()
+        self.kind_box.currentIndexChanged.connect(self._kind_changed)
         self.test_btn.clicked.connect(self.test)
         self.save_btn.clicked.connect(self.save)
         self.save_anyway_btn.clicked.connect(self.save_anyway)
@@ -467,6 +490,23 @@ class ProfileEditor(QDialog):
                       self.key_msg, self.storage_msg):
             say(label, "")
 
+    @property
+    def kind(self) -> str:
+        return str(self.kind_box.currentData() or "api")
+
+    def _kind_changed(self, *_: Any) -> None:
+        """fal needs no base URL (fal's own hosts; one may be given for a proxy)."""
+        fal = self.kind == "fal"
+        self.url_edit.setPlaceholderText("empty: fal's own hosts" if fal else
+                                         "https://api.example.com")
+        self.key_edit.setPlaceholderText(
+            "leave empty to keep the saved key" if self.original is not None else
+            "your fal key (fal.ai/dashboard/keys)" if fal else "from your account page")
+        self.test_btn.setToolTip("Ask fal for the account's balance (GET "
+                                 "/v1/account/billing)" if fal else
+                                 "Ask the API for the account's balance (GET /v1/account)")
+        say(self.url_msg, "")
+
     def values(self) -> Values | None:
         """The fields checked by the core's rules, each problem beside its field (nothing
         typed is changed)."""
@@ -485,8 +525,10 @@ class ProfileEditor(QDialog):
         except ProfileError as e:
             say(self.name_msg, str(e))
             ok = False
+        fal = self.kind == "fal"
         try:
-            url = check_url(self.url_edit.text())
+            url = check_url(self.url_edit.text()) if self.url_edit.text().strip() or \
+                not fal else None
         except ProfileError as e:
             say(self.url_msg, str(e))
             ok = False
@@ -500,7 +542,7 @@ class ProfileEditor(QDialog):
         elif self.original is None:
             say(self.key_msg, "Type the API key (copy it from your account page)")
             ok = False
-        return Values(name, url, confirm, cap) if ok else None
+        return Values(name, url, confirm, cap, self.kind) if ok else None
 
     # ---- test and save ------------------------------------------------------------------
     def _busy(self, on: bool) -> None:
@@ -577,7 +619,9 @@ class ProfileEditor(QDialog):
                 return None
         assert key is not None
         say(self.result_label, "Testing…", "muted")
-        check = await check_profile(values.base_url, key, wait_s=self.check_wait_s)
+        check = await (check_fal_profile(key, values.base_url, wait_s=self.check_wait_s)
+                       if values.kind == "fal" else
+                       check_profile(values.base_url or "", key, wait_s=self.check_wait_s))
         del key
         self.last_check = check
         self.show_check(check)

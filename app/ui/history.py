@@ -330,13 +330,30 @@ class HistoryDelegate(QStyledItemDelegate):
 
     TILE = QSize(188, 150)
     THUMB = QSize(172, 97)
+    SCALES = (1.0, 1.5, 2.0, 2.75)  # the tile-size control's steps (the full-width view's)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        return self.TILE
+        return self.tile
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._texts: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.scale = 1.0
+        self.tile, self.thumb = QSize(self.TILE), QSize(self.THUMB)
+
+    def set_scale(self, scale: float) -> bool:
+        """Tiles `scale` times the small size (the poster frame grows; the two text lines
+        stay one line each). True if it changed (the view must lay its items out again)."""
+        scale = max(self.SCALES[0], min(self.SCALES[-1], float(scale)))
+        if scale == self.scale:
+            return False
+        self.scale = scale
+        t = self.THUMB
+        self.thumb = QSize(round(t.width() * scale), round(t.height() * scale))
+        self.tile = QSize(self.thumb.width() + self.TILE.width() - t.width(),
+                          self.thumb.height() + self.TILE.height() - t.height())
+        self.sizeHintChanged.emit(QModelIndex())
+        return True
 
     def _lines(self, job: Any, option: QStyleOptionViewItem, width: int,
                title_width: int) -> tuple[str, str]:
@@ -364,7 +381,7 @@ class HistoryDelegate(QStyledItemDelegate):
         if selected:
             p.fillRect(option.rect.adjusted(2, 2, -2, -2), option.palette.highlight())
         r = option.rect.adjusted(8, 8, -8, -6)
-        thumb = QRect(r.x(), r.y(), self.THUMB.width(), self.THUMB.height())
+        thumb = QRect(r.x(), r.y(), self.thumb.width(), self.thumb.height())
         draw_thumb(p, thumb, index.data(Qt.ItemDataRole.DecorationRole),
                    present.task_of(job.model_id) or "?")
         if job.mock:

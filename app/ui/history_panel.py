@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSizePolicy,
+    QSlider,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -86,6 +87,14 @@ class CompareDialog(QDialog):
         summary = QLabel(f"{n} parameter{'s' if n != 1 else ''} differ (highlighted).", self)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
+        # Play the two takes against each other (app.ui.review), when both have a file
+        self.ab_btn = buttons.addButton("Compare A/B…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.ab_btn.setIcon(icon("compare"))
+        self.ab_btn.setToolTip("Play both takes in step: side by side, wipe or flicker"
+                               if a.result_path and b.result_path
+                               else "Both takes need a file to play them A/B")
+        self.ab_btn.setEnabled(bool(a.result_path and b.result_path))
+        self.jobs = (a, b)
         lay = QVBoxLayout(self)
         lay.addWidget(summary)
         lay.addWidget(self.table, 1)
@@ -229,6 +238,8 @@ class HistoryPanel(QWidget):
     rerun_requested = Signal(object)
     promote_requested = Signal(object)  # a mock take to render for real
     open_requested = Signal(object)
+    compare_ab_requested = Signal(object, object)  # two takes to play A/B (app.ui.review)
+    full_width_toggled = Signal(bool)  # the queue and the preview to step aside, or come back
 
     def __init__(self, model: HistoryModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -266,9 +277,31 @@ class HistoryPanel(QWidget):
         self.view.setSpacing(4)
         self.view.setWrapping(True)
         self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-        self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        # Ctrl/Shift+click adds takes: two selected enable Compare A/B
+        self.view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.view.setModel(model)
-        self.view.setItemDelegate(HistoryDelegate(self.view))
+        self.delegate = HistoryDelegate(self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection)
+        self.ab_btn = QPushButton("Compare A/B", self)
+        self.ab_btn.setObjectName("compareAB")
+        self.ab_btn.setIcon(icon("compare"))
+        self.ab_btn.clicked.connect(self._ask_ab)
+        self.tile_size = QSlider(Qt.Orientation.Horizontal, self)
+        self.tile_size.setObjectName("tileSize")
+        self.tile_size.setRange(0, len(HistoryDelegate.SCALES) - 1)
+        self.tile_size.setPageStep(1)
+        self.tile_size.setFixedWidth(90)
+        self.tile_size.setToolTip("Tile size")
+        self.tile_size.setAccessibleName("Tile size")
+        self.tile_size.valueChanged.connect(
+            lambda i: self.set_tile_scale(HistoryDelegate.SCALES[i]))
+        self.full_btn = QPushButton("Full width", self)
+        self.full_btn.setObjectName("historyFullWidth")
+        self.full_btn.setCheckable(True)
+        self.full_btn.setToolTip("Give the history the whole window (the queue and the "
+                                 "preview come back when a take is played)")
+        self.full_btn.toggled.connect(self._on_full_width)
         self.view.selectionModel().currentChanged.connect(self._on_current)
         self.view.doubleClicked.connect(lambda idx: self.play_requested.emit(self._job(idx)))
         model.dataChanged.connect(self._on_data)
@@ -297,10 +330,14 @@ class HistoryPanel(QWidget):
         search_row = QHBoxLayout()
         search_row.addWidget(self.search, 1)
         search_row.addWidget(self.count)
+        search_row.addWidget(self.ab_btn)
         filters = QHBoxLayout()
         for w in (self.task, self.status, self.date, self.fav_only):
             filters.addWidget(w)
         filters.addStretch(1)
+        filters.addWidget(QLabel("Size", self))
+        filters.addWidget(self.tile_size)
+        filters.addWidget(self.full_btn)
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -322,6 +359,7 @@ class HistoryPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.splitter)
+        self._on_selection()
 
     # ---- filters ---------------------------------------------------------------------------
     def current_filter(self) -> HistoryFilter:
@@ -363,6 +401,54 @@ class HistoryPanel(QWidget):
         self.details.show_job(job)
         self.take_selected.emit(job)
 
+    def selected_jobs(self) -> list[Any]:
+        """The selected takes, in the grid's order."""
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        return [j for j in (self.model.job_at(r) for r in rows) if j is not None]
+
+    def ab_pair(self) -> tuple[Any, Any] | None:
+        """The two selected takes when there are exactly two, both with a file."""
+        jobs = self.selected_jobs()
+        if len(jobs) == 2 and all(j.result_path for j in jobs):
+            return jobs[0], jobs[1]
+        return None
+
+    def _on_selection(self, *_: Any) -> None:
+        jobs = self.selected_jobs()
+        pair = self.ab_pair()
+        self.ab_btn.setEnabled(pair is not None)
+        if pair is not None:
+            tip = "Play the two selected takes in step: side by side, wipe or flicker"
+        elif len(jobs) == 2:
+            tip = "Both selected takes need a file to play them A/B"
+        else:
+            tip = "Select two takes (Ctrl+click) to play them A/B"
+        self.ab_btn.setToolTip(tip)
+
+    def _ask_ab(self) -> None:
+        pair = self.ab_pair()
+        if pair is not None:
+            self.compare_ab_requested.emit(*pair)
+
+    # ---- layout ------------------------------------------------------------------------------
+    def set_tile_scale(self, scale: float) -> None:
+        if self.delegate.set_scale(scale):
+            self.view.scheduleDelayedItemsLayout()
+            self.view.viewport().update()
+        index = min(range(len(HistoryDelegate.SCALES)),
+                    key=lambda i: abs(HistoryDelegate.SCALES[i] - self.delegate.scale))
+        if self.tile_size.value() != index:
+            with QSignalBlocker(self.tile_size):
+                self.tile_size.setValue(index)
+
+    def _on_full_width(self, on: bool) -> None:
+        self.full_width_toggled.emit(on)
+
+    def set_full_width_checked(self, on: bool) -> None:
+        """Said by whoever laid the window out (the button follows, no signal)."""
+        with QSignalBlocker(self.full_btn):
+            self.full_btn.setChecked(on)
+
     def _on_data(self, top: QModelIndex, bottom: QModelIndex, roles: Any = None) -> None:
         cur = self.view.currentIndex()
         if cur.isValid() and top.row() <= cur.row() <= bottom.row() and not roles:
@@ -395,6 +481,8 @@ class HistoryPanel(QWidget):
 
     def compare(self, a: Any, b: Any) -> CompareDialog:
         self.compare_dialog = CompareDialog(a, b, self)
+        self.compare_dialog.ab_btn.clicked.connect(
+            lambda: self.compare_ab_requested.emit(a, b))
         self.compare_dialog.open()
         return self.compare_dialog
 

@@ -264,6 +264,7 @@ class CompareView(QWidget):
             return
         p.save()
         fm = p.fontMetrics()
+        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, box.width() - 22)
         r = QRectF(box.x() + 6, box.y() + 6, fm.horizontalAdvance(text) + 10, fm.height() + 4)
         p.fillRect(r, qcolor("shade", LABEL_SHADE_ALPHA))
         p.setPen(qcolor("on_accent"))

@@ -1,0 +1,230 @@
+"""Review in the real window against the sandbox: two mock takes rendered, picked in the history
+(click, Ctrl+click) and opened A/B; side by side, wipe (the divider dragged) and flicker (its
+key) switched with real input; both players within two frames of each other after a seek on
+the scrub bar and a frame step; the last frame held after the end (the grab is not black); 1:1
+shows source pixels; the history's full width and tile size; the preview holds its last frame
+and zooms. Screenshots go to docs/img/."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtMultimedia import QMediaPlayer
+from PySide6.QtTest import QTest
+
+from app.client.settings import UiSettings
+from app.ui.history import HistoryDelegate
+from app.ui.palette import qcolor
+from app.ui.preview import FLICKER
+from app.ui.review import Review, ReviewWindow
+from app.ui.window import MainWindow
+
+from .helpers import open_studio, until
+
+IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+SEEDANCE = {"duration": 4, "resolution": "480p"}
+LOADED = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia,
+          QMediaPlayer.MediaStatus.EndOfMedia)
+
+
+def picture_share(image: QImage, step: int = 4) -> float:
+    """The share of sampled pixels that are neither black nor the stage colour."""
+    stage = qcolor("stage")
+    hits = total = 0
+    for y in range(0, image.height(), step):
+        for x in range(0, image.width(), step):
+            c = image.pixelColor(x, y)
+            total += 1
+            dark = c.red() + c.green() + c.blue() < 30
+            bg = abs(c.red() - stage.red()) + abs(c.green() - stage.green()) \
+                + abs(c.blue() - stage.blue()) < 12
+            hits += not (dark or bg)
+    return hits / max(1, total)
+
+
+def close(c1, c2, tol: int = 10) -> bool:
+    return abs(c1.red() - c2.red()) + abs(c1.green() - c2.green()) \
+        + abs(c1.blue() - c2.blue()) <= tol
+
+
+async def _take(w: MainWindow, prompt: str) -> str:
+    w.choose_task("create")
+    w.form.set_payload({**w.form.payload(), **SEEDANCE, "prompt": prompt, "mock": True})
+    await until(w.form.is_submittable, what="a submittable form")
+    await w.render()
+    return w.queue_model.job_at(0).id
+
+
+def click_tile(w: MainWindow, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    view = w.history.view
+    rect = view.visualRect(w.history_model.index(row))
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+
+def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
+    studio = open_studio(tmp_path / "data", render_seconds=0.3)
+    IMG.mkdir(parents=True, exist_ok=True)
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.resize(1400, 860)
+        w.show()
+        await w.start()
+        review = w.review
+        assert isinstance(review, Review)
+        from app.ui import review as review_mod
+        assert review_mod.install(w) is review  # idempotent
+
+        ids = [await _take(w, "a lighthouse at dusk, slow pan"),
+               await _take(w, "a lighthouse at dawn, slow pan")]
+        await until(lambda: all(w.queue_model.job(i).result_path for i in ids), timeout=30,
+                    what="both mock takes downloaded")
+
+        # the history, full width, bigger tiles
+        w.nav.choose("history")
+        await until(lambda: w.history_model.rowCount() >= 2, what="two takes in history")
+        await until(lambda: all(w.history_model.job_at(r).result_path for r in range(2)),
+                    what="history rows with files")
+        QTest.mouseClick(w.history.full_btn, Qt.MouseButton.LeftButton)
+        assert w.history.full_btn.isChecked() and not w.right.isVisible()
+        small = w.history.view.visualRect(w.history_model.index(0)).size()
+        w.history.tile_size.setFocus()
+        QTest.keyClick(w.history.tile_size, Qt.Key.Key_PageUp)
+        assert w.history.delegate.scale == HistoryDelegate.SCALES[1]
+        await until(lambda: w.history.view.visualRect(w.history_model.index(0)).width()
+                    > small.width() * 1.3, what="bigger tiles")
+
+        # two takes selected: Compare A/B
+        assert not w.history.ab_btn.isEnabled()
+        click_tile(w, 0)
+        assert not w.history.ab_btn.isEnabled()  # one take is not a pair
+        click_tile(w, 1, Qt.KeyboardModifier.ControlModifier)
+        assert len(w.history.selected_jobs()) == 2 and w.history.ab_btn.isEnabled()
+        await asyncio.sleep(0.3)
+        w.history.grab().save(str(IMG / "history-full.png"))
+        QTest.mouseClick(w.history.ab_btn, Qt.MouseButton.LeftButton)
+        d = review.dialog
+        assert isinstance(d, ReviewWindow)
+        assert {j.id for j in d.jobs} == set(ids)
+        a, b = d.players
+        await until(lambda: a.mediaStatus() in LOADED and b.mediaStatus() in LOADED
+                    and a.duration() > 0 and b.duration() > 0, what="both takes loaded")
+        await until(d.view.has_frames, what="both first frames")
+        d.activateWindow()
+        await until(d.isActiveWindow, what="the review to have the keyboard")
+
+        # wipe with a real drag of the divider
+        QTest.mouseClick(d.mode_buttons["Wipe"], Qt.MouseButton.LeftButton)
+        assert d.mode() == "Wipe"
+        v = d.view
+        mid = QPoint(v.wipe_x(), v.height() // 2)
+        QTest.mousePress(v, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, mid)
+        QTest.mouseMove(v, QPoint(v.width() // 4, v.height() // 2))
+        QTest.mouseRelease(v, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           QPoint(v.width() // 4, v.height() // 2))
+        assert abs(v.wipe - 0.25) < 0.02
+        await asyncio.sleep(0.1)
+        d.grab().save(str(IMG / "review-wipe.png"))
+        # flicker: the timer switches A and B, F switches now
+        QTest.keyClick(d, Qt.Key.Key_F)
+        assert d.mode() == FLICKER and d.flicker_timer.isActive()
+        shown = v.flicker_b
+        await until(lambda: v.flicker_b != shown, timeout=3, what="the flicker to switch")
+        d.flicker_ms.setValue(0)  # by key only
+        assert not d.flicker_timer.isActive()
+        shown = v.flicker_b
+        QTest.keyClick(d, Qt.Key.Key_F)
+        assert v.flicker_b != shown
+        QTest.keyClick(d, Qt.Key.Key_S)
+        assert d.mode() == "Side by side"
+        assert d.mode_buttons["Side by side"].isChecked()
+
+        # a click on the scrub bar seeks both; a frame step moves both
+        frame = d.frame_ms()
+        s = d.slider
+        QTest.mouseClick(s, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         QPoint(s.width() // 2, s.height() // 2))
+        target = s.value()
+        assert 0.3 * d.duration() < target < 0.7 * d.duration()
+        await until(lambda: abs(a.position() - target) <= 2 * frame
+                    and abs(b.position() - target) <= 2 * frame,
+                    what=f"both at {target} (A {a.position()}, B {b.position()})")
+        before = a.position()
+        QTest.mouseClick(d.fwd_btn, Qt.MouseButton.LeftButton)
+        await until(lambda: abs(a.position() - (before + frame)) <= 1
+                    and abs(b.position() - a.position()) <= 2 * frame,
+                    what=f"a frame forward (A {a.position()}, B {b.position()} from {before})")
+        QTest.keyClick(d, Qt.Key.Key_Comma)
+        await until(lambda: abs(a.position() - before) <= 1
+                    and abs(b.position() - before) <= 2 * frame, what="a frame back")
+        await asyncio.sleep(0.2)
+        d.grab().save(str(IMG / "review-ab.png"))
+
+        # played to the end: both last frames held (the picture is not black)
+        d.seek(max(0, d.duration() - 400))
+        QTest.mouseClick(d.play_btn, Qt.MouseButton.LeftButton)
+        await until(lambda: a.playbackState() == QMediaPlayer.PlaybackState.PlayingState,
+                    what="playing")
+        await until(lambda: a.playbackState() != QMediaPlayer.PlaybackState.PlayingState
+                    and a.position() >= a.duration() - 3 * frame, timeout=8,
+                    what="the end of A")
+        await asyncio.sleep(0.4)
+        share = picture_share(v.grab().toImage())
+        assert share > 0.3, f"the held last frames cover {share:.0%} of the view"
+
+        # 1:1 (the key): one source pixel per screen pixel
+        QTest.keyClick(d, Qt.Key.Key_F)  # flicker, A on screen, one picture in the whole view
+        if v.flicker_b:
+            QTest.keyClick(d, Qt.Key.Key_F)
+        QTest.keyClick(d, Qt.Key.Key_1)
+        assert v.zoom == 1.0 and d.one_btn.isChecked() and not d.fit_btn.isChecked()
+        src = v.images[0]
+        rect = v.target(src, v.rect())
+        assert (round(rect.width()), round(rect.height())) == (src.width(), src.height())
+        grab = v.grab().toImage()
+        ox, oy = round(rect.x()), round(rect.y())
+        cx, cy = v.width() // 2, v.height() // 2
+        for dx, dy in ((0, 0), (-7, 3), (11, -5), (40, 20)):
+            x, y = cx + dx, cy + dy
+            assert close(grab.pixelColor(x, y), src.pixelColor(x - ox, y - oy)), (x, y)
+        # zoom in with the wheel shares the scale; 0 fits again
+        QTest.keyClick(d, Qt.Key.Key_Plus)
+        assert v.zoom is not None and v.zoom > 1.2
+        QTest.keyClick(d, Qt.Key.Key_0)
+        assert v.zoom is None and d.fit_btn.isChecked()
+
+        # closed: its players are released, the review forgets it
+        d.close()
+        await until(lambda: review.dialog is None, what="the review closed")
+        await asyncio.sleep(0.1)
+
+        # the preview plays a take to its end and holds the last frame; it zooms to 1:1
+        w.history.select(ids[0])
+        QTest.mouseClick(w.history.full_btn, Qt.MouseButton.LeftButton)  # off again
+        assert w.right.isVisible()
+        p = w.preview
+        await until(lambda: p.player.duration() > 0, what="the preview loaded")
+        p.seek(max(0, p.player.duration() - 300))
+        QTest.mouseClick(p.play_btn, Qt.MouseButton.LeftButton)
+        await until(lambda: p.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState,
+                    what="the preview playing")
+        await until(lambda: p.player.playbackState() == QMediaPlayer.PlaybackState.PausedState
+                    and p.at_end(), timeout=8, what="the preview held at its end")
+        await asyncio.sleep(0.3)
+        last = p.current_image()
+        assert not last.isNull() and picture_share(last) > 0.3
+        p.setFocus()
+        QTest.keyClick(p, Qt.Key.Key_1)
+        assert p.compare.zoom == 1.0 and p.stack.currentWidget() is p.compare
+        await until(lambda: not p.compare.images[1].isNull(), what="the zoomed frame")
+        assert picture_share(p.compare.grab().toImage()) > 0.3
+        QTest.keyClick(p, Qt.Key.Key_0)
+        assert p.compare.zoom is None and p.stack.currentWidget() is p.video
+
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(scenario())

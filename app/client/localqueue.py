@@ -480,8 +480,12 @@ class LocalQueue:
                 settled(self.store.by_idempotency_key(k)) for k in self._batch)
 
     # ---- handing takes over -------------------------------------------------------------
+    def _stopping(self) -> bool:
+        """Closed, or its manager is (the studio is shutting down: nothing more is sent)."""
+        return self._closed or bool(getattr(self.manager, "_closed", False))
+
     def _kick(self) -> None:
-        if self._closed or not self._started:
+        if self._stopping() or not self._started:
             return
         if self._pump_task is None or self._pump_task.done():
             self._pump_task = asyncio.get_running_loop().create_task(
@@ -492,13 +496,17 @@ class LocalQueue:
     async def _pump(self) -> None:
         while True:
             self._again = False
-            if not self.paused:
-                for take in list(self._takes):
-                    if take.state != WAITING:
-                        continue
-                    if self.in_flight() >= self.cap:
-                        break
-                    self._hand_over(take)
+            if not self.paused and not self._stopping():
+                try:
+                    for take in list(self._takes):
+                        if take.state != WAITING:
+                            continue
+                        if self.in_flight() >= self.cap:
+                            break
+                        self._hand_over(take)
+                except Exception:  # the store is closing under us: the next start resumes
+                    log.exception("the local queue could not hand a take over")
+                    return
             if not self._again:
                 return
             await asyncio.sleep(0)
@@ -546,7 +554,8 @@ class LocalQueue:
             return
         finally:
             self._sending.pop(key, None)
-            self._kick()
+            if not self._stopping():
+                self._kick()
         self._gone(take)
         self._emit("sent", take, "Sent from the queue.", job_id=rec.id)
 

@@ -191,6 +191,12 @@ class Notifier(QObject):
         if self.enabled and self._background():
             self.notify(*said, urgency=2 if job.status != "succeeded" else 1)
 
+    def queue_finished(self, text: str) -> None:
+        """The whole local queue has finished (app.ui.local_queue): told when the window is
+        in the background (in front, its status line says it)."""
+        if self.enabled and self._background():
+            self.notify("Takes: the queue has finished", text)
+
     def notify(self, title: str, body: str, *, urgency: int = 1) -> None:
         """Send a notification from a task on the running loop (a log line without one)."""
         try:

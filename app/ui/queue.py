@@ -1,4 +1,12 @@
-"""The queue panel: one row per job, live status, and the actions a creator needs on a job."""
+"""The queue panel: one row per job, live status, and the actions a creator needs on a job.
+
+Takes waiting in the app (the local queue, `app.client.localqueue`, attached by
+`app.ui.local_queue`) are the rows above the others, in the order they will be sent, each
+with its place and, when the guard-rails hold it, why. They are reordered by dragging them
+(a `WAITING_MIME` drag inside the list), moved to the front, cancelled (nothing was sent or
+charged) or, when held, checked again (Retry); the head holds the queue's pause/resume and its
+cap (how many takes at once). The panel only says what is wanted, as signals.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -19,12 +28,14 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QColor, QDesktopServices, QFont, QGuiApplication, QPainter
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QListView,
     QMenu,
     QMessageBox,
+    QSpinBox,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
@@ -39,7 +50,7 @@ from app.catalog.status import ACTIVE, TERMINAL, timestamp
 from app.client import present
 from app.ui.icons import icon
 from app.ui.paint import draw_badge, draw_progress, draw_thumb, status_colour
-from app.ui.palette import colour
+from app.ui.palette import colour, qcolor
 from app.ui.thumbs import ThumbnailCache
 
 JobRole = Qt.ItemDataRole.UserRole + 1
@@ -47,8 +58,26 @@ StatusTextRole = Qt.ItemDataRole.UserRole + 2
 TimeTextRole = Qt.ItemDataRole.UserRole + 3
 CreditsTextRole = Qt.ItemDataRole.UserRole + 4
 ErrorTextRole = Qt.ItemDataRole.UserRole + 5
+OrderRole = Qt.ItemDataRole.UserRole + 6  # a waiting take's place (1 = next), else None
+#: what a waiting row carries when dragged inside the queue: its idempotency key
+WAITING_MIME = "application/x-takes-waiting-key"
 
 _Index = QModelIndex | QPersistentModelIndex
+
+
+def is_waiting(job: Any) -> bool:
+    """A take waiting in the app (a `WaitingTake`), not yet a job."""
+    return bool(getattr(job, "is_waiting", False))
+
+
+def waiting_words(job: Any, order: int | None) -> str:
+    """The status line of a waiting take: its place, or why it is held."""
+    place = f"#{order} · " if order else ""
+    if job.status == "held":
+        return f"{place}Held: {job.message or 'refused by the guard-rails'}"
+    if job.status == "sending":
+        return f"{place}Sending…"
+    return f"{place}Waiting in the queue: not sent yet"
 
 
 def thumb_path(job: Any) -> str | None:
@@ -60,7 +89,11 @@ def thumb_path(job: Any) -> str | None:
 
 
 class QueueModel(QAbstractListModel):
-    """Jobs newest first; `upsert` takes every update from the job manager."""
+    """Waiting takes first (in their order), then jobs newest first; `upsert` takes every
+    update from the job manager, `set_waiting` the local queue's order."""
+
+    #: a waiting take dropped at a new place: (its key, its index in the waiting order)
+    move_requested = Signal(str, int)
 
     def __init__(self, thumbs: ThumbnailCache, typical: Any = None,
                  parent: QObject | None = None) -> None:
@@ -69,6 +102,7 @@ class QueueModel(QAbstractListModel):
         self._typical = typical or (lambda model_id: None)
         self._all: dict[Any, Any] = {}
         self._rows: list[Any] = []
+        self._waiting: list[Any] = []  # WaitingTakes, in the order they will be sent
         self.hide_finished = False
         thumbs.thumbnail_ready.connect(self._on_thumb)
         self._tick = QTimer(self)
@@ -79,7 +113,7 @@ class QueueModel(QAbstractListModel):
     # ---- content -------------------------------------------------------------------------
     def load(self, jobs: list[Any]) -> None:
         self.beginResetModel()
-        self._all = {j.id: j for j in jobs}
+        self._all = {j.id: j for j in jobs if not is_waiting(j)}
         self._rows = self._visible()
         self.endResetModel()
 
@@ -95,7 +129,58 @@ class QueueModel(QAbstractListModel):
             self.hide_finished = hide
             self.load(list(self._all.values()))
 
+    # ---- the waiting section ---------------------------------------------------------------
+    @property
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
+    def waiting(self) -> list[Any]:
+        return list(self._waiting)
+
+    def set_waiting(self, takes: list[Any]) -> None:
+        """The local queue's takes, in order (replaces the waiting rows)."""
+        takes = [t for t in takes if is_waiting(t)]
+        old = [t.id for t in self._waiting]
+        new = [t.id for t in takes]
+        if old == new:
+            self._waiting = takes
+            if takes:
+                self.dataChanged.emit(self.index(0), self.index(len(takes) - 1))
+            return
+        if self._waiting:
+            self.beginRemoveRows(QModelIndex(), 0, len(self._waiting) - 1)
+            self._waiting = []
+            self.endRemoveRows()
+        if takes:
+            self.beginInsertRows(QModelIndex(), 0, len(takes) - 1)
+            self._waiting = takes
+            self.endInsertRows()
+
+    def _upsert_waiting(self, take: Any) -> None:
+        for i, t in enumerate(self._waiting):
+            if t.id == take.id:
+                self._waiting[i] = take
+                self.dataChanged.emit(self.index(i), self.index(i))
+                return
+        at = len(self._waiting)
+        self.beginInsertRows(QModelIndex(), at, at)
+        self._waiting.append(take)
+        self.endInsertRows()
+
+    def _drop_waiting(self, key: Any) -> None:
+        for i, t in enumerate(self._waiting):
+            if t.key == key:
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self._waiting[i]
+                self.endRemoveRows()
+                return
+
+    # ---- jobs ------------------------------------------------------------------------------
     def upsert(self, job: Any) -> None:
+        if is_waiting(job):
+            self._upsert_waiting(job)
+            return
+        self._drop_waiting(getattr(job, "idempotency_key", None))  # it was handed over
         self._all[job.id] = job
         shown = not self.hide_finished or job.status in ACTIVE
         row = self.row_of(job.id)
@@ -104,11 +189,12 @@ class QueueModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx)
         elif row is not None:
             self.beginRemoveRows(QModelIndex(), row, row)
-            del self._rows[row]
+            del self._rows[row - len(self._waiting)]
             self.endRemoveRows()
         elif shown:
             at = self._insert_position(job)
-            self.beginInsertRows(QModelIndex(), at, at)
+            w = len(self._waiting)
+            self.beginInsertRows(QModelIndex(), w + at, w + at)
             self._rows.insert(at, job.id)
             self.endInsertRows()
 
@@ -120,24 +206,36 @@ class QueueModel(QAbstractListModel):
         return len(self._rows)
 
     def remove(self, job_id: Any) -> None:
+        for t in self._waiting:
+            if t.id == job_id:
+                self._drop_waiting(t.key)
+                return
         self._all.pop(job_id, None)
         row = self.row_of(job_id)
         if row is not None:
             self.beginRemoveRows(QModelIndex(), row, row)
-            del self._rows[row]
+            del self._rows[row - len(self._waiting)]
             self.endRemoveRows()
 
     def row_of(self, job_id: Any) -> int | None:
+        for i, t in enumerate(self._waiting):
+            if t.id == job_id:
+                return i
         try:
-            return self._rows.index(job_id)
+            return len(self._waiting) + self._rows.index(job_id)
         except ValueError:
             return None
 
     def job_at(self, row: int) -> Any | None:
+        w = len(self._waiting)
+        if 0 <= row < w:
+            return self._waiting[row]
+        row -= w
         return self._all.get(self._rows[row]) if 0 <= row < len(self._rows) else None
 
     def job(self, job_id: Any) -> Any | None:
-        return self._all.get(job_id)
+        return self._all.get(job_id) or next((t for t in self._waiting if t.id == job_id),
+                                             None)
 
     def unfinished(self) -> list[Any]:
         """Every take held (shown or hidden) that is still in flight, oldest first."""
@@ -146,7 +244,60 @@ class QueueModel(QAbstractListModel):
 
     # ---- Qt model ------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._waiting) + len(self._rows)
+
+    # ---- dragging waiting takes into a new order ----------------------------------------
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if not index.isValid():
+            return base | Qt.ItemFlag.ItemIsDropEnabled
+        job = self.job_at(index.row())
+        if job is not None and is_waiting(job) and job.status != "sending":
+            return base | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+        return base
+
+    def mimeTypes(self) -> list[str]:
+        return [WAITING_MIME]
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeData(self, indexes: Any) -> QMimeData:
+        mime = QMimeData()
+        jobs = [self.job_at(i.row()) for i in indexes if i.isValid()]
+        keys = [j.key for j in jobs if j is not None and is_waiting(j)]
+        if keys:
+            mime.setData(WAITING_MIME, keys[0].encode("ascii", "replace"))
+        return mime
+
+    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                        parent: _Index) -> bool:
+        return data.hasFormat(WAITING_MIME) and self._waiting_index(data) is not None
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
+                     parent: _Index) -> bool:
+        """A waiting take dropped before `row` (on a row: before it; below the waiting rows:
+        last): says where it goes (`move_requested`); the local queue moves it and the rows
+        follow. Returns False so the view removes nothing itself."""
+        if action == Qt.DropAction.IgnoreAction or not data.hasFormat(WAITING_MIME):
+            return False
+        src = self._waiting_index(data)
+        if src is None:
+            return False
+        if row < 0:
+            row = parent.row() if parent.isValid() else len(self._waiting)
+        row = max(0, min(row, len(self._waiting)))
+        dest = row - 1 if row > src else row
+        if dest != src:
+            self.move_requested.emit(self._waiting[src].key, dest)
+        return False
+
+    def _waiting_index(self, data: QMimeData) -> int | None:
+        key = bytes(data.data(WAITING_MIME).data()).decode("ascii", "replace")
+        return next((i for i, t in enumerate(self._waiting) if t.key == key), None)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         job = self.job_at(index.row()) if index.isValid() else None
@@ -155,6 +306,10 @@ class QueueModel(QAbstractListModel):
         now = time.time()
         if role == JobRole:
             return job
+        if is_waiting(job):
+            return self._waiting_data(job, index.row(), role)
+        if role == OrderRole:
+            return None
         if role == StatusTextRole:
             return present.status_text(job)
         if role == TimeTextRole:
@@ -174,16 +329,43 @@ class QueueModel(QAbstractListModel):
             return " · ".join(p for p in parts if p)
         return None
 
+    def _waiting_data(self, job: Any, row: int, role: int) -> Any:
+        order = row + 1
+        if role == OrderRole:
+            return order
+        if role == StatusTextRole:
+            return waiting_words(job, order)
+        if role == TimeTextRole:
+            return ""
+        if role == CreditsTextRole:
+            return present.credits_text(job)
+        if role == ErrorTextRole:
+            return job.message if job.status == "held" else ""
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbs.get(thumb_path(job))
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            parts = [present.task_title(job.model_id), job.model_id,
+                     present.excerpt(present.take_words(job), 60),
+                     waiting_words(job, order), present.credits_text(job)]
+            if role == Qt.ItemDataRole.ToolTipRole and job.status != "held":
+                parts.append("drag to reorder; nothing is sent or charged until its turn")
+            if job.mock:
+                parts.insert(0, "MOCK")
+            return " · ".join(p for p in parts if p)
+        return None
+
     def _on_thumb(self, path: str) -> None:
-        for row, jid in enumerate(self._rows):
-            if thumb_path(self._all[jid]) == path:
+        for row in range(self.rowCount()):
+            job = self.job_at(row)
+            if job is not None and thumb_path(job) == path:
                 idx = self.index(row)
                 self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def _refresh_active(self) -> None:
+        w = len(self._waiting)
         for row, jid in enumerate(self._rows):
             if self._all[jid].status in ACTIVE:
-                idx = self.index(row)
+                idx = self.index(w + row)
                 self.dataChanged.emit(idx, idx, [TimeTextRole])
 
 
@@ -244,11 +426,12 @@ class QueueDelegate(QStyledItemDelegate):
         iw = fm.horizontalAdvance(info)
         p.setPen(dim)
         p.drawText(QRect(text.right() - iw, y3, iw, lh), Qt.AlignmentFlag.AlignRight, info)
-        p.setPen(fg if selected else status_colour(job.status))
+        held = is_waiting(job) and job.status == "held"
+        p.setPen(fg if selected else qcolor("warning") if held else status_colour(job.status))
         sw = max(0, text.width() - iw - 8)
         p.drawText(QRect(text.x(), y3, sw, lh), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(index.data(StatusTextRole), Qt.TextElideMode.ElideRight, sw))
-        if job.status in ACTIVE:
+        if job.status in ACTIVE and not is_waiting(job):
             bar = QRect(text.x(), min(r.bottom() - 3, y3 + lh + 3), text.width(), 4)
             draw_progress(p, bar, float(job.progress or 0.0),
                           fg if selected else status_colour(job.status))
@@ -269,12 +452,24 @@ class QueuePanel(QWidget):
     retry_requested = Signal(object)
     job_selected = Signal(object)  # the JobRecord, or None
     message = Signal(str)  # for the window's status line
+    # the local queue (app.ui.local_queue connects these; keys are idempotency keys)
+    waiting_cancel_requested = Signal(str)  # take a waiting take off: nothing sent
+    waiting_front_requested = Signal(str)
+    waiting_retry_requested = Signal(str)  # a held take checked again
+    pause_requested = Signal(bool)  # True: pause the queue, False: resume it
+    cap_requested = Signal(int)  # takes at once
+
+    #: what cancelling a take that is already on the provider does to its charge (the API
+    #: contract, docs/api.md: "credits of a canceled job are refunded"); a provider that
+    #: says otherwise replaces it (app.ui.local_queue)
+    REFUND_NOTE = "the provider refunds the credits of a render canceled before it finishes"
 
     def __init__(self, model: QueueModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.reveal = reveal_in_file_manager
         self.cancel_box: QMessageBox | None = None
+        self.refund_note = self.REFUND_NOTE
         self.view = QListView(self)
         self.view.setObjectName("queueView")
         self.view.setModel(model)
@@ -283,6 +478,13 @@ class QueuePanel(QWidget):
         self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
+        # waiting takes are dragged into a new order (the model says which rows may move)
+        self.view.setDragEnabled(True)
+        self.view.setAcceptDrops(True)
+        self.view.setDropIndicatorShown(True)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.view.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.view.setDragDropOverwriteMode(False)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         model.dataChanged.connect(self._data_changed)
         model.modelReset.connect(self._update_actions)
@@ -298,7 +500,10 @@ class QueuePanel(QWidget):
         self.empty.setStyleSheet(f"color: {colour('placeholder')}; padding: 16px;")
 
         self.act_cancel = self._action(
-            "Cancel", "Cancel this render (unfinished jobs are refunded)", self._cancel, "cancel")
+            "Cancel", f"Cancel this render ({self.REFUND_NOTE})", self._cancel, "cancel")
+        self.act_front = self._action("Move to front",
+                                      "Send this waiting take next (drag to reorder)",
+                                      self._front)
         self.act_retry = self._action("Retry", "Render again with the same parameters (a new take)",
                                       self._retry, "retry")
         self.act_reveal = self._action("Reveal file", "Show the result in the file manager",
@@ -325,13 +530,36 @@ class QueuePanel(QWidget):
         more.setMenu(copy_menu)
         bar.addWidget(more)
         bar.addStretch(1)
+        self.pause_btn = QToolButton(self)
+        self.pause_btn.setObjectName("queuePause")
+        self.pause_btn.setCheckable(True)
+        self.pause_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.pause_btn.toggled.connect(self._pause_toggled)
+        self.cap_label = QLabel("At once", self)
+        self.cap_spin = QSpinBox(self)
+        self.cap_spin.setObjectName("queueCap")
+        self.cap_spin.setRange(1, 64)
+        self.cap_spin.setToolTip("How many takes of this profile may be on the provider at "
+                                 "once; the others wait here, in order, unsent and uncharged")
+        self.cap_label.setBuddy(self.cap_spin)
+        self.cap_spin.valueChanged.connect(self._cap_changed)
+        self._showing = False  # set_local_state is updating the controls
+        for w in (self.pause_btn, self.cap_label, self.cap_spin):
+            w.setVisible(False)  # shown once a local queue is attached
+        self._show_paused(False)
         head = QHBoxLayout()
         head.addWidget(title)
         head.addStretch(1)
         head.addWidget(self.hide_finished)
+        controls = QHBoxLayout()  # the local queue's, on their own row (the panel stays narrow)
+        controls.addWidget(self.pause_btn)
+        controls.addStretch(1)
+        controls.addWidget(self.cap_label)
+        controls.addWidget(self.cap_spin)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(head)
+        lay.addLayout(controls)
         self.body = QStackedWidget(self)
         self.body.addWidget(self.view)
         self.body.addWidget(self.empty)
@@ -348,6 +576,36 @@ class QueuePanel(QWidget):
         act.triggered.connect(slot)
         self.addAction(act)
         return act
+
+    # ---- the local queue's controls ---------------------------------------------------------
+    def set_local_state(self, paused: bool, cap: int) -> None:
+        """Show the local queue's pause state and cap (without asking for them again)."""
+        self._showing = True
+        try:
+            for w in (self.pause_btn, self.cap_label, self.cap_spin):
+                w.setVisible(True)
+            self.pause_btn.setChecked(paused)
+            self._show_paused(paused)
+            self.cap_spin.setValue(cap)
+        finally:
+            self._showing = False
+
+    def _show_paused(self, paused: bool) -> None:
+        self.pause_btn.setText("Resume queue" if paused else "Pause queue")
+        self.pause_btn.setIcon(icon("play" if paused else "pause"))
+        self.pause_btn.setToolTip(
+            "The queue is paused: waiting takes are not sent. Resume to send them in order"
+            if paused else "Pause the queue: takes already sent go on, waiting ones stay "
+            "unsent until you resume")
+
+    def _pause_toggled(self, on: bool) -> None:
+        self._show_paused(on)
+        if not self._showing:
+            self.pause_requested.emit(on)
+
+    def _cap_changed(self, value: int) -> None:
+        if not self._showing:
+            self.cap_requested.emit(value)
 
     def _update_empty(self, *_: Any) -> None:
         empty = self.model.rowCount() == 0
@@ -379,8 +637,22 @@ class QueuePanel(QWidget):
 
     def _update_actions(self, *_: Any) -> None:
         job = self.current_job()
-        self.act_cancel.setEnabled(job is not None and job.status in ACTIVE)
-        self.act_retry.setEnabled(job is not None and job.status in TERMINAL)
+        waiting = job is not None and is_waiting(job)
+        self.act_front.setVisible(not self.pause_btn.isHidden() or waiting)
+        self.act_front.setEnabled(waiting and job.status != "sending"
+                                  and self.model.row_of(job.id) != 0)
+        if waiting:
+            self.act_cancel.setEnabled(job.status != "sending")
+            self.act_cancel.setToolTip("Take this waiting take off the queue: nothing has "
+                                       "been sent or charged")
+            self.act_retry.setEnabled(job.status == "held")
+            self.act_retry.setToolTip("Check this held take against the balance and today's "
+                                      "cap again")
+        else:
+            self.act_cancel.setEnabled(job is not None and job.status in ACTIVE)
+            self.act_cancel.setToolTip(f"Cancel this render ({self.refund_note})")
+            self.act_retry.setEnabled(job is not None and job.status in TERMINAL)
+            self.act_retry.setToolTip("Render again with the same parameters (a new take)")
         self.act_reveal.setEnabled(job is not None and bool(job.result_path))
         self.act_copy_id.setEnabled(job is not None)
         self.act_copy_error.setEnabled(job is not None and bool(present.error_words(job)))
@@ -395,13 +667,22 @@ class QueuePanel(QWidget):
 
     def _cancel(self) -> None:
         job = self.current_job()
-        if job is not None:
+        if job is not None and is_waiting(job):
+            self.waiting_cancel_requested.emit(job.key)
+        elif job is not None:
             self.cancel_requested.emit(job.id)
 
     def _retry(self) -> None:
         job = self.current_job()
-        if job is not None:
+        if job is not None and is_waiting(job):
+            self.waiting_retry_requested.emit(job.key)
+        elif job is not None:
             self.retry_requested.emit(job.id)
+
+    def _front(self) -> None:
+        job = self.current_job()
+        if job is not None and is_waiting(job):
+            self.waiting_front_requested.emit(job.key)
 
     def _reveal(self) -> None:
         job = self.current_job()
@@ -416,13 +697,16 @@ class QueuePanel(QWidget):
         if job is None:
             self.message.emit("Select a take in the queue first.")
             return None
+        if is_waiting(job):
+            self.waiting_cancel_requested.emit(job.key)
+            return None
         if job.status not in ACTIVE:
             self.model.remove(job.id)
             self.message.emit("Removed from the queue: the take is still in History.")
             return None
         box = QMessageBox(QMessageBox.Icon.Question, "Cancel take",
                           f"Cancel “{present.excerpt(present.take_words(job), 60)}”? It is "
-                          "still rendering; an unfinished render is refunded.",
+                          f"still rendering; {self.refund_note}.",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.button(QMessageBox.StandardButton.Yes).setText("Cancel the render")
         box.button(QMessageBox.StandardButton.No).setText("Keep it")

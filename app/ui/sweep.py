@@ -1,0 +1,732 @@
+"""Variations and sweeps in the window: "× N takes" and "Sweep…" in the toolbar, a dialog that
+picks one or two fields and their values from each field's own kind (an enum's values as check
+boxes, a number range with a step, a list of seeds, lines of text), a grid of the cells with
+each one's estimate (an invalid one marked with the reason), and the total.
+
+"Render N takes for X credits" is one intent (a double-click or a second press sends nothing
+more) and one decision: the total goes through the profile's guard-rails on the core
+(`Gate.check_batch`, a fresh balance; above the threshold the window's confirm dialog asks
+once), then each valid cell is sent `confirmed` with its own idempotency key derived from the
+intent's key. The cap and the balance are checked again as each cell goes: a cell they refuse
+waits unsent in the local queue (app/client/localqueue.py), held with the reason, and the sweep
+record says so. Each sweep is recorded in the data folder (app/client/sweeps.py, written on the
+core) and its takes reach a contact sheet from history (app/ui/contact_sheet.py).
+
+`install(window)` adds the controls and hooks the history's details (no I/O: cheap, and
+idempotent); `start(window)` reads the sweeps recorded so far, on the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.client import present
+from app.client.sweep import (
+    MAX_CELLS,
+    MAX_TAKES,
+    MAX_VALUES,
+    Cell,
+    FieldKind,
+    Priced,
+    Sweep,
+    SweepError,
+    Vary,
+    cell_estimate,
+    cell_key,
+    expand,
+    field_kinds,
+    parse_value,
+    priced,
+)
+from app.client.sweeps import SweepBook, SweepCell, SweepRecord
+from app.ui.icons import icon
+from app.ui.palette import qcolor
+
+if TYPE_CHECKING:
+    from app.forms.form import ModelForm
+
+log = logging.getLogger(__name__)
+SWEEP = "sweep"  # the intent target of a sweep's send
+NONE = "—"
+
+
+class ValuesEditor(QWidget):
+    """The values of one field, picked from the field's own kind."""
+
+    changed = Signal()
+
+    def __init__(self, kind: FieldKind, current: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.setObjectName(f"sweepValues:{kind.name}")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.boxes: list[tuple[QCheckBox, Any]] = []
+        self.range: tuple[QDoubleSpinBox, QDoubleSpinBox, QDoubleSpinBox] | None = None
+        self.text: QLineEdit | QPlainTextEdit | None = None
+        if kind.kind in ("enum", "bool"):
+            for value in kind.choices:
+                box = QCheckBox(str(value).lower() if isinstance(value, bool) else str(value),
+                                self)
+                box.setObjectName(f"sweepValue:{kind.name}:{value}")
+                box.setChecked(value == current)
+                box.toggled.connect(self.changed)
+                lay.addWidget(box)
+                self.boxes.append((box, value))
+        elif kind.kind in ("integer", "number"):
+            for value in kind.choices:  # 'auto' beside a number
+                box = QCheckBox(str(value), self)
+                box.setObjectName(f"sweepValue:{kind.name}:{value}")
+                box.toggled.connect(self.changed)
+                lay.addWidget(box)
+                self.boxes.append((box, value))
+            spins = []
+            whole = kind.kind == "integer"
+            lo = kind.minimum if kind.minimum is not None else -1e6
+            hi = kind.maximum if kind.maximum is not None else 1e6
+            start = current if isinstance(current, int | float) and \
+                not isinstance(current, bool) else lo
+            for name, value in (("from", start), ("to", start), ("step", kind.step or 1)):
+                spin = QDoubleSpinBox(self)
+                spin.setObjectName(f"sweepRange:{kind.name}:{name}")
+                spin.setDecimals(0 if whole else 2)
+                spin.setRange(0.01 if name == "step" else lo, max(hi - lo, 1) if name == "step"
+                              else hi)
+                spin.setValue(float(value))
+                spin.setSingleStep(kind.step or (1 if whole else 0.05))
+                spin.valueChanged.connect(self.changed)
+                lay.addWidget(QLabel(name, self))
+                lay.addWidget(spin)
+                spins.append(spin)
+            self.range = (spins[0], spins[1], spins[2])
+        elif kind.kind == "seed":
+            self.text = QLineEdit(self)
+            self.text.setObjectName(f"sweepSeeds:{kind.name}")
+            self.text.setPlaceholderText("seeds, e.g. 1, 2, 3")
+            self.text.textChanged.connect(self.changed)
+            lay.addWidget(self.text, 1)
+        else:
+            self.text = QPlainTextEdit(self)
+            self.text.setObjectName(f"sweepText:{kind.name}")
+            self.text.setPlaceholderText("one value a line")
+            self.text.setFixedHeight(64)
+            self.text.textChanged.connect(self.changed)
+            lay.addWidget(self.text, 1)
+        lay.addStretch(0)
+
+    def set_range(self, lo: float, hi: float, step: float) -> None:
+        assert self.range is not None
+        for spin, v in zip(self.range, (lo, hi, step), strict=True):
+            spin.setValue(v)
+
+    def values(self) -> list[Any]:
+        """The values picked, in order (SweepError for one that is not of the field's kind)."""
+        out = [v for box, v in self.boxes if box.isChecked()]
+        if self.range is not None:
+            lo, hi, step = (s.value() for s in self.range)
+            n = int((hi - lo) / step + 1e-9) + 1 if hi >= lo and step > 0 else 0
+            if n > MAX_VALUES:
+                raise SweepError(f"{self.kind.title}: at most {MAX_VALUES} values")
+            for i in range(n):
+                x = round(lo + i * step, 6)
+                out.append(round(x) if self.kind.kind == "integer" else x)
+        if isinstance(self.text, QLineEdit):
+            parts = [p for p in self.text.text().replace(";", ",").split(",") if p.strip()]
+            out += [parse_value(self.kind, p) for p in parts[:MAX_VALUES + 1]]
+        elif isinstance(self.text, QPlainTextEdit):
+            lines = [p for p in self.text.toPlainText().splitlines() if p.strip()]
+            out += [parse_value(self.kind, p) for p in lines[:MAX_VALUES + 1]]
+        if len(out) > MAX_VALUES:
+            raise SweepError(f"{self.kind.title}: at most {MAX_VALUES} values")
+        seen: list[Any] = []
+        for v in out:
+            if not any(v == s and type(v) is type(s) for s in seen):
+                seen.append(v)
+        return seen
+
+
+class SweepDialog(QDialog):
+    """Pick the fields and values; see every cell's estimate and the total; send once."""
+
+    send_requested = Signal()
+
+    def __init__(self, form: ModelForm, check: Any, takes: int, mock: bool,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sweepDialog")
+        self.setWindowTitle("Sweep")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.form = form
+        self.model_id = form.model_id
+        self.check = check
+        self.mock = mock
+        self.kinds = field_kinds(form.spec.json_schema())
+        self.sweep: Sweep | None = None
+        self.problem = ""
+        self.sending = False
+        self.pickers: list[QComboBox] = []
+        self.editors: list[ValuesEditor | None] = [None, None]
+        self._rows: list[QHBoxLayout] = []
+        head = QLabel(f"<b>{present.task_title(self.model_id)}</b> · {self.model_id}", self)
+        head.setTextFormat(Qt.TextFormat.RichText)
+        form_lay = QFormLayout()
+        for i in range(2):
+            combo = QComboBox(self)
+            combo.setObjectName(f"sweepField{i + 1}")
+            combo.addItem(NONE, None)
+            for name, kind in self.kinds.items():
+                combo.addItem(kind.title, name)
+            combo.currentIndexChanged.connect(lambda _i, n=i: self._field_changed(n))
+            row = QHBoxLayout()
+            row.addWidget(combo)
+            self.pickers.append(combo)
+            self._rows.append(row)
+            form_lay.addRow(f"Vary {'one' if i == 0 else 'another'}", row)
+        self.takes = QSpinBox(self)
+        self.takes.setObjectName("sweepTakes")
+        self.takes.setRange(1, MAX_TAKES)
+        self.takes.setValue(max(1, min(MAX_TAKES, takes)))
+        self.takes.setPrefix("× ")
+        self.takes.setSuffix(" takes")
+        self.takes.valueChanged.connect(self.recompute)
+        form_lay.addRow("Takes of each", self.takes)
+        self.seeds = QLabel("", self)
+        self.seeds.setObjectName("sweepSeedNote")
+        self.seeds.setWordWrap(True)
+        self.grid = QTableWidget(self)
+        self.grid.setObjectName("sweepGrid")
+        self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.grid.setMinimumSize(420, 160)
+        self.total = QLabel("", self)
+        self.total.setObjectName("sweepTotal")
+        self.total.setWordWrap(True)
+        self.note = QLabel("", self)
+        self.note.setObjectName("sweepNote")
+        self.note.setWordWrap(True)
+        self.send_button = QPushButton("Render", self)
+        self.send_button.setObjectName("sweepSend")
+        self.send_button.setIcon(icon("render"))
+        self.send_button.setAutoDefault(False)
+        self.send_button.clicked.connect(self.send_requested)
+        self.cancel_button = QPushButton("Close", self)
+        self.cancel_button.setObjectName("sweepClose")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.note, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.send_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(head)
+        lay.addLayout(form_lay)
+        lay.addWidget(self.seeds)
+        lay.addWidget(self.grid, 1)
+        lay.addWidget(self.total)
+        lay.addLayout(buttons)
+        self.resize(720, 520)
+        self.recompute()
+
+    # ---- picking ---------------------------------------------------------------------------
+    def pick(self, i: int, name: str | None) -> ValuesEditor | None:
+        """Choose the i-th varied field (None: none); returns its values editor."""
+        combo = self.pickers[i]
+        combo.setCurrentIndex(max(0, combo.findData(name)))
+        return self.editors[i]
+
+    def _field_changed(self, i: int) -> None:
+        old = self.editors[i]
+        if old is not None:
+            self._rows[i].removeWidget(old)
+            old.deleteLater()
+            self.editors[i] = None
+        name = self.pickers[i].currentData()
+        if name is not None:
+            current = self.form.payload().get(name, self.kinds[name].default)
+            editor = ValuesEditor(self.kinds[name], current, self)
+            editor.changed.connect(self.recompute)
+            self._rows[i].addWidget(editor, 1)
+            self.editors[i] = editor
+        self.recompute()
+
+    def varies(self) -> list[Vary]:
+        out = []
+        for combo, editor in zip(self.pickers, self.editors, strict=True):
+            name = combo.currentData()
+            if name is None or editor is None:
+                continue
+            values = editor.values()
+            if not values:
+                raise SweepError(f"{self.kinds[name].title}: pick at least one value")
+            out.append(Vary(name, tuple(values)))
+        return out
+
+    # ---- the grid --------------------------------------------------------------------------
+    def base(self) -> dict[str, Any]:
+        payload = self.form.payload()
+        if self.mock:
+            payload["mock"] = True
+        return payload
+
+    def recompute(self) -> None:
+        try:
+            varies = self.varies()
+            if not varies and self.takes.value() == 1:
+                raise SweepError("Pick a field to vary, or more than one take.")
+            self.sweep = expand(self.model_id, self.base(), varies, self.takes.value(),
+                                self.kinds, self.check)
+            self.problem = ""
+        except SweepError as e:
+            self.sweep, self.problem = None, str(e)
+        self._show()
+
+    def _show(self) -> None:
+        sweep = self.sweep
+        self.grid.clear()
+        if sweep is None:
+            self.grid.setRowCount(0)
+            self.grid.setColumnCount(0)
+            self.seeds.setText("")
+            self.total.setText(self.problem)
+            self._button()
+            return
+        rows, cols = layout_of(sweep)
+        self.grid.setRowCount(len(rows))
+        self.grid.setColumnCount(len(cols))
+        self.grid.setVerticalHeaderLabels([r for r, _ in rows])
+        self.grid.setHorizontalHeaderLabels([c for c, _ in cols])
+        for cell in sweep.cells:
+            r, c = position(sweep, cell, rows, cols)
+            item = QTableWidgetItem(cell_text(cell))
+            item.setData(Qt.ItemDataRole.UserRole, cell.index)
+            if not cell.valid:
+                item.setForeground(qcolor("error"))
+                item.setToolTip("\n".join(f"{e.get('field') or 'payload'}: {e.get('message')}"
+                                          for e in cell.errors))
+            else:
+                item.setToolTip(f"{cell.label(sweep.takes)}: {cell_text(cell)}")
+            self.grid.setItem(r, c, item)
+        self.grid.resizeColumnsToContents()
+        self.seeds.setText(sweep.seeds[0].upper() + sweep.seeds[1:] + ".")
+        words = [f"Total of {len(sweep.valid_cells)} valid take"
+                 f"{'s' if len(sweep.valid_cells) != 1 else ''}: {sweep.total_text()}."]
+        if sweep.invalid:
+            words.append(f"{sweep.invalid} invalid (marked, not sent).")
+        self.total.setText(" ".join(words))
+        self._button()
+
+    def _button(self) -> None:
+        sweep = self.sweep
+        n = len(sweep.valid_cells) if sweep is not None else 0
+        if self.sending:
+            self.send_button.setText("Sending…")
+        elif sweep is None or n == 0:
+            self.send_button.setText("Render")
+        elif self.mock or all(c.payload.get("mock") is True for c in sweep.valid_cells):
+            self.send_button.setText(f"Render {n} mock take{'s' if n != 1 else ''} (free)")
+        else:
+            self.send_button.setText(f"Render {n} take{'s' if n != 1 else ''} for "
+                                     f"{sweep.total_text()}")
+        self.send_button.setEnabled(not self.sending and n > 0)
+
+    def set_sending(self, on: bool) -> None:
+        self.sending = on
+        for w in (*self.pickers, self.takes, *(e for e in self.editors if e is not None)):
+            w.setEnabled(not on)
+        self._button()
+
+    def say(self, text: str) -> None:
+        self.note.setText(text)
+
+
+def layout_of(sweep: Sweep) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """The grid's rows and columns: the first field's values down, the second's (or the takes)
+    across."""
+    varies = list(sweep.varies)
+    rows = [(_word(v), v) for v in varies[0].values] if varies else [("", None)]
+    if len(varies) > 1:
+        cols = [(f"{_word(v)}" + (f" · {t}" if sweep.takes > 1 else ""), (v, t))
+                for v in varies[1].values for t in range(1, sweep.takes + 1)]
+    else:
+        cols = [(f"take {t}", (None, t)) for t in range(1, sweep.takes + 1)]
+    if varies:
+        rows = [(f"{varies[0].field} {r}", v) for r, v in rows]
+    if len(varies) > 1:
+        cols = [(f"{varies[1].field} {c}", v) for c, v in cols]
+    return rows, cols
+
+
+def position(sweep: Sweep, cell: Cell, rows: list[tuple[str, Any]],
+             cols: list[tuple[str, Any]]) -> tuple[int, int]:
+    varies = list(sweep.varies)
+    r = 0
+    if varies:
+        r = next(i for i, (_, v) in enumerate(rows)
+                 if _same(v, cell.vary[varies[0].field]))
+    second = cell.vary[varies[1].field] if len(varies) > 1 else None
+    c = next(i for i, (_, (v, t)) in enumerate(cols)
+             if (len(varies) < 2 or _same(v, second)) and t == cell.take)
+    return r, c
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b)
+
+
+def _word(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def cell_text(cell: Cell) -> str:
+    if not cell.valid:
+        first = cell.errors[0] if cell.errors else {}
+        return f"invalid: {first.get('message', 'not valid')}"
+    if cell.credits is None:
+        return "price unknown"
+    lo, hi = cell.credits
+    if cell.payload.get("mock") is True:
+        return "mock (free)"
+    return f"{lo:,} cr" if lo == hi else f"{lo:,}–{hi:,} cr"
+
+
+class Sweeps(QObject):
+    """The sweep feature of one window (held by the window as `window.sweeps`)."""
+
+    finished = Signal(object)  # the SweepRecord once every valid cell was handed over
+    records_changed = Signal()
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self._window = weakref.ref(window)
+        self.studio = window.studio
+        self.book = SweepBook(window.studio.data_dir)
+        self.by_job: dict[str, SweepRecord] = {}
+        self.dialog: SweepDialog | None = None
+        self.sheet: Any = None
+        self.last: SweepRecord | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._add_controls(window)
+        self._hook_history(window)
+        window.controller.job_changed.connect(self._on_job)
+
+    @property
+    def window(self) -> Any:
+        return self._window()
+
+    # ---- controls -----------------------------------------------------------------------------
+    def _add_controls(self, window: Any) -> None:
+        bar = window.toolbar
+        self.takes_spin = QSpinBox(bar)
+        self.takes_spin.setObjectName("takesCount")
+        self.takes_spin.setRange(1, MAX_TAKES)
+        self.takes_spin.setPrefix("× ")
+        self.takes_spin.setSuffix(" takes")
+        self.takes_spin.setToolTip("Render several takes of the form at once (Sweep… shows "
+                                   "each one's price and the total first)")
+        self.sweep_btn = QToolButton(bar)
+        self.sweep_btn.setObjectName("sweepButton")
+        self.sweep_btn.setText("Sweep…")
+        self.sweep_btn.setIcon(icon("compare"))
+        self.sweep_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.sweep_btn.setToolTip("Vary one or two fields (or take N) and see every cell's "
+                                  "price before anything is sent")
+        self.sweep_btn.clicked.connect(lambda: self.open())
+        actions = bar.actions()
+        before = actions[1] if len(actions) > 1 else None
+        if before is not None:
+            bar.insertWidget(before, self.takes_spin)
+            bar.insertWidget(before, self.sweep_btn)
+        else:
+            bar.addWidget(self.takes_spin)
+            bar.addWidget(self.sweep_btn)
+
+    def _hook_history(self, window: Any) -> None:
+        history = window.history
+        self.sheet_btn = QPushButton("Contact sheet", history.details)
+        self.sheet_btn.setObjectName("contactSheetButton")
+        self.sheet_btn.setIcon(icon("compare"))
+        self.sheet_btn.setToolTip("The grid of this take's sweep, labelled by the varied "
+                                  "values, played in sync")
+        self.sheet_btn.hide()
+        lay = history.details.layout()
+        if lay is not None:
+            lay.addWidget(self.sheet_btn)
+        self._selected: Any = None
+        history.take_selected.connect(self._on_take)
+        self.sheet_btn.clicked.connect(lambda: self.open_sheet_for(self._selected))
+
+    def _on_job(self, job: Any) -> None:
+        sheet = self.sheet
+        if sheet is not None and job.id in self.by_job:
+            with contextlib.suppress(RuntimeError):
+                sheet.update_job(job)
+
+    def _on_take(self, job: Any) -> None:
+        self._selected = job
+        self.sheet_btn.setVisible(job is not None and job.id in self.by_job)
+
+    # ---- the dialog ---------------------------------------------------------------------------
+    def open(self) -> SweepDialog | None:
+        w = self.window
+        form = w.form if w is not None else None
+        if w is None or form is None:
+            if w is not None:
+                w.status.setText("Sweep: open a task's form first.")
+            return None
+        if self.dialog is not None:
+            self.dialog.raise_()
+            return self.dialog
+        dialog = SweepDialog(form, self._checker(form), self.takes_spin.value(),
+                             bool(w.controller.mock), w)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.send_requested.connect(lambda: self.send())
+        dialog.finished.connect(lambda _r: self._dialog_closed(dialog))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _dialog_closed(self, dialog: SweepDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+
+    def _checker(self, form: ModelForm) -> Any:
+        """A cell's check from what the form knows (its probes: no file read here)."""
+        models = self.studio.models
+        model_id = form.model_id
+
+        def check(payload: dict[str, Any]) -> Priced:
+            probes = {}
+            imported = models.get_imported(model_id)
+            from app.catalog.validate import local_media
+
+            values = imported.local_media(payload) if imported is not None else \
+                local_media(model_id, payload)
+            for v in values:
+                found = form.probe_facts(v)
+                if found is not None:
+                    probes[v] = found
+            return priced(models.validate(model_id, payload, probes),
+                          models.estimate(model_id, payload, probes))
+
+        return check
+
+    # ---- sending ------------------------------------------------------------------------------
+    def send(self) -> asyncio.Task[None] | None:
+        """One intent: the total as one decision, then each valid cell once. None for a
+        repeat press or nothing to send."""
+        w, dialog = self.window, self.dialog
+        if w is None or dialog is None or dialog.sweep is None or not dialog.sweep.valid_cells:
+            return None
+        if not self.studio.connected:
+            dialog.say(w.controller.connecting_text())
+            return None
+        key = w.controller.intents.begin(SWEEP)
+        if key is None:
+            return None
+        sweep = dialog.sweep
+        dialog.set_sending(True)
+        self.task = w.controller.spawn(self._send(dialog, sweep, key), "Sweep")
+        return self.task
+
+    async def _send(self, dialog: SweepDialog, sweep: Sweep, key: str) -> None:
+        w = self.window
+        studio = self.studio
+        try:
+            if not await self._decided(dialog, sweep):
+                return
+            rec = SweepRecord.new(sweep.model_id, [v.field for v in sweep.varies],
+                                  sweep.takes, [_record_cell(c) for c in sweep.cells],
+                                  intent=key, profile=studio.profile_name)
+            for cell, rc in zip(sweep.cells, rec.cells, strict=True):
+                if cell.valid:
+                    rc.key = cell_key(key, cell.index)
+            await studio.read(self.book.save, rec)
+            for cell, rc in zip(sweep.cells, rec.cells, strict=True):
+                if cell.valid:
+                    await self._send_cell(sweep, cell, rc)
+                    self._index(rec)
+            await studio.read(self.book.save, rec)
+            self.last = rec
+            self._index(rec)
+            sent = len(rec.job_ids)
+            held = [c for c in rec.cells if c.held]
+            words = f"Sweep sent: {sent} take{'s' if sent != 1 else ''}"
+            if held:
+                words += (f"; {len(held)} held unsent ({held[0].held})")
+            with contextlib.suppress(RuntimeError):
+                dialog.say(words + ".")
+                if w is not None:
+                    w.status.setText(words + ".")
+                    w.controller.out_used.emit(sweep.model_id)  # the next take gets its own
+            self.finished.emit(rec)
+            await w.controller.refresh_balance() if w is not None else None
+        finally:
+            if w is not None:
+                w.controller.intents.end(SWEEP)
+            with contextlib.suppress(RuntimeError):
+                dialog.set_sending(False)
+
+    async def _decided(self, dialog: SweepDialog, sweep: Sweep) -> bool:
+        """The total through the guard-rails as one decision (asked on the core with a fresh
+        balance; one confirmation above the threshold)."""
+        from app.ui import confirm
+        from app.ui.controller import SendRequest
+
+        studio, w = self.studio, self.window
+        gate = studio.gate
+        if gate is None:
+            return True
+        ests = [cell_estimate(c) for c in sweep.valid_cells]
+        verdict = await studio.run(gate.check_batch(studio.client, ests))
+        if verdict.allowed or verdict.offline:
+            return True  # offline: each cell is stored to wait, its balance checked first
+        if not verdict.needs_confirm or w is None:
+            dialog.say(verdict.message)
+            return False
+        request = SendRequest("Sweep", sweep.model_id, False, verdict.estimate)
+        box, answer = confirm.ask(dialog, verdict, request)
+        head = box.findChild(QLabel, "confirmPrice")
+        if head is not None:
+            head.setText(f"<b>{verdict.takes} takes of {present.task_title(sweep.model_id)} "
+                         f"will cost {sweep.total_text()} in all</b>")
+        box.render_button.setText(f"Render {verdict.takes} takes for {sweep.total_text()}")
+        self.confirm_dialog = box
+        try:
+            yes = await answer
+        finally:
+            self.confirm_dialog = None
+        if not yes:
+            dialog.say("Not sent (not confirmed). Nothing was charged.")
+        return yes
+
+    async def _send_cell(self, sweep: Sweep, cell: Cell, rc: SweepCell) -> None:
+        from app.client.errors import ApiError
+        from app.client.guard import Refused
+        from app.client.manager import TRANSIENT
+
+        studio = self.studio
+        key = rc.key or ""
+        try:
+            got = await studio.run(studio.manager.submit(sweep.model_id, cell.payload,
+                                                         idempotency_key=key, confirmed=True))
+        except Refused as e:  # the cap or the balance, checked again as this cell goes
+            rc.held = str(e)
+            await self._enqueue_held(sweep, cell, key, rc)
+            return
+        except TRANSIENT:  # stored: sent by itself once the API answers (same key)
+            rec = await studio.read(studio.store.by_idempotency_key, key)
+            rc.job_id = rec.id if rec is not None else None
+            return
+        except (ApiError, ValueError) as e:
+            rc.held = f"Not sent: {e}"
+            return
+        job_id = getattr(got, "job_id", None) if not hasattr(got, "remote_id") else got.id
+        if job_id:
+            rc.job_id = job_id
+        elif getattr(got, "held", False):
+            rc.held = got.error_message or "held in the queue"
+        else:
+            rc.held = None  # waiting in the local queue: sent when a slot is free
+        with contextlib.suppress(RuntimeError):
+            w = self.window
+            if w is not None and hasattr(got, "remote_id"):
+                w.queue_model.upsert(got)
+
+    async def _enqueue_held(self, sweep: Sweep, cell: Cell, key: str, rc: SweepCell) -> None:
+        """A cell the guard-rails refused waits unsent in the local queue, held with why."""
+        w = self.window
+        feature = getattr(w, "local_queue", None) if w is not None else None
+        queue = getattr(feature, "queue", None)
+        if queue is None:
+            return  # no local queue in this build: the sweep record holds it, said
+        try:
+            await self.studio.read(queue.enqueue, sweep.model_id, cell.payload, key=key,
+                                   group=None, label=cell.label(sweep.takes), confirmed=True)
+        except Exception as e:  # the record still says it is held and why
+            log.info("a held sweep cell could not wait in the queue: %s", e)
+
+    # ---- records and the contact sheet --------------------------------------------------------
+    def _index(self, rec: SweepRecord) -> None:
+        for job_id in rec.job_ids:
+            self.by_job[job_id] = rec
+        self.records_changed.emit()
+        w = self.window
+        if w is not None and self._selected is not None:
+            self._on_take(self._selected)
+
+    async def load(self) -> None:
+        """The sweeps recorded so far (read on the core)."""
+        found = await self.studio.read(self.book.by_job, self.studio.profile_name)
+        self.by_job.update(found)
+        self.records_changed.emit()
+
+    def open_sheet_for(self, job: Any) -> Any:
+        rec = self.by_job.get(job.id) if job is not None else None
+        if rec is None:
+            return None
+        return self.open_sheet(rec)
+
+    def open_sheet(self, rec: SweepRecord) -> Any:
+        from app.ui.contact_sheet import ContactSheet
+
+        w = self.window
+        if w is None:
+            return None
+        if self.sheet is not None:
+            with contextlib.suppress(RuntimeError):
+                self.sheet.close()
+        sheet = ContactSheet(rec, w.studio, w.thumbs, w)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        sheet.finished.connect(lambda _r: self._sheet_closed(sheet))
+        self.sheet = sheet
+        sheet.open()
+        w.controller.spawn(sheet.load(), "Contact sheet")
+        return sheet
+
+    def _sheet_closed(self, sheet: Any) -> None:
+        if self.sheet is sheet:
+            self.sheet = None
+
+
+def _record_cell(cell: Cell) -> SweepCell:
+    return SweepCell(cell.index, dict(cell.vary), cell.take, cell.valid, list(cell.errors),
+                     cell.to_dict()["credits"])
+
+
+def install(window: Any) -> Sweeps:
+    existing = getattr(window, "sweeps", None)
+    if isinstance(existing, Sweeps):
+        return existing
+    return Sweeps(window)
+
+
+def start(window: Any) -> None:
+    feature = getattr(window, "sweeps", None)
+    if isinstance(feature, Sweeps):
+        window.controller.spawn(feature.load(), "Sweeps")
+
+
+__all__ = ["MAX_CELLS", "SweepDialog", "Sweeps", "install", "start"]

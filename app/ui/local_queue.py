@@ -26,6 +26,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.client.localqueue import LocalQueue, QueueEvent, path_for
+from app.client.profiles import SANDBOX_NAME
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ def queue_for(studio: Any, *, sandbox: bool = True) -> LocalQueue:
     queue = getattr(getattr(manager, "submit", None), "__self__", None)
     if isinstance(queue, LocalQueue) and queue.manager is manager:
         return queue
-    queue = LocalQueue(manager, path_for(studio.data_dir, studio.profile_name or "sandbox"),
+    queue = LocalQueue(manager, path_for(studio.data_dir, studio.profile_name or SANDBOX_NAME),
                        sandbox=sandbox)
     # the controller's submit (Render, Retry, Re-run, Promote) goes through the queue
     manager.submit = queue.submit

@@ -23,7 +23,7 @@ from app.client.localqueue import (
     path_for,
 )
 from app.client.manager import JobManager
-from app.client.profiles import Profile
+from app.client.profiles import SANDBOX_NAME, Profile
 from app.client.store import JobStore
 from app.sandbox.server import SandboxServer
 from client.helpers import (
@@ -269,3 +269,91 @@ def test_a_queue_file_that_cannot_be_read_is_set_aside_and_nothing_is_lost(tmp_p
         await q.close()
 
     run(main())
+
+
+_CHILD = """
+import asyncio, json, sys
+from pathlib import Path
+from app.client.api import ApiClient
+from app.client.localqueue import LocalQueue, path_for
+from app.client.manager import JobManager
+from app.client.store import JobStore
+
+url, key, root, payload = sys.argv[1], sys.argv[2], Path(sys.argv[3]), json.loads(sys.argv[4])
+
+async def main():
+    m = JobManager(ApiClient(url, key), JobStore(root / "jobs.sqlite3"), root / "work")
+    q = LocalQueue(m, path_for(root, m.profile))
+    await q.start()
+    q.enqueue("seedance_r2v", payload, key="kill-one")
+    await asyncio.sleep(120)  # killed long before
+
+asyncio.run(main())
+"""
+
+
+def test_a_process_killed_while_handing_a_take_over_sends_it_once(sandbox, tmp_path):
+    """A real SIGKILL while the job's POST is answered late (the server created and charged
+    it): the next start finds the take marked sending with its key in the store and does not
+    send it again; the manager's resume re-POSTs the same key: one job, one charge."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from client.helpers import KEY
+
+    sandbox.set_faults(responses=[{"paths": "POST /v1/jobs/*", "delay_s": 8}])
+    root = tmp_path / "data"
+    root.mkdir()
+    qfile = path_for(root, SANDBOX_NAME)
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, sandbox.url, KEY, str(root),
+                              json.dumps(_take("killed"))],
+                             cwd=Path(__file__).resolve().parents[2],
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve()
+                                                                  .parents[2])})
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the server holds the POST's answer: the job exists, the reply not yet
+            assert time.monotonic() < deadline, "the child never reached the POST"
+            assert child.poll() is None, "the child ended by itself"
+            jobs = run(_server_jobs_of(sandbox))
+            marked = qfile.exists() and '"sending"' in qfile.read_text()
+            if jobs and marked:
+                break
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+    async def main() -> None:
+        m = _manager(sandbox, root)
+        q = LocalQueue(m, qfile)
+        try:
+            stored = m.store.by_idempotency_key("kill-one")
+            assert stored is not None and stored.remote_id is None  # the reply never came
+            await m.start()
+            await q.start()
+            assert q.waiting() == []  # handed over before the kill: not queued again
+            await until(lambda: (r := m.store.by_idempotency_key("kill-one")) is not None
+                        and r.result_path, within=40)
+            jobs = await server_jobs(m.client)
+            assert len(jobs) == 1 and jobs[0]["id"] == \
+                m.store.by_idempotency_key("kill-one").remote_id
+            assert await balance(m.client) == FAST["credits"] - PROMPT_ONLY_COST
+        finally:
+            await _close(q, m)
+
+    run(main())
+
+
+async def _server_jobs_of(sb: SandboxServer) -> list[dict]:
+    api = fast_client(sb.url)
+    try:
+        return await server_jobs(api)
+    finally:
+        await api.close()

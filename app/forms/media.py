@@ -1,14 +1,30 @@
 """Media fields: drop zones taking files, pasted paths/URLs or a file dialog; tagged items with a
-thumbnail, probed facts, reorder/remove, and the reason in red when a limit breaks."""
+thumbnail, probed facts, reorder/remove, and the reason in red when a limit breaks.
+
+A local video or audio item has a play control: the clip plays in its thumbnail (audio is heard).
+Its player is made on the first press, one in the whole app at a time (starting another
+releases the one before), and released (stopped, emptied, deleted on the GUI thread) when it
+ends, is stopped, or its item goes. A video field that a keyframe field depends on (Swap's
+`keyframe_id`) shows the frame the keyframe points at beside the clip, decoded off the GUI
+thread."""
 
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QPixmap
+from PySide6.QtCore import Q_ARG, QMetaObject, QMimeData, QObject, QSize, Qt, QUrl
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QPainter,
+    QPixmap,
+)
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -47,11 +63,116 @@ from app.forms.probing import THUMB_H, THUMB_W
 from app.forms.widgets import FOCUS_RING, ElidingLabel, ItemButton
 from app.media.probe import sniff
 from app.ui.icons import icon
-from app.ui.palette import colour, styled
+from app.ui.palette import colour, qcolor, styled
 
 _EXTENSIONS = {"jpeg": "*.jpg *.jpeg", "mp3": "*.mp3", "wav": "*.wav"}
 _NOUNS = {"audio": "audio clip"}
 KIND_ICON_SIDE = 32  # the placeholder icon in the thumbnail box until the thumbnail is made
+KEYFRAME_FPS = 24  # a keyframe number counts frames at 24 per second (app.catalog.rules)
+
+
+def _post(obj: QObject, method: str, *args: Any) -> None:
+    """A Qt Multimedia slot called from the event loop (see app.ui.compat.post: a direct
+    stop() can deadlock with the FFmpeg backend's threads over the GIL)."""
+    QMetaObject.invokeMethod(obj, method, Qt.ConnectionType.QueuedConnection, *args)
+
+
+class ClipPlayer(QObject):
+    """Plays one reference clip in its item: video frames into the item's thumbnail, sound to
+    the default output. Made on demand; `release()` stops and deletes it (GUI thread)."""
+
+    active: ClipPlayer | None = None  # at most one in the app
+
+    def __init__(self, item: MediaItem, path: str) -> None:
+        super().__init__(item)
+        if ClipPlayer.active is not None:
+            ClipPlayer.active.release()
+        ClipPlayer.active = self
+        self._item = weakref.ref(item)  # weakly: the item holds this while it plays
+        self.path = path
+        self.released = False
+        self.player = QMediaPlayer(self)
+        self.audio = QAudioOutput(self)
+        self.player.setAudioOutput(self.audio)
+        self.sink = QVideoSink(self)
+        self.player.setVideoOutput(self.sink)
+        self.sink.videoFrameChanged.connect(self._on_frame)
+        self.player.mediaStatusChanged.connect(self._on_status)
+        self.player.errorOccurred.connect(self._on_error)
+        self.frames = 0  # frames painted into the thumbnail
+        _post(self.player, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(path)))
+        _post(self.player, "play")
+
+    def _on_frame(self, frame: QVideoFrame) -> None:
+        image = frame.toImage() if frame.isValid() else QImage()
+        item = self._item()
+        if not image.isNull() and not self.released and item is not None:
+            self.frames += 1
+            item.show_frame(image)
+
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status in (QMediaPlayer.MediaStatus.EndOfMedia, QMediaPlayer.MediaStatus.InvalidMedia):
+            self.release()
+
+    def _on_error(self, _error: QMediaPlayer.Error, text: str) -> None:
+        item = self._item()
+        if not self.released and item is not None:
+            item.owner.show_refusals([f"{_display_name(self.path)} cannot be played: "
+                                           f"{text or 'unknown error'}"])
+            self.release()
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        if ClipPlayer.active is self:
+            ClipPlayer.active = None
+        _post(self.player, "stop")
+        _post(self.player, "setSource", Q_ARG(QUrl, QUrl()))
+        self.player.setVideoOutput(None)
+        item = self._item()
+        if item is not None:
+            item.on_playback_ended(self)
+        self.deleteLater()  # after the calls posted above (events run in order)
+
+
+def keyframe_picture(path: str, frame: int, size: QSize) -> QImage:
+    """Frame `frame` (1-based, at 24 per second) of a video, fit into `size` (a worker thread:
+    QImage only)."""
+    import av
+
+    at = max(0, frame - 1) / KEYFRAME_FPS
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        if at > 0 and stream.time_base:
+            container.seek(int(at / stream.time_base), stream=stream)
+        chosen = None
+        for decoded in container.decode(stream):
+            chosen = decoded
+            if decoded.time is None or decoded.time >= at - 0.5 / KEYFRAME_FPS:
+                break  # a seek lands on the keyframe before the time: decode up to it
+        if chosen is None:
+            raise ValueError(f"no video frame in {Path(path).name}")
+        arr = chosen.reformat(format="rgb24").to_ndarray()
+        h, w, _ = arr.shape
+        image = QImage(arr.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation)
+
+
+_keyframe_workers: Any = None
+
+
+def keyframe_workers() -> Any:
+    """One worker for keyframe pictures, shared by every form (made on first use)."""
+    global _keyframe_workers
+    if _keyframe_workers is None:
+        from PySide6.QtWidgets import QApplication
+
+        from app.ui.workers import Workers
+
+        _keyframe_workers = Workers(1, QApplication.instance())
+    return _keyframe_workers
 
 ITEM_STYLE = """
 QFrame#mediaItem { border: 1px solid $border; border-radius: 6px; background: $item; }
@@ -183,9 +304,87 @@ class MediaItem(QFrame):
         for b in (self.up, self.down, self.remove):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        # the frame a keyframe field points at (Swap), beside the clip; hidden until asked
+        self.keyframe = QLabel(self)
+        self.keyframe.setObjectName("keyframeThumb")
+        self.keyframe.setFixedSize(THUMB_W, THUMB_H)
+        self.keyframe.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.keyframe.setStyleSheet(f"background: {colour('thumb')}; border-radius: 4px;")
+        self.keyframe.hide()
+        self.keyframe_shown: tuple[str, int] | None = None  # (path, frame) on screen
+        layout.insertWidget(1, self.keyframe)
+        # a local clip or sound plays here (its player made on the first press)
+        self.play: ItemButton | None = None
+        self.clip_player: ClipPlayer | None = None
+        self._still: QPixmap | None = None  # the thumbnail to put back when playback ends
+        if kind in ("video", "audio") and not is_remote(value):
+            self.play = ItemButton(self)
+            self.play.setObjectName("play")
+            self.play.setIcon(icon("play"))
+            self.play.setToolTip("Play (Space or Enter)")
+            self.play.setAccessibleName(f"Play {_display_name(value)}")
+            self.play.setFixedSize(QSize(24, 22))
+            self.play.clicked.connect(self.toggle_play)
+            buttons.insertWidget(0, self.play)
         layout.addLayout(buttons)
         self.index = index
         self.has_thumbnail = False
+        self.destroyed.connect(_release_active_if_gone)
+
+    # ---- playback ------------------------------------------------------------------------
+    def playing(self) -> bool:
+        return self.clip_player is not None and not self.clip_player.released
+
+    def toggle_play(self) -> None:
+        if self.playing():
+            assert self.clip_player is not None
+            self.clip_player.release()
+            return
+        pix = self.thumb.pixmap()
+        self._still = QPixmap(pix) if pix is not None and not pix.isNull() else None
+        self.clip_player = ClipPlayer(self, local_path(self.value))
+        if self.play is not None:
+            self.play.setIcon(icon("pause"))
+            self.play.setToolTip("Stop (Space or Enter)")
+            self.play.setAccessibleName(f"Stop {_display_name(self.value)}")
+
+    def show_frame(self, image: QImage) -> None:
+        self.thumb.setPixmap(QPixmap.fromImage(image).scaled(
+            self.thumb.size(), Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation))
+
+    def on_playback_ended(self, player: ClipPlayer) -> None:
+        if self.clip_player is not player:
+            return
+        self.clip_player = None
+        if self._still is not None:
+            self.thumb.setPixmap(self._still)
+        if self.play is not None:
+            self.play.setIcon(icon("play"))
+            self.play.setToolTip("Play (Space or Enter)")
+            self.play.setAccessibleName(f"Play {_display_name(self.value)}")
+
+    def set_keyframe(self, frame: int | None, image: QImage | None = None) -> None:
+        """Show (or hide, None) the keyframe's picture and number."""
+        if frame is None:
+            self.keyframe.hide()
+            self.keyframe_shown = None
+            return
+        self.keyframe.show()
+        self.keyframe.setToolTip(f"Keyframe {frame}: the frame at "
+                                 f"{(frame - 1) / KEYFRAME_FPS:.2f} s")
+        if image is not None and not image.isNull():
+            pix = QPixmap.fromImage(image).scaled(
+                self.keyframe.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation)
+            p = QPainter(pix)  # its number on a shade along the top, over the picture
+            fm = p.fontMetrics()
+            p.fillRect(0, 0, pix.width(), fm.height() + 2, qcolor("shade", 150))
+            p.setPen(qcolor("on_accent"))
+            p.drawText(4, fm.ascent() + 1, f"Keyframe {frame}")
+            p.end()
+            self.keyframe.setPixmap(pix)
+            self.keyframe_shown = (local_path(self.value), frame)
 
     def _button(self, text: str, tip: str, slot: Any) -> QToolButton:
         b = ItemButton(self)
@@ -245,6 +444,16 @@ class MediaItem(QFrame):
 
 def _display_name(value: str) -> str:
     return value if is_remote(value) else Path(local_path(value)).name
+
+
+def _release_active_if_gone(*_: Any) -> None:
+    """An item deleted while its clip played: the player (its child) goes with it."""
+    active = ClipPlayer.active
+    if active is not None:
+        import shiboken6
+
+        if not shiboken6.isValid(active):
+            ClipPlayer.active = None
 
 
 class DropZone(QFrame):
@@ -484,8 +693,9 @@ class MediaEditor(Editor):
     def _chain_tab_order(self) -> None:
         """Tab goes through the items' buttons (as they are shown, top to bottom), then the
         paste box and Browse…: items made later would otherwise come last in the window."""
-        chain: list[QWidget] = [b for item in self.items for b in (item.up, item.down,
-                                                                   item.remove)]
+        chain: list[QWidget] = [b for item in self.items for b in (item.play, item.up,
+                                                                   item.down, item.remove)
+                                if b is not None]
         if not chain:
             return
         before = self.drop_zone.paste.previousInFocusChain()
@@ -514,6 +724,64 @@ class MediaEditor(Editor):
             item.set_result(result, self.ctx.service.is_pending(item.value))
             if not item.has_thumbnail:
                 item.set_thumbnail(self.ctx.service.thumbnail(item.value))
+        self._refresh_keyframe(state)
+
+    # ---- the keyframe's frame (Swap) ---------------------------------------------------------
+    def keyframe_field(self) -> str | None:
+        """The field whose keyframe counts frames of this one's video, if any."""
+        for name, spec in self.ctx.fields.items():
+            if spec.widget == "keyframe" and spec.depends_on == self.path:
+                return name
+        return None
+
+    def _refresh_keyframe(self, state: FormState) -> None:
+        name = self.keyframe_field() if self.single and self.rule.kind == "video" else None
+        if name is None or not self.items:
+            return
+        item = self.items[0]
+        frame = state.values.get(name)
+        info = state.probes.get(item.value)
+        if is_remote(item.value) or not isinstance(frame, int) or isinstance(frame, bool) \
+                or not isinstance(info, MediaInfo):
+            item.set_keyframe(None)
+            return
+        path = local_path(item.value)
+        if item.keyframe_shown == (path, frame):
+            return
+        item.set_keyframe(frame)  # shown at once with its number; the picture follows
+        wanted = (path, frame)
+        self._keyframe_wanted = wanted
+        if getattr(self, "_keyframe_busy", False):
+            return  # one decode at a time per field: the latest wish is read when it ends
+        self._keyframe_busy = True
+        size = QSize(THUMB_W * 2, THUMB_H * 2)
+        keyframe_workers().submit(keyframe_picture, path, frame, size,
+                                  on_done=lambda img, w=wanted: self._on_keyframe(w, img))
+
+    def _on_keyframe(self, wanted: tuple[str, int], image: Any) -> None:
+        import shiboken6
+
+        if not shiboken6.isValid(self):
+            return
+        self._keyframe_busy = False
+        if not self.items:
+            return
+        item = self.items[0]
+        if isinstance(image, QImage) and wanted == getattr(self, "_keyframe_wanted", None) \
+                and local_path(item.value) == wanted[0]:
+            item.set_keyframe(wanted[1], image)
+        elif wanted != getattr(self, "_keyframe_wanted", None):
+            self.revalidate_keyframe()
+
+    def revalidate_keyframe(self) -> None:
+        """The keyframe moved while its picture was decoded: decode the latest one."""
+        wanted = getattr(self, "_keyframe_wanted", None)
+        if wanted is None or not self.items:
+            return
+        self._keyframe_busy = True
+        size = QSize(THUMB_W * 2, THUMB_H * 2)
+        keyframe_workers().submit(keyframe_picture, wanted[0], wanted[1], size,
+                                  on_done=lambda img, w=wanted: self._on_keyframe(w, img))
 
     def show_issues(self, issues: list[Issue]) -> list[Issue]:
         grouped = relative(issues, self.path)

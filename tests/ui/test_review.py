@@ -228,3 +228,85 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         await studio.close()
 
     aloop.run_until_complete(scenario())
+
+
+def test_reference_clips_play_in_their_drop_zones_and_swap_shows_its_keyframe(
+        aloop, qtbot, tmp_path):
+    import mediafactory as mf
+
+    from app.forms.media import ClipPlayer, MediaEditor
+
+    from .helpers import drop_files
+
+    studio = open_studio(tmp_path / "data")
+    clip = mf.video(tmp_path / "ref.mp4", 320, 240, seconds=2.0)
+    tone = mf.audio(tmp_path / "tone.wav", seconds=1.0)
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.resize(1400, 860)
+        w.show()
+        await w.start()
+
+        # a reference clip plays in its item: frames in the thumbnail, then released
+        w.nav.choose("upscale")
+        video = w.form.editor("video_url")
+        assert isinstance(video, MediaEditor)
+        assert drop_files(video.drop_zone, clip)
+        await until(lambda: video.items and video.items[0].has_thumbnail, what="the thumbnail")
+        item = video.items[0]
+        assert item.play is not None and item.clip_player is None  # made on the first press
+        still = item.thumb.pixmap().toImage()
+        QTest.mouseClick(item.play, Qt.MouseButton.LeftButton)
+        player = item.clip_player
+        assert player is not None and ClipPlayer.active is player
+        await until(lambda: player.player.position() > 300 and player.frames > 5,
+                    what="the clip playing in its item")
+        assert item.thumb.pixmap().toImage() != still  # a later frame is on screen
+        await until(lambda: player.released, timeout=8, what="the clip's end")
+        await until(lambda: item.clip_player is None and ClipPlayer.active is None,
+                    what="its player released")
+        assert item.thumb.pixmap().toImage() == still  # the thumbnail is back
+
+        # audio plays from the Create form's audio references; one player in the app: the clip
+        # started again is released when the sound starts
+        w.nav.choose("create")
+        sound = w.form.editor("audio_urls")
+        assert drop_files(sound.drop_zone, tone)
+        await until(lambda: sound.items, what="the audio item")
+        w.nav.choose("upscale")
+        QTest.mouseClick(video.items[0].play, Qt.MouseButton.LeftButton)
+        first = video.items[0].clip_player
+        w.nav.choose("create")
+        QTest.mouseClick(sound.items[0].play, Qt.MouseButton.LeftButton)
+        second = sound.items[0].clip_player
+        assert first is not None and first.released and video.items[0].clip_player is None
+        assert second is not None and ClipPlayer.active is second
+        await until(lambda: second.player.position() > 200, what="the sound playing")
+        QTest.mouseClick(sound.items[0].play, Qt.MouseButton.LeftButton)  # stop
+        assert second.released and ClipPlayer.active is None
+
+        # Swap: the keyframe's frame beside the source clip, following the keyframe
+        w.nav.choose("swap")
+        form = w.form
+        source = form.editor("video_url")
+        assert drop_files(source.drop_zone, clip)
+        await until(lambda: source.items and source.items[0].keyframe.isVisible()
+                    and source.items[0].keyframe_shown is not None, what="the keyframe picture")
+        key = form.editor("keyframe_id")
+        frames = {}
+        for n in (1, 30):
+            key.slider.setValue(n)
+            await until(lambda n=n: form.payload().get("keyframe_id") == n, what=f"keyframe {n}")
+            await until(lambda n=n: source.items[0].keyframe_shown == (str(clip), n),
+                        what=f"the picture of frame {n}")
+            img = source.items[0].keyframe.pixmap().toImage()
+            frames[n] = img.pixelColor(img.width() // 2, img.height() - 4).red()
+        # mediafactory paints frame i with red (i * 7) % 255: frame 1 is 0, frame 30 is 203
+        assert frames[1] < 20 and abs(frames[30] - 203) < 20, frames
+        source.items[0].grab().save(str(IMG / "swap-keyframe.png"))
+
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(scenario())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -72,6 +73,11 @@ def reset_prices() -> None:
     _prices.update(copy.deepcopy(DEFAULT_PRICES))
 
 
+@cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     id: str
@@ -105,7 +111,8 @@ class ModelSpec:
         return out
 
     def json_schema(self) -> dict[str, Any]:
-        return self.input_model.model_json_schema()
+        """The input model's JSON Schema (built once per model: a copy each call)."""
+        return copy.deepcopy(_json_schema(self.input_model))
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -42,6 +42,8 @@ class Studio:
     connection: Connection | None = None
     core: Core = field(default_factory=lambda: Core().start())
     gate: Gate | None = None  # the profile's guard-rails, which the manager enforces
+    #: the profile this studio renders for (known before its connection is made)
+    profile: Profile | None = None
     #: why the last `load_models` could not read the server's list (None: it could)
     models_error: str | None = None
     _closed: bool = field(default=False, repr=False)
@@ -72,7 +74,7 @@ class Studio:
             raise
         store, client, manager, download_dir = parts
         return cls(store, manager, client, Path(data_dir), download_dir, connection, core,
-                   gate=manager.gate)
+                   gate=manager.gate, profile=connection.profile)
 
     @classmethod
     def open_sandbox(cls, data_dir: Path | str, *, poll: PollPolicy | None = None,
@@ -111,6 +113,69 @@ class Studio:
         except BaseException:
             connection.close()
             raise
+
+    @classmethod
+    def begin_profile(cls, data_dir: Path | str | None = None, name: str | None = None, *,
+                      work_dir: Path | None = None) -> Studio:
+        """`open_profile` without waiting for the connection: the core, the store and the job
+        manager at once (a few ms), the connection (the sandbox's child process, the key from
+        the keyring) made meanwhile. Calls that need the API await it on the core
+        (`app.client.deferred`); `connected` says whether it is made, `connection_failure`
+        why it could not be. What the window opens with, so it paints first."""
+        from app.client.connection import begin_connect
+        from app.client.deferred import DeferredClient
+        from app.client.paths import data_dir as default_data_dir
+        from app.client.profiles import Profiles
+        from app.client.workfolder import default_work_dir
+
+        root = Path(data_dir) if data_dir else default_data_dir()
+        profiles = Profiles(root / "profiles.json")
+        profile = profiles.get(name) if name else profiles.active
+        pending = begin_connect(profile, sandbox_data=root / "sandbox")
+        holder: dict[str, Studio] = {}
+
+        def connected(connection: Connection) -> None:  # on the core thread, once
+            studio = holder["studio"]
+            connection.profile = studio.profile or connection.profile
+            studio.connection = connection
+
+        client = DeferredClient(pending, on_connected=connected)
+        core = Core().start()
+        try:
+            store, _, manager, download_dir = core.call(
+                _open_parts, _Deferred(profile, client), root, None, {},
+                work_dir or default_work_dir()).result()
+        except BaseException:
+            core.stop()
+            pending.close()
+            raise
+        studio = cls(store, manager, client, root, download_dir, None, core, gate=manager.gate,
+                     profile=profile)
+        holder["studio"] = studio
+        return studio
+
+    @property
+    def connected(self) -> bool:
+        """Whether the profile's connection is made (always, unless `begin_profile`)."""
+        return self.connection is not None
+
+    @property
+    def connection_failure(self) -> str | None:
+        """Why the connection could not be made (None while it is being made, or made)."""
+        return getattr(self.client, "failure", None)
+
+    async def wait_connected(self) -> bool:
+        """Await the connection (from any loop): True once made, False if it cannot be."""
+        from app.client.deferred import NotConnected
+
+        ready = getattr(self.client, "ready", None)
+        if self.connection is not None or ready is None:
+            return self.connection is not None
+        try:
+            await self.run(ready())
+        except NotConnected:
+            return False
+        return True
 
     @property
     def models(self) -> ModelSet:
@@ -155,7 +220,9 @@ class Studio:
 
     @property
     def profile_name(self) -> str | None:
-        return self.connection.profile.name if self.connection is not None else None
+        if self.connection is not None:
+            return self.connection.profile.name
+        return self.profile.name if self.profile is not None else None
 
     # ---- work on the core loop ---------------------------------------------------------------
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -243,6 +310,17 @@ def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,
         store.close()
         raise
     return store, client, manager, download_dir
+
+
+@dataclass
+class _Deferred:
+    """What `_open_parts` asks of a connection, for one still being made."""
+
+    profile: Profile
+    deferred: Any
+
+    def client(self, **kw: Any) -> Any:
+        return self.deferred
 
 
 def _cached_models(data_dir: Path, profile: str) -> ModelSet:

@@ -39,7 +39,7 @@ from app.catalog import (
 from app.catalog.importer import ImportedModel
 from app.catalog.media import MediaInfo, local_path
 from app.catalog.models import FORMAT_TO_ASPECT
-from app.catalog.roles import totals
+from app.catalog.roles import specs_of, totals
 from app.catalog.specs import FieldSpec, field_specs
 from app.catalog.validate import Issue, local_media
 from app.catalog.wrapper import WRAPPER, split
@@ -167,8 +167,9 @@ class ModelForm(QWidget):
             ImportedSpec(model_id)
         self.service = service or probe_service()
         self.setObjectName(f"form:{self.model_id}")
-        self.fields: dict[str, FieldSpec] = {f.name: f for f in
-                                             field_specs(self.spec.json_schema())}
+        specs = specs_of(self.model_id) if isinstance(model_id, str) else \
+            field_specs(self.spec.json_schema())  # a curated model's are built once
+        self.fields: dict[str, FieldSpec] = {f.name: f for f in specs}
         self.ctx = EditorContext(self.service, field_specs=self.fields,
                                  on_removed=self._on_removed)
         self._undo: list[Removal] = []

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from app.catalog.status import UNFINISHED
-from app.sandbox.render import RenderStopped, render
 from app.sandbox.store import Store
 from app.sandbox.watch import PROGRESS_STEP, JobSignals
 
@@ -185,6 +184,9 @@ class Engine:
         while not self._renders.acquire(timeout=TICK):  # wait for a render slot
             if should_stop():
                 return False
+        # numpy, PyAV and Pillow on the first render, not at the server's start (~180 ms)
+        from app.sandbox.render import RenderStopped, render
+
         try:
             render(row["plan"], job_id, dest, should_stop)
         except RenderStopped:

@@ -134,6 +134,8 @@ class StudioController(QObject):
         typical run times: all on the core loop."""
         self._started = True
         self._open.set()
+        if not self.studio.connected:
+            self.spawn(self._connection_made(), "Connecting")
         manager = self.studio.manager
         self._unsubscribe = await self.studio.read(
             lambda: [manager.subscribe(self._from_core), manager.subscribe_online(
@@ -202,6 +204,8 @@ class StudioController(QObject):
         and retry (and the Render button's state). Guard-rails on spending belong here."""
         if request is None:
             return "Nothing to render here."
+        if not self.studio.connected:
+            return self.connecting_text()
         if not self.studio.models.knows(request.model_id):  # curated, or listed by the server
             return f"Unknown model {request.model_id!r}."
         if request.job_id is None:
@@ -213,6 +217,24 @@ class StudioController(QObject):
         if request.mock or request.estimate is None or request.estimate.mock:
             return None  # a mock render is free: no cap, no balance
         return self.money_refusal(request.estimate)
+
+    def connecting_text(self) -> str:
+        """What Render says while the profile's connection is being made, or why it failed."""
+        failure = self.studio.connection_failure
+        profile = self.studio.profile
+        if failure is not None:
+            return f"Could not connect: {failure}"
+        if profile is None or profile.is_sandbox:
+            return "Starting the sandbox…"
+        return f"Connecting to {profile.label}…"
+
+    async def _connection_made(self) -> None:
+        """Render on once the connection is made; if it cannot be, say why."""
+        ok = await self.studio.wait_connected()
+        self.update_state()
+        if not ok:
+            with contextlib.suppress(RuntimeError):
+                self.message.emit(self.connecting_text())
 
     def money_refusal(self, est: Estimate) -> str | None:
         """Why the guard-rails refuse this price now, from the last balance and today's spend
@@ -259,7 +281,9 @@ class StudioController(QObject):
             note = reason  # the form does not say this one: the note does
         if form is None or request is None:
             return RenderState(ok, "Render", note, why)
-        if self._confirming:
+        if not self.studio.connected:
+            text = self.connecting_text()
+        elif self._confirming:
             text = "Waiting for your confirmation…"
         elif submitting:
             text = "Sending…"

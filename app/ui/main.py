@@ -90,17 +90,19 @@ def run_app(argv: list[str] | None = None, *, quiet: bool = True) -> int:
             logging_done.close()
 
 
-def open_studio(name: str | None, settings: Any) -> Any:
+def open_studio(name: str | None, settings: Any, *, wait: bool = True) -> Any:
     """A profile's studio (the active one for None), its results in the chosen work folder.
-    Blocking (the sandbox's child process starts, the keyring is read): call it off the GUI
-    thread once the window's loop runs."""
+    `wait`: blocking until the connection is made (the sandbox's child process starts, the
+    keyring is read): call it off the GUI thread. Without: the store and the job manager at
+    once, the connection made meanwhile (what the first window opens with)."""
     from pathlib import Path
 
     from app.client.studio import Studio
 
     folder = settings.get("work_folder")
     work = Path(folder) if isinstance(folder, str) and folder.strip() else None
-    return Studio.open_profile(None, name, work_dir=work)
+    opener = Studio.open_profile if wait else Studio.begin_profile
+    return opener(None, name, work_dir=work)
 
 
 def start_theme(app: Any, settings: Any) -> None:
@@ -118,9 +120,9 @@ def _run_window(app: Any, instance: Any) -> int:
 
     settings = UiSettings()
     start_theme(app, settings)
-    try:
-        studio = open_studio(None, settings)
-    except Exception as e:  # a profile without a key, no keyring, a sandbox that won't start
+    try:  # the window paints while the connection is made (the sandbox starts)
+        studio = open_studio(None, settings, wait=False)
+    except Exception as e:  # an unreadable profile file, a store that cannot be opened
         QMessageBox.critical(None, "Takes", f"Takes cannot start: {e}")
         return 2
 

@@ -567,8 +567,7 @@ def open_preferences(window: MainWindow) -> PreferencesDialog:
     dlg = window.findChild(PreferencesDialog, OBJECT_NAME)
     if dlg is None:
         studio = window.studio
-        conn = getattr(studio, "connection", None)
-        active = conn.profile.name if conn is not None else SANDBOX_NAME
+        active = getattr(studio, "profile_name", None) or SANDBOX_NAME
         dlg = PreferencesDialog(Profiles(Path(studio.data_dir) / "profiles.json"),
                                 window.settings, window, active)
     else:

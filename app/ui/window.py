@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================= construction
     def _build(self) -> None:
-        profile = self.studio.connection.profile if self.studio.connection else None
+        profile = self.studio.profile
         self.toolbar = StudioToolbar(profile.name if profile else None, self)
         self.addToolBar(self.toolbar)
         self.mock_action = self.toolbar.mock_action
@@ -350,20 +350,21 @@ class MainWindow(QMainWindow):
 
         from app.client.profiles import Profiles
 
-        conn, gate = self.studio.connection, self.studio.gate
-        if conn is None or gate is None:
+        current, gate = self.studio.profile, self.studio.gate
+        if current is None or gate is None:
             return
         path = Path(self.studio.data_dir) / "profiles.json"
-        fresh = await asyncio.to_thread(lambda: Profiles(path).find(conn.profile.name))
+        fresh = await asyncio.to_thread(lambda: Profiles(path).find(current.name))
         if fresh is None:
             return
-        if (fresh.base_url, fresh.key_storage) != (conn.profile.base_url,
-                                                   conn.profile.key_storage):
+        if (fresh.base_url, fresh.key_storage) != (current.base_url, current.key_storage):
             self.switch_requested.emit(fresh.name)
             return
         if fresh != gate.profile:
             await self.studio.read(setattr, gate, "profile", fresh)
-            conn.profile = fresh
+            self.studio.profile = fresh
+            if (conn := self.studio.connection) is not None:
+                conn.profile = fresh
             await self.controller.refresh_balance()
             self._say(f"{fresh.label}: confirm above "
                       f"{fresh.confirm_threshold or 'off'}, daily cap {fresh.day_cap or 'off'}.")

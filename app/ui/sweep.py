@@ -428,6 +428,9 @@ class Sweeps(QObject):
         self.sheet: Any = None
         self.last: SweepRecord | None = None
         self.task: asyncio.Task[None] | None = None
+        self.confirm_dialog: Any = None
+        #: cells waiting in the local queue (their key → their sweep): the job id once sent
+        self._awaiting: dict[str, SweepRecord] = {}
         self._add_controls(window)
         self._hook_history(window)
         window.controller.job_changed.connect(self._on_job)
@@ -479,6 +482,15 @@ class Sweeps(QObject):
         self.sheet_btn.clicked.connect(lambda: self.open_sheet_for(self._selected))
 
     def _on_job(self, job: Any) -> None:
+        rec = self._awaiting.pop(getattr(job, "idempotency_key", None) or "", None)
+        if rec is not None:  # a cell the local queue has now sent
+            cell = next((c for c in rec.cells if c.key == job.idempotency_key), None)
+            if cell is not None:
+                cell.job_id, cell.held = job.id, None
+                self._index(rec)
+                w = self.window
+                if w is not None:
+                    w.controller.spawn(self.studio.read(self.book.save, rec), "Sweep record")
         sheet = self.sheet
         if sheet is not None and job.id in self.by_job:
             with contextlib.suppress(RuntimeError):
@@ -566,14 +578,18 @@ class Sweeps(QObject):
             await studio.read(self.book.save, rec)
             for cell, rc in zip(sweep.cells, rec.cells, strict=True):
                 if cell.valid:
-                    await self._send_cell(sweep, cell, rc)
+                    await self._send_cell(sweep, cell, rc, rec)
                     self._index(rec)
+            await studio.read(_complete, rec, studio.store)
             await studio.read(self.book.save, rec)
             self.last = rec
             self._index(rec)
             sent = len(rec.job_ids)
             held = [c for c in rec.cells if c.held]
+            waiting = sum(1 for c in rec.cells if c.key and not c.job_id and not c.held)
             words = f"Sweep sent: {sent} take{'s' if sent != 1 else ''}"
+            if waiting:
+                words += f"; {waiting} waiting in the queue (sent when a slot is free)"
             if held:
                 words += (f"; {len(held)} held unsent ({held[0].held})")
             with contextlib.suppress(RuntimeError):
@@ -622,7 +638,8 @@ class Sweeps(QObject):
             dialog.say("Not sent (not confirmed). Nothing was charged.")
         return yes
 
-    async def _send_cell(self, sweep: Sweep, cell: Cell, rc: SweepCell) -> None:
+    async def _send_cell(self, sweep: Sweep, cell: Cell, rc: SweepCell,
+                         rec: SweepRecord) -> None:
         from app.client.errors import ApiError
         from app.client.guard import Refused
         from app.client.manager import TRANSIENT
@@ -634,39 +651,43 @@ class Sweeps(QObject):
                                                          idempotency_key=key, confirmed=True))
         except Refused as e:  # the cap or the balance, checked again as this cell goes
             rc.held = str(e)
-            await self._enqueue_held(sweep, cell, key, rc)
+            if await self._enqueue_held(sweep, cell, key):
+                self._awaiting[key] = rec  # sent by the queue once the gate lets it
             return
         except TRANSIENT:  # stored: sent by itself once the API answers (same key)
-            rec = await studio.read(studio.store.by_idempotency_key, key)
-            rc.job_id = rec.id if rec is not None else None
+            found = await studio.read(studio.store.by_idempotency_key, key)
+            rc.job_id = found.id if found is not None else None
             return
         except (ApiError, ValueError) as e:
             rc.held = f"Not sent: {e}"
             return
-        job_id = getattr(got, "job_id", None) if not hasattr(got, "remote_id") else got.id
-        if job_id:
-            rc.job_id = job_id
-        elif getattr(got, "held", False):
-            rc.held = got.error_message or "held in the queue"
-        else:
-            rc.held = None  # waiting in the local queue: sent when a slot is free
+        if getattr(got, "is_waiting", False):  # in the local queue (a slot, or held)
+            rc.job_id = got.job_id
+            rc.held = (got.error_message or "held in the queue") if got.held else None
+            if rc.job_id is None:
+                self._awaiting[key] = rec
+            return
+        rc.job_id = got.id
         with contextlib.suppress(RuntimeError):
             w = self.window
-            if w is not None and hasattr(got, "remote_id"):
+            if w is not None:
                 w.queue_model.upsert(got)
 
-    async def _enqueue_held(self, sweep: Sweep, cell: Cell, key: str, rc: SweepCell) -> None:
-        """A cell the guard-rails refused waits unsent in the local queue, held with why."""
+    async def _enqueue_held(self, sweep: Sweep, cell: Cell, key: str) -> bool:
+        """A cell the guard-rails refused waits unsent in the local queue, held with why
+        (False without a local queue: the sweep record alone says it is held)."""
         w = self.window
         feature = getattr(w, "local_queue", None) if w is not None else None
         queue = getattr(feature, "queue", None)
         if queue is None:
-            return  # no local queue in this build: the sweep record holds it, said
+            return False
         try:
             await self.studio.read(queue.enqueue, sweep.model_id, cell.payload, key=key,
                                    group=None, label=cell.label(sweep.takes), confirmed=True)
         except Exception as e:  # the record still says it is held and why
             log.info("a held sweep cell could not wait in the queue: %s", e)
+            return False
+        return True
 
     # ---- records and the contact sheet --------------------------------------------------------
     def _index(self, rec: SweepRecord) -> None:
@@ -678,8 +699,10 @@ class Sweeps(QObject):
             self._on_take(self._selected)
 
     async def load(self) -> None:
-        """The sweeps recorded so far (read on the core)."""
-        found = await self.studio.read(self.book.by_job, self.studio.profile_name)
+        """The sweeps recorded so far (read on the core); a cell sent by the local queue
+        after its window closed gets its job id from the store."""
+        found = await self.studio.read(_load_records, self.book, self.studio.store,
+                                       self.studio.profile_name)
         self.by_job.update(found)
         self.records_changed.emit()
 
@@ -709,6 +732,30 @@ class Sweeps(QObject):
     def _sheet_closed(self, sheet: Any) -> None:
         if self.sheet is sheet:
             self.sheet = None
+
+
+def _complete(rec: SweepRecord, store: Any) -> bool:
+    """On the core thread: the job ids of cells sent meanwhile (same key); True if any."""
+    changed = False
+    for cell in rec.cells:
+        if cell.key and not cell.job_id:
+            job = store.by_idempotency_key(cell.key)
+            if job is not None:
+                cell.job_id, cell.held, changed = job.id, None, True
+    return changed
+
+
+def _load_records(book: SweepBook, store: Any, profile: str | None) -> dict[str, SweepRecord]:
+    """On the core thread: every record of the profile, cells whose take was sent since (by
+    the local queue, same key) completed and saved again; job id → record."""
+    out: dict[str, SweepRecord] = {}
+    for rec in book.all(profile):
+        if _complete(rec, store):
+            with contextlib.suppress(OSError):
+                book.save(rec)
+        for job_id in rec.job_ids:
+            out.setdefault(job_id, rec)
+    return out
 
 
 def _record_cell(cell: Cell) -> SweepCell:

@@ -138,21 +138,40 @@ def test_a_2x2_sweep_renders_four_takes_and_shows_the_contact_sheet(aloop, qtbot
         # mock: N takes of the form, free, no confirmation
         w.choose_task("create")
         w.set_mock(True)
-        sweeps.takes_spin.setValue(2)
+        sweeps.takes_spin.setValue(6)  # more than the sandbox's 4 at once: some wait
         QTest.mouseClick(sweeps.sweep_btn, Qt.MouseButton.LeftButton)
         await until(lambda: sweeps.dialog is not None, what="the sweep dialog again")
         d = sweeps.dialog
-        assert d.takes.value() == 2 and d.send_button.text() == "Render 2 mock takes (free)"
+        assert d.takes.value() == 6 and d.send_button.text() == "Render 6 mock takes (free)"
+        assert _cells(d) == ["mock (free)"] * 6
         QTest.mouseClick(d.send_button, Qt.MouseButton.LeftButton)
         await until(lambda: sweeps.last is not rec and sweeps.last is not None
                     and not d.sending, timeout=15, what="the mock sweep")
-        assert len(sweeps.last.job_ids) == 2
-        assert getattr(sweeps, "confirm_dialog", None) is None
+        assert sweeps.confirm_dialog is None  # free: nothing to confirm
+        mock_rec = sweeps.last
+        # the takes that waited in the local queue are in the record once it sent them
+        await until(lambda: len(mock_rec.job_ids) == 6, timeout=20, what="six sent")
         mocks = [j for j in await studio.read(studio.store.query) if j.mock]
-        assert len(mocks) == 2 and all(j.credits_estimated == 0 for j in mocks)
+        assert len(mocks) == 6 and all(j.credits_estimated == 0 for j in mocks)
+        assert sorted(j.id for j in mocks) == sorted(mock_rec.job_ids)
         d.reject()
         assert await studio.balance() == before - 788
+        for _ in range(100):  # the mock takes finish before the window closes
+            if all(j.finished for j in await studio.read(studio.store.query)):
+                break
+            await asyncio.sleep(0.1)
         w.close()
         await studio.close()
+
+        # after a restart: history knows the sweep's takes (its contact sheet is offered)
+        again = _open(tmp_path)
+        w2 = MainWindow(again, UiSettings(tmp_path / "cfg"))
+        w2.show()
+        await w2.start()
+        await until(lambda: jobs[0].id in w2.sweeps.by_job, what="the sweeps read again")
+        assert w2.sweeps.by_job[jobs[0].id].id == rec.id
+        assert sorted(w2.sweeps.by_job[mocks[0].id].job_ids) == sorted(mock_rec.job_ids)
+        w2.close()
+        await again.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 90))

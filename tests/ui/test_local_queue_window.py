@@ -39,7 +39,9 @@ def _drag_waiting_row(w: MainWindow, row: int, onto_row: int) -> None:
     view, model = w.queue.view, w.queue_model
     mime = model.mimeData([model.index(row)])
     assert mime.hasFormat(WAITING_MIME)
+    view.scrollTo(model.index(onto_row))  # as a user would, to see where it goes
     rect = view.visualRect(model.index(onto_row))
+    assert view.viewport().rect().contains(rect.topLeft() + QPoint(0, 2))
     pos = QPoint(rect.center().x(), rect.top() + 2)
     move, left = Qt.DropAction.MoveAction, Qt.MouseButton.LeftButton
     mods = Qt.KeyboardModifier.NoModifier
@@ -60,6 +62,7 @@ def _drag_waiting_row(w: MainWindow, row: int, onto_row: int) -> None:
 
 def _click_row(w: MainWindow, row: int) -> None:
     view = w.queue.view
+    view.scrollTo(w.queue_model.index(row))
     rect = view.visualRect(w.queue_model.index(row))
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 

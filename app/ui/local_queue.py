@@ -36,6 +36,7 @@ class LocalQueueView(QObject):
 
     changed = Signal(object)  # a QueueEvent, on the GUI thread
     finished = Signal(str)  # the whole queue has finished: what it made
+    said = Signal(str)  # a line this feature put in the window's status bar
     _in = Signal(object)  # from the core thread
 
     def __init__(self, window: Any) -> None:
@@ -210,6 +211,7 @@ class LocalQueueView(QObject):
         if window is not None:
             with contextlib.suppress(RuntimeError):
                 window.status.setText(text)
+                self.said.emit(text)
 
     def _spawn(self, coro: Any) -> None:
         window = self._window()

@@ -155,6 +155,24 @@ def test_paused_takes_are_reordered_by_drag_and_sent_in_the_new_order(
         assert model.waiting() == [] and model.rowCount() == 3
         await until(lambda: w.balance_label.text() == f"Credits: {before - 3 * COST:,}",
                     what="three charges")
+
+        # a take already on the provider: Cancel says the provider refunds it, then what it
+        # did (the sandbox refunds a canceled job, as docs/api.md says)
+        w.showNormal()
+        studio.server.set_faults(stuck_jobs=1)
+        form.set_payload({**form.payload(), "prompt": "take E"})
+        await until(lambda: w.render_btn.isEnabled(), what="Render on")
+        await w.render()  # nothing waits and a slot is free: sent at once
+        stuck = model.job_at(0)
+        assert not getattr(stuck, "is_waiting", False) and stuck.payload["prompt"] == "take E"
+        await until(lambda: model.job(stuck.id).status == "running", what="running")
+        panel.select(stuck.id)
+        assert "refunds" in panel.act_cancel.toolTip()
+        said: list[str] = []
+        view.said.connect(said.append)
+        panel.act_cancel.trigger()
+        await until(lambda: "Canceled: the provider refunded 108 credits." in said,
+                    what="the refund said")
         w.close()
 
     try:

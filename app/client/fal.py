@@ -414,7 +414,9 @@ class FalClient(ApiClient):
                           "size_bytes": dest.stat().st_size,
                           "note": "a local placeholder: fal was not called, nothing charged"}}
         self._mocks[job_id] = job
-        return job
+        # answered as fal answers a submit (queued); the first status read says it finished
+        return {"id": job_id, "status": "queued", "progress": 0.0, "mock": True,
+                "credits_charged": 0}
 
     def _mock_state(self, job_id: str) -> dict[str, Any]:
         job = self._mocks.get(job_id)

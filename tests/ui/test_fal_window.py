@@ -113,9 +113,19 @@ def test_a_fal_profile_renders_in_the_window_through_the_fake_queue(aloop, qtbot
         assert w.mock_badge.isVisible()
         await until(w.render_btn.isEnabled, what="Render (mock) on")
         QTest.mouseClick(w.render_btn, Qt.MouseButton.LeftButton)
-        await until(lambda: w.queue_model.rowCount() == 2 and all(
-            w.queue_model.job_at(i).status == "succeeded" and w.queue_model.job_at(i).result_path
-            for i in range(2)), timeout=30, what="the mock take")
+        def rows() -> list[tuple[str, bool, str | None, str | None]]:
+            return [(j.status, j.mock, j.result_path, j.error_message) for j in
+                    (w.queue_model.job_at(i) for i in range(w.queue_model.rowCount()))]
+
+        try:
+            await until(lambda: len(rows()) == 2 and all(r[0] == "succeeded" and r[2]
+                                                         for r in rows()),
+                        timeout=30, what="the mock take")
+        except AssertionError as e:  # what the queue shows against what the store holds
+            rec = [await studio.read(studio.store.get, j.id) for j in
+                   (w.queue_model.job_at(i) for i in range(w.queue_model.rowCount()))]
+            raise AssertionError(f"{e}: queue {rows()}; store "
+                                 f"{[(r.status, r.result_path) for r in rec]}") from None
         mock = next(w.queue_model.job_at(i) for i in range(2) if w.queue_model.job_at(i).mock)
         assert mock.credits_charged == 0 and Path(mock.result_path).stat().st_size > 1000  # noqa: ASYNC240
         row = next(i for i in range(2) if w.queue_model.job_at(i).mock)
@@ -128,3 +138,41 @@ def test_a_fal_profile_renders_in_the_window_through_the_fake_queue(aloop, qtbot
         aloop.run_until_complete(asyncio.wait_for(scenario(), 90))
     finally:
         fq.stop()
+
+
+def test_the_profile_editor_adds_a_fal_profile_tested_against_the_fake(aloop, qtbot, tmp_path,
+                                                                       media):
+    from .test_profile_editor import click, opened, settled, type_in, widget_texts
+
+    result = mf.video(tmp_path / "result.mp4", 320, 240, 0.5, 12)
+    profiles = Profiles(tmp_path / "data" / "profiles.json")
+    with FalQueue(FAL_KEY, result) as fq:
+        async def scenario() -> None:
+            ed = await opened(profiles)
+            qtbot.addWidget(ed)
+            assert ed.kind_box.isVisible() and ed.kind == "api"
+            ed.kind_box.setFocus()
+            QTest.keyClick(ed.kind_box, Qt.Key.Key_Down)  # the keyboard chooses fal
+            assert ed.kind == "fal"
+            assert "fal's own hosts" in ed.url_edit.placeholderText()
+            assert "fal key" in ed.key_edit.placeholderText()
+            type_in(ed.name_edit, "My fal")
+            type_in(ed.url_edit, fq.url)  # the fake plays every fal host
+            type_in(ed.key_edit, "fal-wrong-key")
+            click(ed.file_radio)
+            click(ed.file_ack)
+            click(ed.save_btn)
+            await settled(ed)
+            assert "fal refused the key (HTTP 401)" in ed.key_msg.text()
+            assert ed.result is None and profiles.find("My fal") is None
+            type_in(ed.key_edit, FAL_KEY)
+            click(ed.save_btn)
+            await until(lambda: ed.result is not None, what="the save")
+            saved = ed.result
+            assert "Connected to fal: balance 12.34 USD" in ed.result_label.text()
+            assert saved.kind == "fal" and saved.base_url == fq.url
+            assert profiles.get("My fal").kind == "fal"
+            assert FAL_KEY not in " ".join(widget_texts(ed))
+
+        aloop.run_until_complete(asyncio.wait_for(scenario(), 30))
+    assert Profiles(tmp_path / "data" / "profiles.json").get("My fal").is_fal

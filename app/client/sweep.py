@@ -359,8 +359,9 @@ def _seeds(model_id: str, base: Mapping[str, Any], seed: FieldKind | None, varie
            takes: int, first: int | None) -> tuple[list[int] | None, str]:
     """Distinct seeds for the N takes of a cell, and what the sweep says about seeds."""
     if seed is None:
-        return None, (f"{model_id} has no seed: every take is new (the same parameters "
-                      "render differently each time, and no take can be repeated exactly)")
+        return None, (f"this model ({model_id}) has no seed: every take is new (the same "
+                      "parameters render differently each time, and no take can be repeated "
+                      "exactly)")
     if seed.name in varied:
         if takes > 1:
             raise SweepError(f"--takes {takes} with {seed.name} varied would render each seed "

@@ -221,6 +221,7 @@ class SweepDialog(QDialog):
         self.grid.setObjectName("sweepGrid")
         self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.grid.setMinimumSize(420, 160)
+        self.grid.setWordWrap(True)
         self.total = QLabel("", self)
         self.total.setObjectName("sweepTotal")
         self.total.setWordWrap(True)
@@ -237,7 +238,7 @@ class SweepDialog(QDialog):
         self.cancel_button.setAutoDefault(False)
         self.cancel_button.clicked.connect(self.reject)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.note, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.send_button)
         lay = QVBoxLayout(self)
@@ -246,8 +247,9 @@ class SweepDialog(QDialog):
         lay.addWidget(self.seeds)
         lay.addWidget(self.grid, 1)
         lay.addWidget(self.total)
+        lay.addWidget(self.note)
         lay.addLayout(buttons)
-        self.resize(720, 520)
+        self.resize(820, 620)
         self.recompute()
 
     # ---- picking ---------------------------------------------------------------------------
@@ -269,6 +271,7 @@ class SweepDialog(QDialog):
             editor = ValuesEditor(self.kinds[name], current, self)
             editor.changed.connect(self.recompute)
             self._rows[i].addWidget(editor, 1)
+            editor.show()
             self.editors[i] = editor
         self.recompute()
 
@@ -330,6 +333,9 @@ class SweepDialog(QDialog):
                 item.setToolTip(f"{cell.label(sweep.takes)}: {cell_text(cell)}")
             self.grid.setItem(r, c, item)
         self.grid.resizeColumnsToContents()
+        for c in range(self.grid.columnCount()):  # a long reason wraps in its cell
+            self.grid.setColumnWidth(c, max(110, min(220, self.grid.columnWidth(c))))
+        self.grid.resizeRowsToContents()
         self.seeds.setText(sweep.seeds[0].upper() + sweep.seeds[1:] + ".")
         words = [f"Total of {len(sweep.valid_cells)} valid take"
                  f"{'s' if len(sweep.valid_cells) != 1 else ''}: {sweep.total_text()}."]

@@ -15,6 +15,7 @@ from PySide6.QtTest import QTest
 from app.client.profiles import SANDBOX
 from app.client.settings import UiSettings
 from app.client.sweeps import SweepBook
+from app.ui.palette import qcolor
 from app.ui.window import MainWindow
 
 from .helpers import fast_poll, until
@@ -57,6 +58,25 @@ def test_a_2x2_sweep_renders_four_takes_and_shows_the_contact_sheet(aloop, qtbot
         await until(lambda: sweeps.dialog is not None, what="the sweep dialog")
         d = sweeps.dialog
         assert not d.send_button.isEnabled()  # nothing varied, one take: nothing to send
+        # an invalid combination is marked with its reason, and left out of the total
+        prompts = d.pick(0, "prompt")
+        prompts.text.setPlainText(f"{PROMPT}\n@Image3 takes off")
+        d.pick(1, "resolution")
+        texts = _cells(d)
+        assert texts[0] == "108 cr" and texts[1].startswith("invalid: ") and "Image" in texts[1]
+        bad = d.grid.item(1, 0)
+        assert bad.foreground().color() == qcolor("error") and "prompt" in bad.toolTip()
+        assert "1 invalid" in d.total.text() and d.send_button.text() == \
+            "Render 1 take for 108 credits"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        res_editor = d.editors[1]
+        QTest.mouseClick({v: b for b, v in res_editor.boxes}["720p"],
+                         Qt.MouseButton.LeftButton)
+        assert d.grid.rowCount() == 2 and d.grid.columnCount() == 2
+        await asyncio.sleep(0.05)  # the values editors shown
+        assert d.editors[0].isVisible() and d.editors[1].isVisible()
+        assert d.grab().save(str(SHOTS / "sweep-dialog.png"))
+        d.pick(1, None)
         res = d.pick(0, "resolution")
         boxes = {v: b for b, v in res.boxes}
         assert boxes["480p"].isChecked() and not boxes["720p"].isChecked()  # the form's value

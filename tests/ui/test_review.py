@@ -8,12 +8,15 @@ and zooms. Screenshots go to docs/img/."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.client.settings import UiSettings
 from app.ui.history import HistoryDelegate
@@ -196,10 +199,33 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         QTest.keyClick(d, Qt.Key.Key_0)
         assert v.zoom is None and d.fit_btn.isChecked()
 
-        # closed: its players are released, the review forgets it
-        d.close()
-        await until(lambda: review.dialog is None, what="the review closed")
-        await asyncio.sleep(0.1)
+        # closed: its players are released, the review forgets it, and nothing is left for the
+        # cycle collector (which could free its Qt objects on another thread)
+        gone = weakref.ref(d)
+        players = [weakref.ref(x) for x in d.players]
+        a = b = None  # type: ignore[assignment]
+        gc.disable()
+        try:
+            d.close()
+            del d
+            await until(lambda: review.dialog is None, what="the review closed")
+            await asyncio.sleep(0.1)
+            QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+            assert gone() is None and all(p() is None for p in players)
+        finally:
+            gc.enable()
+
+        # the parameter comparison's own entry opens A/B too
+        w.history.select(ids[1])
+        QTest.mouseClick(w.history.details.compare_btn, Qt.MouseButton.LeftButton)
+        click_tile(w, w.history_model.row_of(ids[0]))
+        dialog = w.history.compare_dialog
+        assert dialog is not None and dialog.ab_btn.isEnabled()
+        QTest.mouseClick(dialog.ab_btn, Qt.MouseButton.LeftButton)
+        assert review.dialog is not None and {j.id for j in review.dialog.jobs} == set(ids)
+        dialog.close()
+        review.dialog.close()
+        await until(lambda: review.dialog is None, what="the second review closed")
 
         # the preview plays a take to its end and holds the last frame; it zooms to 1:1
         w.history.select(ids[0])

@@ -188,6 +188,7 @@ class SweepDialog(QDialog):
         self.sweep: Sweep | None = None
         self.problem = ""
         self.sending = False
+        self.sent = False  # this sweep was sent: a further press sends nothing until changed
         self.pickers: list[QComboBox] = []
         self.editors: list[ValuesEditor | None] = [None, None]
         self._rows: list[QHBoxLayout] = []
@@ -295,6 +296,7 @@ class SweepDialog(QDialog):
         return payload
 
     def recompute(self) -> None:
+        self.sent = False
         try:
             varies = self.varies()
             if not varies and self.takes.value() == 1:
@@ -349,6 +351,8 @@ class SweepDialog(QDialog):
         n = len(sweep.valid_cells) if sweep is not None else 0
         if self.sending:
             self.send_button.setText("Sending…")
+        elif self.sent:
+            self.send_button.setText("Sent: change a field or value to render again")
         elif sweep is None or n == 0:
             self.send_button.setText("Render")
         elif self.mock or all(c.payload.get("mock") is True for c in sweep.valid_cells):
@@ -356,7 +360,7 @@ class SweepDialog(QDialog):
         else:
             self.send_button.setText(f"Render {n} take{'s' if n != 1 else ''} for "
                                      f"{sweep.total_text()}")
-        self.send_button.setEnabled(not self.sending and n > 0)
+        self.send_button.setEnabled(not self.sending and not self.sent and n > 0)
 
     def set_sending(self, on: bool) -> None:
         self.sending = on
@@ -556,7 +560,8 @@ class Sweeps(QObject):
         """One intent: the total as one decision, then each valid cell once. None for a
         repeat press or nothing to send."""
         w, dialog = self.window, self.dialog
-        if w is None or dialog is None or dialog.sweep is None or not dialog.sweep.valid_cells:
+        if w is None or dialog is None or dialog.sweep is None or not dialog.sweep.valid_cells \
+                or dialog.sent or dialog.sending:
             return None
         if not self.studio.connected:
             dialog.say(w.controller.connecting_text())
@@ -603,6 +608,7 @@ class Sweeps(QObject):
                 if w is not None:
                     w.status.setText(words + ".")
                     w.controller.out_used.emit(sweep.model_id)  # the next take gets its own
+            dialog.sent = True  # the same sweep again would be a second intent: not offered
             self.finished.emit(rec)
             await w.controller.refresh_balance() if w is not None else None
         finally:

@@ -122,6 +122,11 @@ def test_a_2x2_sweep_renders_four_takes_and_shows_the_contact_sheet(aloop, qtbot
         await until(lambda: sweeps.last is not None and not d.sending, what="sweep recorded")
         assert await studio.balance() == before - 788
         assert "Sweep sent: 4 takes" in d.note.text()
+        assert not d.send_button.isEnabled() and d.send_button.text().startswith("Sent")
+        QTest.mouseClick(d.send_button, Qt.MouseButton.LeftButton)  # pressed again, later
+        assert sweeps.send() is None
+        await asyncio.sleep(0.2)
+        assert len(await studio.read(studio.store.query)) == 4
         rec = sweeps.last
         assert sorted(rec.job_ids) == sorted(j.id for j in jobs)
         saved = await studio.read(SweepBook(studio.data_dir).get, rec.id)

@@ -18,6 +18,7 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("local_queue", "app.ui.local_queue"),
     ("review", "app.ui.review"),
     ("fal", "app.ui.fal"),
+    ("export", "app.ui.export"),
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
@@ -577,17 +577,30 @@ class MainWindow(QMainWindow):
         if yes:
             self.open_in_form(job)
 
+    @property
+    def shown_job(self) -> JobRecord | None:
+        """The take the preview shows (None: none)."""
+        return self._preview_job
+
     def open_in_form(self, job: JobRecord) -> None:
-        spec = MODELS.get(job.model_id)
+        self.open_parameters(job.model_id, job.payload)
+
+    def open_parameters(self, model_id: str, payload: dict[str, Any],
+                        said: str = "The form holds the take's parameters: change them and "
+                                    "render again.") -> bool:
+        """Show `model_id`'s form holding `payload` (a take's, or an exported file's); False
+        for a model this profile does not render."""
+        spec = MODELS.get(model_id)
         if spec is not None:
             self.choose_task(spec.task, spec.tier)
-        elif self.studio.models.get_imported(job.model_id) is not None:
-            self.nav.choose(more_key(job.model_id))  # under "More models"
+        elif self.studio.models.get_imported(model_id) is not None:
+            self.nav.choose(more_key(model_id))  # under "More models"
         else:
-            return
-        self.show_model(job.model_id)
-        form = self.forms.get(job.model_id)
-        if form is not None:
-            payload = {k: v for k, v in job.payload.items() if k != "mock"}
-            form.set_payload({**form.payload(), **payload})
-            self._say("The form holds the take's parameters: change them and render again.")
+            return False
+        self.show_model(model_id)
+        form = self.forms.get(model_id)
+        if form is None:
+            return False
+        form.set_payload({**form.payload(), **{k: v for k, v in payload.items() if k != "mock"}})
+        self._say(said)
+        return True

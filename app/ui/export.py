@@ -17,8 +17,13 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
-from app.client.export import SIDECAR_SUFFIX, ExportError, NoParameters, export_take, \
-    read_parameters
+from app.client.export import (
+    SIDECAR_SUFFIX,
+    ExportError,
+    NoParameters,
+    export_take,
+    read_parameters,
+)
 from app.ui.workers import Workers
 
 if TYPE_CHECKING:

@@ -200,10 +200,17 @@ class LocalQueueView(QObject):
         window = self._window()
         if window is None:
             return
-        if self.notifier is None:
-            from app.ui.notify import Notifier
+        from app.ui.notify import Notifier, in_background
 
-            self.notifier = Notifier(window, parent=self)
+        if not in_background(window):
+            return  # in front: the status line says it
+        if self.notifier is None:
+            wref = self._window
+
+            def background() -> bool:  # the window held weakly: no cycle through it
+                return in_background(wref())
+
+            self.notifier = Notifier(None, parent=self, background=background)
         self.notifier.queue_finished(text)
 
     def _say(self, text: str) -> None:

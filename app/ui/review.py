@@ -40,6 +40,7 @@ MODES = ("Side by side", "Wipe", FLICKER)
 FLICKER_MS = 500  # A, then B, each shown this long (0: only by the F key)
 SYNC_SLACK_MS = 60  # while playing, B is put back on A's time when it drifts further
 DEFAULT_FPS = 24.0
+TILE_SETTING = "history_tile_scale"  # window.json: the history's tile size
 
 
 def _seek(player: QMediaPlayer, ms: int) -> None:
@@ -342,6 +343,12 @@ class Review(QObject):
         history.full_width_toggled.connect(self.set_full_width)
         history.play_requested.connect(self._on_play)
         window.center.currentChanged.connect(self._on_page)
+        # the tile size is remembered with the window (its settings are in memory: no I/O here)
+        scale = window.settings.get(TILE_SETTING)
+        if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+            history.set_tile_scale(float(scale))
+        history.tile_size.valueChanged.connect(self._remember_tiles)
+        self._small_scale: float | None = None  # the size before full width made tiles bigger
         window.installEventFilter(self)  # the window closing closes the review (its players)
 
     @property
@@ -355,6 +362,9 @@ class Review(QObject):
         if event.type() == QEvent.Type.Close and obj is self._window():
             self.close()
         return False
+
+    def _remember_tiles(self, _index: int) -> None:
+        self.window.settings.set(TILE_SETTING, self.window.history.delegate.scale)
 
     def _on_play(self, _job: Any) -> None:
         self.set_full_width(False)  # the preview plays it: it comes back
@@ -384,10 +394,22 @@ class Review(QObject):
 
     # ---- full-width history ------------------------------------------------------------
     def set_full_width(self, on: bool) -> None:
+        """The history alone beside the task list (the queue and the preview step aside), its
+        tiles one size bigger while the smallest size was chosen; off puts both back."""
         w = self.window
         on = bool(on) and w.center.currentWidget() is w.history
+        if on == (not w.right.isVisible()) and on == w.history.full_btn.isChecked():
+            return
         w.right.setVisible(not on)
         w.history.set_full_width_checked(on)
+        delegate = w.history.delegate
+        if on and delegate.scale == delegate.SCALES[0]:
+            self._small_scale = delegate.scale
+            w.history.set_tile_scale(delegate.SCALES[1])
+        elif not on and self._small_scale is not None:
+            if delegate.scale == delegate.SCALES[1]:  # not changed by hand meanwhile
+                w.history.set_tile_scale(self._small_scale)
+            self._small_scale = None
 
     def _on_page(self, _index: int) -> None:
         if self.window.center.currentWidget() is not self.window.history:

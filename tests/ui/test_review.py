@@ -91,14 +91,17 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         await until(lambda: w.history_model.rowCount() >= 2, what="two takes in history")
         await until(lambda: all(w.history_model.job_at(r).result_path for r in range(2)),
                     what="history rows with files")
+        await asyncio.sleep(0.1)
+        small = w.history.view.visualRect(w.history_model.index(0)).size()
         QTest.mouseClick(w.history.full_btn, Qt.MouseButton.LeftButton)
         assert w.history.full_btn.isChecked() and not w.right.isVisible()
-        small = w.history.view.visualRect(w.history_model.index(0)).size()
+        assert w.history.delegate.scale == HistoryDelegate.SCALES[1]  # one size up
         w.history.tile_size.setFocus()
         QTest.keyClick(w.history.tile_size, Qt.Key.Key_PageUp)
-        assert w.history.delegate.scale == HistoryDelegate.SCALES[1]
+        assert w.history.delegate.scale == HistoryDelegate.SCALES[2]
+        assert w.settings.get("history_tile_scale") == HistoryDelegate.SCALES[2]
         await until(lambda: w.history.view.visualRect(w.history_model.index(0)).width()
-                    > small.width() * 1.3, what="bigger tiles")
+                    > small.width() * 1.7, what="bigger tiles")
 
         # two takes selected: Compare A/B
         assert not w.history.ab_btn.isEnabled()
@@ -107,7 +110,7 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         click_tile(w, 1, Qt.KeyboardModifier.ControlModifier)
         assert len(w.history.selected_jobs()) == 2 and w.history.ab_btn.isEnabled()
         await asyncio.sleep(0.3)
-        w.history.grab().save(str(IMG / "history-full.png"))
+        w.grab().save(str(IMG / "history-full.png"))  # the whole window: history alone
         QTest.mouseClick(w.history.ab_btn, Qt.MouseButton.LeftButton)
         d = review.dialog
         assert isinstance(d, ReviewWindow)
@@ -230,7 +233,8 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         # the preview plays a take to its end and holds the last frame; it zooms to 1:1
         w.history.select(ids[0])
         QTest.mouseClick(w.history.full_btn, Qt.MouseButton.LeftButton)  # off again
-        assert w.right.isVisible()
+        assert w.right.isVisible() and not w.history.full_btn.isChecked()
+        assert w.history.delegate.scale == HistoryDelegate.SCALES[2]  # chosen by hand: kept
         p = w.preview
         await until(lambda: p.player.duration() > 0, what="the preview loaded")
         p.seek(max(0, p.player.duration() - 300))

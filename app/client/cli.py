@@ -99,6 +99,20 @@ def _usage(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
+def _absolute_fal_media(models: Any, model_id: str, payload: dict[str, Any],
+                        base: Path) -> dict[str, Any]:
+    """`_absolute_media` for a model known from its schema (a fal form)."""
+    from app.catalog.fields import set_path
+    from app.catalog.media import is_remote
+
+    for slot in models.media_values(model_id, payload):
+        value = slot.value
+        if isinstance(value, str) and value and not is_remote(value) and \
+                not value.startswith("file:") and not Path(value).is_absolute():
+            set_path(payload, slot.path, str(base / value))
+    return payload
+
+
 def _absolute_media(model_id: str, payload: dict[str, Any], base: Path) -> dict[str, Any]:
     """Relative media paths are relative to the payload file; the store keeps them absolute."""
     from app.catalog.check import resolve_local
@@ -195,12 +209,18 @@ def _submit(args: argparse.Namespace) -> int:
     try:
         get_model(args.model_id)
     except UnknownModel as e:
-        return _usage("submit", str(e))
+        from app.client.fal import FAL_MODEL_PREFIX
+
+        if not args.model_id.startswith(FAL_MODEL_PREFIX):  # a fal form: known once connected
+            return _usage("submit", str(e))
     _check_places(args)
     payload = json_object_file(args.payload)
     if args.mock:
         payload["mock"] = True
-    payload = _absolute_media(args.model_id, payload, Path(args.payload).resolve().parent)
+    base = Path(args.payload).resolve().parent
+    args.media_base = base
+    if not args.model_id.startswith("fal_"):  # a fal form's media: once its schema is read
+        payload = _absolute_media(args.model_id, payload, base)
     with _connection(args) as conn:
         return asyncio.run(_submit_async(args, conn, payload))
 
@@ -212,6 +232,13 @@ async def _submit_async(args: argparse.Namespace, conn: Any, payload: dict[str, 
 
     store = _store(args)
     manager = _manager(args, conn, store)
+    if conn.profile.is_fal:  # the fal forms (fal_<model>), from fal's schemas
+        from app.client.models import ModelSet
+
+        manager.models = ModelSet.from_listing(await manager.client.models())
+        if manager.models.knows(args.model_id):
+            payload = _absolute_fal_media(manager.models, args.model_id, payload,
+                                          args.media_base)
     try:
         try:
             if args.idempotency_key is None or store.by_idempotency_key(

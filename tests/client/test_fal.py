@@ -310,6 +310,29 @@ def test_profile_add_list_test_with_kind_fal(fal, tmp_path, monkeypatch, capsys)
     tested = json.loads(capsys.readouterr().out)
     assert tested == {"name": "Fal", "kind": "fal", "ok": True, "credits": 1234,
                       "message": tested["message"]}
+    # takes submit on the fal profile: a fal form, a relative start image (uploaded), the
+    # unknown price refused without --yes (nothing sent), sent once with it
+    (tmp_path / "refs").mkdir()
+    mf.image(tmp_path / "refs" / "start.png", 640, 480)
+    payload = tmp_path / "refs" / "take.json"
+    payload.write_text(json.dumps({"prompt": "from the command line",
+                                   "start_image_url": "start.png", "out": "cli.mp4"}))
+    work = tmp_path / "work"
+    from app.client.fal import load_schema
+
+    # the override's schema is read live (the shipped copy is for the shipped endpoint)
+    fal.schemas["fal-ai/kling-video/v9"] = load_schema(
+        "fal-kling-video-v3-pro-image-to-video.json")
+    fal.required["fal-ai/kling-video/v9"] = ["start_image_url"]
+    assert main(["submit", MODEL, str(payload), "--workdir", str(work)]) == 3
+    assert "unknown until the provider charges" in capsys.readouterr().err
+    assert fal.seen.posts == []
+    assert main(["submit", MODEL, str(payload), "--workdir", str(work), "--yes",
+                 "--wait"]) == 0
+    assert capsys.readouterr().out.strip().endswith(str(work / "cli.mp4"))
+    assert (work / "cli.mp4").read_bytes() == fal.result.read_bytes()
+    assert [r.endpoint for r in fal.seen.posts] == ["fal-ai/kling-video/v9"]  # its override
+    assert list(fal.seen.uploads.values()) == [(tmp_path / "refs" / "start.png").read_bytes()]
     assert main(["profile", "add", "X", "--endpoint", "a=b/c", "--url", fal.url,
                  "--key-stdin"]) == 2
     assert "--kind fal" in capsys.readouterr().err

@@ -191,6 +191,24 @@ def test_install_is_idempotent_and_cheap(aloop, qtbot, tmp_path):
         assert local_queue.install(w) is w.local_queue  # installed once, at construction
         assert studio.manager.submit.__self__ is w.local_queue.queue
         assert not w.local_queue.queue.path.exists()  # nothing read or written yet
+        # a held take reads why it waits; a waiting one its place; only waiting rows drag
+        from app.client.localqueue import HELD, WaitingTake
+        from app.ui.queue import ErrorTextRole
+
+        why = "Not sent: today's cap for Work is 250 credits; 216 credits are spent"
+        held = WaitingTake("k-held", "seedance_r2v", {"prompt": "held"}, state=HELD,
+                           reason="daily_cap_reached", message=why)
+        waiting = WaitingTake("k-wait", "seedance_r2v", {"prompt": "waits"})
+        m = w.queue_model
+        m.set_waiting([held, waiting])
+        assert m.index(0).data(StatusTextRole) == f"#1 · Held: {why}"
+        assert m.index(0).data(ErrorTextRole) == why
+        assert m.index(1).data(StatusTextRole).startswith("#2 · Waiting")
+        assert m.flags(m.index(1)) & Qt.ItemFlag.ItemIsDragEnabled
+        w.queue.select(held.id)
+        assert w.queue.act_retry.isEnabled() and "again" in w.queue.act_retry.toolTip()
+        assert w.queue.act_cancel.isEnabled() and "nothing has been sent" in \
+            w.queue.act_cancel.toolTip()
         w.close()
     finally:
         aloop.run_until_complete(studio.close())

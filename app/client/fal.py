@@ -153,6 +153,8 @@ class FalClient(ApiClient):
                 self.endpoints[FAL_MODEL_PREFIX + k] = v
         self._placeholders = placeholder_dir
         self._mocks: dict[str, dict[str, Any]] = {}
+        #: the fal forms read by `models()`: id → its name
+        self._forms: dict[str, str] = {}
         #: the POSTs sent (never resent once they may have arrived): for tests and the log
         self.posts = 0
 
@@ -218,6 +220,7 @@ class FalClient(ApiClient):
             if m is None:
                 continue
             self.endpoints[mid] = self.endpoints[curated]
+            self._forms[mid] = f"{m.name} (fal)"
             models.append({"id": mid, "name": f"{m.name} (fal)", "schema": m.schema,
                            "source": self.sources.get(curated, ""),
                            "endpoint": self.endpoints[mid]})
@@ -268,7 +271,12 @@ class FalClient(ApiClient):
         body = json.loads(payload) if isinstance(payload, bytes) else dict(payload)
         if body.get("mock") is True:
             return await self._mock_job(model_id, body)
-        endpoint = self.endpoint_for(model_id)
+        try:  # refused here: nothing went out
+            endpoint = self.endpoint_for(model_id)
+            self._check_form(model_id)
+        except ApiError as e:
+            e.maybe_sent = False  # type: ignore[attr-defined]
+            raise
         arguments = {k: v for k, v in body.items() if k not in WRAPPER}
         data = json.dumps(arguments, ensure_ascii=False, separators=(",", ":")).encode()
         started = time.monotonic()
@@ -306,6 +314,17 @@ class FalClient(ApiClient):
         if isinstance(answer.get("queue_position"), int):
             job["queue_position"] = answer["queue_position"]
         return job
+
+    def _check_form(self, model_id: str) -> None:
+        """A curated model whose fal form is known is rendered with that form: fal's inputs
+        differ from the reference's (Kling v3: an aspect_ratio enum, top-level voice_ids,
+        shot_type only "customize", shots of 3–15 s), so the reference's payload is not sent."""
+        form = FAL_MODEL_PREFIX + model_id
+        if form in self._forms:
+            msg = (f"On fal, {model_id} is rendered with its fal form ({self._forms[form]}, "
+                   "under More models): fal's inputs differ from the built-in catalog's. "
+                   "Nothing was sent or charged.")
+            raise ValidationFailed(msg, [{"field": "", "message": msg}], code="use_fal_form")
 
     def _urls(self, job_id: str) -> tuple[str, str]:
         """(the request's base URL, its request id) from a stored job id `app:request_id`."""

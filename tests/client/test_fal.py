@@ -127,6 +127,16 @@ def test_a_take_through_fal_upload_queue_result_download_cancel_mock_and_errors(
             assert bad.status == "failed" and bad.error_code != "maybe_charged"
             fal.required.clear()
 
+            # the built-in catalog's Kling form is not sent to fal: its fal form is the one
+            posts = len(fal.seen.posts)
+            with pytest.raises(ValidationFailed) as e:
+                await manager.submit("kling_v3_pro_i2v", {
+                    "prompt": "x", "start_image_url": str(files["start"]),
+                    "out": "fal/curated.mp4"})
+            assert "fal form" in str(e.value) and "Nothing was sent" in str(e.value)
+            curated = store.query(search="curated.mp4")[0]
+            assert curated.status == "failed" and len(fal.seen.posts) == posts
+
             # mock: a local placeholder, no fal call, free
             posts = len(fal.seen.posts)
             mock = await manager.submit(MODEL, {**payload, "mock": True, "out": "fal/m.mp4"})

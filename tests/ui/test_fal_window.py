@@ -62,6 +62,14 @@ def test_a_fal_profile_renders_in_the_window_through_the_fake_queue(aloop, qtbot
                     what="the fal form under More models")
         assert await studio.balance() == 1234  # fal's $12.34, in cents
 
+        # the curated task gives way to its fal form (app/ui/fal.py): fal's own inputs
+        from app.ui.fal import FalExtras
+
+        assert isinstance(w.fal, FalExtras)
+        _click_row(w, "animate")
+        w.tier.buttons["pro"].click()
+        await until(lambda: w.form is not None and w.form.model_id == MODEL,
+                    what="the fal form instead of the catalog's")
         _click_row(w, more_key(MODEL))
         await until(lambda: w.form is not None and w.form.model_id == MODEL,
                     what="the fal form")

@@ -385,3 +385,54 @@ def test_fal_forms_come_from_the_live_schema_else_the_shipped_copy(fal, tmp_path
         assert all(m["source"].startswith("https://") for m in listing["models"])
 
     run(scenario(), timeout=30)
+
+
+def test_an_answer_lost_after_sending_is_unknown_a_refused_connection_is_resent(fal, tmp_path):
+    from client.helpers import free_port
+
+    async def scenario() -> None:
+        payload = {"prompt": "lost answer", "out": "lost.mp4",
+                   "start_image_url": fal.cdn_url + "/files/start.png"}
+        # fal took it, the answer timed out: unknown at once, never sent again
+        fal.hold_posts.set()
+        client = FalClient(FAL_KEY, fal.url, timeout=0.5, backoff=0.05, deadline_s=5)
+        store = JobStore(tmp_path / "jobs.sqlite3")
+        manager = JobManager(client, store, tmp_path / "work", POLL, profile="fal")
+        manager.models = ModelSet.from_listing(await client.models())
+        try:
+            with pytest.raises(Exception) as e:
+                await manager.submit(MODEL, payload)
+            assert type(e.value).__name__ == "NetworkError"
+            (rec,) = store.query()
+            assert rec.status == "unknown" and rec.error_code == "maybe_charged"
+            assert "may have been charged" in rec.error_message
+            fal.release()
+            await manager.resume(rec.id)
+            await asyncio.sleep(0.3)
+            assert len(fal.seen.posts) == 1 and store.get(rec.id).status == "unknown"
+        finally:
+            await manager.close()
+            await client.close()
+            store.close()
+        # nothing listens: the POST never left, so the take waits as pending and is sent
+        # (once) when fal answers again
+        down = FalClient(FAL_KEY, f"http://127.0.0.1:{free_port()}", backoff=0.01,
+                         backoff_cap=0.02, max_retries=2, deadline_s=2)
+        store = JobStore(tmp_path / "jobs2.sqlite3")
+        manager = JobManager(down, store, tmp_path / "work", POLL, profile="fal")
+        manager.models = ModelSet.from_listing(await down.models())
+        try:
+            with pytest.raises(Exception) as e:
+                await manager.submit(MODEL, {**payload, "out": "later.mp4"})
+            assert type(e.value).__name__ == "NetworkError"
+            (rec,) = store.query()
+            assert rec.status == "pending" and "Not confirmed" in rec.error_message
+            assert [h[0] for h in rec.history] == ["pending", "sending", "pending"]
+            assert down.posts == 3  # tried, never reached: retried like a GET
+        finally:
+            await manager.close()
+            await down.close()
+            store.close()
+        assert FAL_KEY.encode() not in (tmp_path / "jobs.sqlite3").read_bytes()
+
+    run(scenario(), timeout=30)

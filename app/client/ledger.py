@@ -80,6 +80,10 @@ def row_of(rec: Any) -> LedgerRow:
     if rec.mock:
         net = int(net or 0)
         note = "mock: free"
+    elif net is None and rec.status == "unknown":  # sent, its answer lost (fal: no keys)
+        note = "may have been charged: check the provider's dashboard"
+    elif net is None and rec.status == "succeeded" and _price_unknown(rec.model_id):
+        note = "charged by the provider; the amount was not reported"
     elif net is None and rec.status in TERMINAL:
         net, note = 0, "not charged (it ended before the API took it)"
     elif net is None:

@@ -97,6 +97,9 @@ def test_a_take_through_fal_upload_queue_result_download_cancel_mock_and_errors(
             assert seen[1][1] is None  # stored as sending before fal answered
             assert [h[0] for h in done.history] == \
                 ["pending", "sending", "queued", "running", "succeeded"]
+            from app.client.ledger import row_of
+
+            assert row_of(done).note == "charged by the provider; the amount was not reported"
             assert ("queued", 2, "Queued · 2 ahead") in positions  # fal's queue_position
             assert done.queue_position is None  # out of the queue
             assert len(fal.seen.posts) == 1 and client.posts == 1
@@ -282,6 +285,9 @@ def test_a_kill_between_fal_accepting_and_the_id_stored_is_unknown_never_resent(
             assert text.startswith("Unknown — may have been charged")
             assert "dashboard" in text and "will not send it again" in text
             assert present.credits_text(rec).endswith("may be charged")
+            from app.client.ledger import row_of
+
+            assert "may have been charged" in row_of(rec).note
         finally:
             await manager.close()
             await client.close()

@@ -407,10 +407,15 @@ class FalClient(ApiClient):
         return str(answer["file_url"])
 
     async def download(self, url: str, dest: str | os.PathLike[str], **kw: Any) -> Path:
-        if url.startswith("file://"):  # a mock placeholder made here
+        if url.startswith("file://"):  # a mock placeholder made here: moved into place
             src = Path(unquote(urlsplit(url).path))
-            return await asyncio.to_thread(_copy_into, src, Path(dest),
-                                           bool(kw.get("overwrite")))
+            try:
+                return await asyncio.to_thread(_copy_into, src, Path(dest),
+                                               bool(kw.get("overwrite")))
+            except FileNotFoundError:
+                raise ApiError("The placeholder of this mock take is gone (Takes was "
+                               "restarted before it was saved): render the mock again",
+                               code="placeholder_gone") from None
         return await super().download(url, dest, **kw)
 
     def file_url(self, url: str) -> str:
@@ -466,7 +471,9 @@ def _copy_into(src: Path, dest: Path, overwrite: bool) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(f".{dest.name}.part")
     shutil.copyfile(src, part)
-    return place_file(part, dest, overwrite)
+    placed = place_file(part, dest, overwrite)
+    src.unlink(missing_ok=True)  # the temporary placeholder is not kept twice
+    return placed
 
 
 def _json(r: httpx.Response) -> Any:

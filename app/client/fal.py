@@ -319,12 +319,21 @@ class FalClient(ApiClient):
         """A curated model whose fal form is known is rendered with that form: fal's inputs
         differ from the reference's (Kling v3: an aspect_ratio enum, top-level voice_ids,
         shot_type only "customize", shots of 3–15 s), so the reference's payload is not sent."""
+        from app.catalog.models import MODELS
+
+        if model_id not in MODELS:
+            return
         form = FAL_MODEL_PREFIX + model_id
         if form in self._forms:
             msg = (f"On fal, {model_id} is rendered with its fal form ({self._forms[form]}, "
                    "under More models): fal's inputs differ from the built-in catalog's. "
                    "Nothing was sent or charged.")
-            raise ValidationFailed(msg, [{"field": "", "message": msg}], code="use_fal_form")
+        else:
+            msg = (f"On fal, {model_id} is rendered with a form made from fal's schema of "
+                   f"{self.endpoints[model_id]}, which could not be read: check the endpoint "
+                   "id in the profile, or the network, and open the profile again. Nothing "
+                   "was sent or charged.")
+        raise ValidationFailed(msg, [{"field": "", "message": msg}], code="use_fal_form")
 
     def _urls(self, job_id: str) -> tuple[str, str]:
         """(the request's base URL, its request id) from a stored job id `app:request_id`."""

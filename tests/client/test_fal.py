@@ -139,6 +139,12 @@ def test_a_take_through_fal_upload_queue_result_download_cancel_mock_and_errors(
             assert "fal form" in str(e.value) and "Nothing was sent" in str(e.value)
             curated = store.query(search="curated.mp4")[0]
             assert curated.status == "failed" and len(fal.seen.posts) == posts
+            # one whose fal schema could not be read (nothing shipped, fal's model API down)
+            with pytest.raises(ValidationFailed) as e:
+                await manager.submit("topaz_upscale_video", {
+                    "video_url": "https://example.com/a.mp4", "out": "fal/topaz.mp4"})
+            assert "fal-ai/topaz/upscale/video, which could not be read" in str(e.value)
+            assert len(fal.seen.posts) == posts
 
             # mock: a local placeholder, no fal call, free
             posts = len(fal.seen.posts)

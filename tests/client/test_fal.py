@@ -381,7 +381,13 @@ def test_fal_forms_come_from_the_live_schema_else_the_shipped_copy(fal, tmp_path
     fal.schemas[seedance] = envelope
 
     async def scenario() -> None:
+        from app.client.api import ApiClient
+        from app.client.provider import Provider
+
         client = FalClient(FAL_KEY, fal.url, endpoints={"seedance_r2v": seedance})
+        async with ApiClient(fal.url, "k") as api:  # both sides of the seam
+            assert isinstance(api, Provider) and isinstance(client, Provider)
+            assert api.idempotent and not client.idempotent
         try:
             listing = await client.models()
         finally:

@@ -467,6 +467,8 @@ class Sweeps(QObject):
         self.sweep_btn.setToolTip("Vary one or two fields (or take N) and see every cell's "
                                   "price before anything is sent")
         self.sweep_btn.clicked.connect(lambda: self.open())
+        self.takes_spin.valueChanged.connect(
+            lambda n: self.sweep_btn.setText(f"Render × {n}…" if n > 1 else "Sweep…"))
         actions = bar.actions()
         before = actions[1] if len(actions) > 1 else None
         if before is not None:

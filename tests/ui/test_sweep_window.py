@@ -200,3 +200,63 @@ def test_a_2x2_sweep_renders_four_takes_and_shows_the_contact_sheet(aloop, qtbot
         await again.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 90))
+
+
+def test_cells_the_cap_refuses_while_sending_wait_held_in_the_queue(aloop, qtbot, tmp_path):
+    """The total fits today's cap when it is decided; a take rendered while the confirmation
+    is open spends some of it; the cells that no longer fit stay unsent, held in the local
+    queue with the reason, and the sweep record and its contact sheet say so."""
+    from app.client.studio import Studio
+
+    profile = replace(SANDBOX, confirm_above=200, daily_cap=300)
+    studio = Studio.open_sandbox(tmp_path / "data", poll=fast_poll(), profile=profile,
+                                 render_seconds=0.3, credits=10_000)
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.show()
+        await w.start()
+        w.choose_task("create")
+        form = w.form
+        form.set_payload({**form.payload(), "prompt": PROMPT, "duration": 4,
+                          "resolution": "480p"})
+        await until(form.is_submittable, what="a sendable form")
+        sweeps = w.sweeps
+        sweeps.takes_spin.setValue(1)
+        d = sweeps.open()
+        d.pick(0, "duration").set_range(4, 5, 1)
+        assert _cells(d) == ["108 cr", "135 cr"] and "243 credits" in d.total.text()
+        QTest.mouseClick(d.send_button, Qt.MouseButton.LeftButton)
+        await until(lambda: sweeps.confirm_dialog is not None, what="the total's confirmation")
+        # meanwhile a take of the form is rendered: 108 of today's 300 reserved
+        task = w.render()
+        assert task is not None
+        await task
+        QTest.mouseClick(sweeps.confirm_dialog.render_button, Qt.MouseButton.LeftButton)
+        await until(lambda: sweeps.last is not None and not d.sending, timeout=15,
+                    what="the sweep sent as far as the cap allows")
+        rec = sweeps.last
+        sent, held = rec.cells
+        assert sent.job_id and not sent.held
+        assert held.job_id is None and "today's cap" in held.held, held
+        assert "1 held unsent" in d.note.text()
+        jobs = await studio.read(studio.store.query)
+        assert len(jobs) == 2  # the form's take and the one cell that fitted
+        queue = w.local_queue.queue
+        waiting = await studio.read(queue.get, held.key)
+        assert waiting is not None and waiting.held and "cap" in (waiting.error_message or "")
+        d.reject()
+        sheet = sweeps.open_sheet(rec)
+        await until(lambda: sheet.cells[0].job is not None, what="the sheet's takes read")
+        assert sheet.cells[1].picture.text() == "Held, unsent"
+        assert "today's cap" in sheet.cells[1].status.text()
+        sheet.reject()
+        await studio.read(queue.cancel, held.key)  # nothing left waiting when the test ends
+        for _ in range(100):
+            if all(j.finished for j in await studio.read(studio.store.query)):
+                break
+            await asyncio.sleep(0.1)
+        w.close()
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))

@@ -232,13 +232,8 @@ async def _submit_async(args: argparse.Namespace, conn: Any, payload: dict[str, 
 
     store = _store(args)
     manager = _manager(args, conn, store)
-    if conn.profile.is_fal:  # the fal forms (fal_<model>), from fal's schemas
-        from app.client.models import ModelSet
-
-        manager.models = ModelSet.from_listing(await manager.client.models())
-        if manager.models.knows(args.model_id):
-            payload = _absolute_fal_media(manager.models, args.model_id, payload,
-                                          args.media_base)
+    if await _fal_models(manager, conn) and manager.models.knows(args.model_id):
+        payload = _absolute_fal_media(manager.models, args.model_id, payload, args.media_base)
     try:
         try:
             if args.idempotency_key is None or store.by_idempotency_key(
@@ -290,8 +285,20 @@ def _resume(args: argparse.Namespace) -> int:
         return asyncio.run(_resume_async(args, conn))
 
 
+async def _fal_models(manager: Any, conn: Any) -> bool:
+    """On a fal profile, the manager renders the fal forms (fal_<model>) read from fal's
+    schemas (else the shipped copies); True when it is one."""
+    if not conn.profile.is_fal:
+        return False
+    from app.client.models import ModelSet
+
+    manager.models = ModelSet.from_listing(await manager.client.models())
+    return True
+
+
 async def _resume_async(args: argparse.Namespace, conn: Any) -> int:
     manager = _manager(args, conn)
+    await _fal_models(manager, conn)  # its stored takes may be of the fal forms
     try:
         resumed = await manager.start()
         if not args.wait:

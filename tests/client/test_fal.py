@@ -355,6 +355,15 @@ def test_profile_add_list_test_with_kind_fal(fal, tmp_path, monkeypatch, capsys)
     assert (work / "cli.mp4").read_bytes() == fal.result.read_bytes()
     assert [r.endpoint for r in fal.seen.posts] == ["fal-ai/kling-video/v9"]  # its override
     assert list(fal.seen.uploads.values()) == [(tmp_path / "refs" / "start.png").read_bytes()]
+    # sent without --wait, then followed and downloaded by `takes resume --wait`
+    payload.write_text(json.dumps({"prompt": "later", "start_image_url": "start.png",
+                                   "out": "cli2.mp4"}))
+    assert main(["submit", MODEL, str(payload), "--workdir", str(work), "--yes"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "queued"
+    assert main(["resume", "--wait", "--workdir", str(work)]) == 0
+    capsys.readouterr()
+    assert (work / "cli2.mp4").read_bytes() == fal.result.read_bytes()
+    assert len(fal.seen.posts) == 2
     assert main(["profile", "add", "X", "--endpoint", "a=b/c", "--url", fal.url,
                  "--key-stdin"]) == 2
     assert "--kind fal" in capsys.readouterr().err

@@ -139,8 +139,17 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         assert d.mode() == FLICKER and d.flicker_timer.isActive()
         shown = v.flicker_b
         await until(lambda: v.flicker_b != shown, timeout=3, what="the flicker to switch")
+        # typed into the interval box, digits are the box's (not zoom keys)
+        edit = d.flicker_ms.lineEdit()
+        edit.setFocus()
+        edit.selectAll()
+        QTest.keyClicks(edit, "1000")  # "1" would be 1:1 and "0" fit, were they taken
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+        assert d.flicker_ms.value() == 1000 and v.zoom is None
+        assert d.flicker_timer.interval() == 1000
         d.flicker_ms.setValue(0)  # by key only
         assert not d.flicker_timer.isActive()
+        v.setFocus()
         shown = v.flicker_b
         QTest.keyClick(d, Qt.Key.Key_F)
         assert v.flicker_b != shown

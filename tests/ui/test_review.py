@@ -12,8 +12,8 @@ import gc
 import weakref
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -205,9 +205,22 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         for dx, dy in ((0, 0), (-7, 3), (11, -5), (40, 20)):
             x, y = cx + dx, cy + dy
             assert close(grab.pixelColor(x, y), src.pixelColor(x - ox, y - oy)), (x, y)
-        # zoom in with the wheel shares the scale; 0 fits again
+        # zoomed, a drag pans (the picture follows the mouse)
+        before_x = v.center.x()
+        QTest.mousePress(v, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         QPoint(cx, cy))
+        QTest.mouseMove(v, QPoint(cx - 60, cy))
+        QTest.mouseRelease(v, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           QPoint(cx - 60, cy))
+        assert abs((v.center.x() - before_x) * src.width() - 60) <= 1
+        # the wheel zooms in (one notch), + too; 0 fits again
+        notch = QWheelEvent(QPointF(cx, cy), QPointF(v.mapToGlobal(QPoint(cx, cy))),
+                            QPoint(0, 0), QPoint(0, 120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(v, notch)
+        assert v.zoom is not None and abs(v.zoom - 1.25) < 1e-6
         QTest.keyClick(d, Qt.Key.Key_Plus)
-        assert v.zoom is not None and v.zoom > 1.2
+        assert v.zoom is not None and v.zoom > 1.5
         QTest.keyClick(d, Qt.Key.Key_0)
         assert v.zoom is None and d.fit_btn.isChecked()
 

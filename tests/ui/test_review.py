@@ -3,12 +3,13 @@
 key) switched with real input; both players within two frames of each other after a seek on
 the scrub bar and a frame step; the last frame held after the end (the grab is not black); 1:1
 shows source pixels; the history's full width and tile size; the preview holds its last frame
-and zooms. Screenshots go to docs/img/."""
+and zooms. Screenshots go to $REVIEW_SHOTS_DIR (docs/img for the user guide)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import weakref
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from app.ui.window import MainWindow
 
 from .helpers import open_studio, until
 
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+# the user guide's pictures: REVIEW_SHOTS_DIR=docs/img to refresh them (else a temp folder, so a
+# test run leaves the tree clean)
+IMG = Path(os.environ.get("REVIEW_SHOTS_DIR", "/tmp/review-shots"))
 SEEDANCE = {"duration": 4, "resolution": "480p"}
 LOADED = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia,
           QMediaPlayer.MediaStatus.EndOfMedia)
@@ -110,7 +113,7 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         click_tile(w, 1, Qt.KeyboardModifier.ControlModifier)
         assert len(w.history.selected_jobs()) == 2 and w.history.ab_btn.isEnabled()
         await asyncio.sleep(0.3)
-        w.grab().save(str(IMG / "history-full.png"))  # the whole window: history alone
+        assert w.grab().save(str(IMG / "history-full.png"))  # the whole window: history alone
         QTest.mouseClick(w.history.ab_btn, Qt.MouseButton.LeftButton)
         d = review.dialog
         assert isinstance(d, ReviewWindow)
@@ -133,7 +136,7 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
                            QPoint(v.width() // 4, v.height() // 2))
         assert abs(v.wipe - 0.25) < 0.02
         await asyncio.sleep(0.1)
-        d.grab().save(str(IMG / "review-wipe.png"))
+        assert d.grab().save(str(IMG / "review-wipe.png"))
         # flicker: the timer switches A and B, F switches now
         QTest.keyClick(d, Qt.Key.Key_F)
         assert d.mode() == FLICKER and d.flicker_timer.isActive()
@@ -176,7 +179,7 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         await until(lambda: abs(a.position() - before) <= 1
                     and abs(b.position() - before) <= 2 * frame, what="a frame back")
         await asyncio.sleep(0.2)
-        d.grab().save(str(IMG / "review-ab.png"))
+        assert d.grab().save(str(IMG / "review-ab.png"))
 
         # played to the end: both last frames held (the picture is not black)
         d.seek(max(0, d.duration() - 400))
@@ -291,6 +294,7 @@ def test_reference_clips_play_in_their_drop_zones_and_swap_shows_its_keyframe(
     from .helpers import drop_files
 
     studio = open_studio(tmp_path / "data")
+    IMG.mkdir(parents=True, exist_ok=True)
     clip = mf.video(tmp_path / "ref.mp4", 320, 240, seconds=2.0)
     tone = mf.audio(tmp_path / "tone.wav", seconds=1.0)
 
@@ -356,7 +360,7 @@ def test_reference_clips_play_in_their_drop_zones_and_swap_shows_its_keyframe(
             frames[n] = img.pixelColor(img.width() // 2, img.height() - 4).red()
         # mediafactory paints frame i with red (i * 7) % 255: frame 1 is 0, frame 30 is 203
         assert frames[1] < 20 and abs(frames[30] - 203) < 20, frames
-        source.items[0].grab().save(str(IMG / "swap-keyframe.png"))
+        assert source.items[0].grab().save(str(IMG / "swap-keyframe.png"))
 
         w.close()
         await studio.close()

@@ -481,8 +481,9 @@ class HistoryPanel(QWidget):
 
     def compare(self, a: Any, b: Any) -> CompareDialog:
         self.compare_dialog = CompareDialog(a, b, self)
-        self.compare_dialog.ab_btn.clicked.connect(
-            lambda: self.compare_ab_requested.emit(a, b))
+        dialog = self.compare_dialog
+        dialog.ab_btn.clicked.connect(dialog.accept)  # the table gives way to the players
+        dialog.ab_btn.clicked.connect(lambda: self.compare_ab_requested.emit(a, b))
         self.compare_dialog.open()
         return self.compare_dialog
 

@@ -251,7 +251,7 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         assert dialog is not None and dialog.ab_btn.isEnabled()
         QTest.mouseClick(dialog.ab_btn, Qt.MouseButton.LeftButton)
         assert review.dialog is not None and {j.id for j in review.dialog.jobs} == set(ids)
-        dialog.close()
+        assert not dialog.isVisible()  # the parameter table closed for the players
         review.dialog.close()
         await until(lambda: review.dialog is None, what="the second review closed")
 

@@ -66,7 +66,43 @@ class MentionTextEdit(QPlainTextEdit):
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer.activated.connect(self.insert_completion)
+        # the model's recent prompts: offered as the first words are typed (or with Down in an
+        # empty prompt, or Ctrl+Space); choosing one replaces the text
+        self.recent_model = QStringListModel(self)
+        self.recent = QCompleter(self.recent_model, self)
+        self.recent.setWidget(self)
+        self.recent.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.recent.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.recent.setMaxVisibleItems(8)
+        self.recent.activated.connect(self.use_recent)
         self.setTabChangesFocus(True)
+
+    def set_recent(self, prompts: list[str]) -> None:
+        if self.recent_model.stringList() != prompts:
+            self.recent_model.setStringList(prompts)
+
+    def use_recent(self, prompt: str) -> None:
+        """The chosen recent prompt replaces the text (one undo step)."""
+        cursor = self.textCursor()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(prompt)
+        self.setTextCursor(cursor)
+
+    def show_recent(self, prefix: str = "") -> bool:
+        """The recent prompts starting with `prefix` in a popup; False when there are none."""
+        if not self.recent_model.stringList():
+            return False
+        self.recent.setCompletionPrefix(prefix)
+        if self.recent.completionCount() == 0 or (
+                self.recent.completionCount() == 1 and self.recent.currentCompletion() == prefix):
+            self.recent.popup().hide()
+            return False
+        popup = self.recent.popup()
+        popup.setCurrentIndex(self.recent.completionModel().index(0, 0))
+        rect = self.cursorRect()
+        rect.setWidth(max(self.viewport().width() // 2, 240))
+        self.recent.complete(rect)
+        return True
 
     def set_tags(self, tags: list[str]) -> None:
         if self.model.stringList() != tags:
@@ -88,13 +124,24 @@ class MentionTextEdit(QPlainTextEdit):
         self.setTextCursor(cursor)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        popup = self.completer.popup()
-        if popup.isVisible() and event.key() in (Qt.Key.Key_Enter, Qt.Key.Key_Return,
-                                                 Qt.Key.Key_Tab, Qt.Key.Key_Escape):
-            event.ignore()  # the completer's popup handles these
+        keys = (Qt.Key.Key_Enter, Qt.Key.Key_Return, Qt.Key.Key_Tab, Qt.Key.Key_Escape)
+        for completer in (self.completer, self.recent):
+            if completer.popup().isVisible() and event.key() in keys:
+                event.ignore()  # the completer's popup handles these
+                return
+        ctrl_space = event.key() == Qt.Key.Key_Space and \
+            event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        asks = ctrl_space or (event.key() == Qt.Key.Key_Down and not self.toPlainText())
+        if asks and self.show_recent(self.toPlainText()):
             return
         super().keyPressEvent(event)
         self.update_completer()
+        text = self.toPlainText()
+        if self.typed_mention() is None and len(text) >= 3 and event.text().isprintable() \
+                and event.text():
+            self.show_recent(text)
+        elif self.recent.popup().isVisible() and not text.strip():
+            self.recent.popup().hide()
 
     def update_completer(self) -> None:
         typed = self.typed_mention()
@@ -143,6 +190,10 @@ class PromptEditor(Editor):
         self.main = self.edit
         self.edit.textChanged.connect(self._on_text)
         self.reset()
+
+    def set_recent(self, prompts: list[str]) -> None:
+        """The model's recent prompts, offered as the prompt is typed."""
+        self.edit.set_recent(prompts)
 
     def value(self) -> Any:
         text = self.edit.toPlainText()

@@ -19,6 +19,7 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("review", "app.ui.review"),
     ("fal", "app.ui.fal"),
     ("export", "app.ui.export"),
+    ("presets", "app.ui.presets"),
 )
 
 

@@ -350,8 +350,12 @@ class StudioController(QObject):
             self.update_state()
         self.sent.emit(job)
         self.out_used.emit(model_id)
-        self.message.emit(f"Sent: {present.task_title(model_id)} "
-                          f"({present.credits_text(job)}).")
+        if getattr(job, "is_waiting", False):  # the local queue keeps it until its turn
+            self.message.emit(f"Waiting in the queue: {present.task_title(model_id)}; "
+                              "nothing is sent or charged until its turn.")
+        else:
+            self.message.emit(f"Sent: {present.task_title(model_id)} "
+                              f"({present.credits_text(job)}).")
         self.submitted.emit(job)
         await self.refresh_balance()
 

@@ -181,6 +181,9 @@ class QueueModel(QAbstractListModel):
             self._upsert_waiting(job)
             return
         self._drop_waiting(getattr(job, "idempotency_key", None))  # it was handed over
+        known = self._all.get(job.id)
+        if known is not None and _age(known) > _age(job):
+            return  # an older copy of this take arriving late: the newer one stays
         self._all[job.id] = job
         shown = not self.hide_finished or job.status in ACTIVE
         row = self.row_of(job.id)
@@ -734,3 +737,10 @@ class QueuePanel(QWidget):
             words = present.error_words(job)
             code = f"[{job.error_code}] " if job.error_code else ""
             QGuiApplication.clipboard().setText(f"{code}{words}")
+
+
+def _age(job: Any) -> tuple[int, bool, float]:
+    """How far a take's record has come: its status changes, then its file, then progress
+    (each only grows), so a copy sent before a later update reads as older."""
+    return (len(getattr(job, "history", ()) or ()), bool(getattr(job, "result_path", None)),
+            float(getattr(job, "progress", 0.0) or 0.0))

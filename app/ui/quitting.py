@@ -80,8 +80,12 @@ class QuitGuard(QObject):
             return True
         return False
 
+    def waiting(self) -> list[Any]:
+        """Takes waiting in the app's local queue (nothing sent yet)."""
+        return list(getattr(self.window.queue_model, "waiting", list)())
+
     def _ask_needed(self) -> bool:
-        return not self._closing and bool(self.in_flight())
+        return not self._closing and bool(self.in_flight() or self.waiting())
 
     # ---- the question --------------------------------------------------------------------
     def ask(self) -> QMessageBox:
@@ -92,16 +96,22 @@ class QuitGuard(QObject):
                 self.box.activateWindow()
                 return self.box
         jobs = self.in_flight()
-        n = len(jobs)
-        takes = f"{n} take{'s are' if n != 1 else ' is'}"
+        waits = len(self.waiting())
+        n = len(jobs) + waits
+        takes = f"{len(jobs)} take{'s are' if len(jobs) != 1 else ' is'} still rendering"
+        queued = f"{waits} take{'s wait' if waits != 1 else ' waits'} in the queue"
         box = QMessageBox(self.window)
         box.setObjectName("quitQuestion")
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Quit Takes")
-        box.setText(f"{takes} still rendering.")
+        box.setText(f"{takes}." if not waits else f"{queued}." if not jobs else
+                    f"{takes}; {queued}.")
         box.setInformativeText(
             "Quit and they resume next time you start Takes: they keep rendering "
-            "meanwhile and are downloaded then. Cancelled takes are refunded.")
+            "meanwhile and are downloaded then"
+            + (", and the waiting ones are sent then" if waits else "")
+            + ". Cancelled takes are refunded" + (" (waiting ones were never sent or charged)"
+                                                  if waits else "") + ".")
         self.buttons = {
             RESUME: box.addButton("Quit and let them resume next time",
                                   QMessageBox.ButtonRole.AcceptRole),
@@ -136,9 +146,14 @@ class QuitGuard(QObject):
 
     async def _cancel_all(self) -> None:
         jobs = self.in_flight()
-        n = len(jobs)
+        waits = self.waiting()
+        n = len(jobs) + len(waits)
         self.window._say(f"Cancelling {n} take{'s' if n != 1 else ''} before quitting…")
         tasks = [self.window.cancel(j.id) for j in jobs]
+        lq = getattr(self.window, "local_queue", None)
+        queue = getattr(lq, "queue", None)
+        if queue is not None:  # waiting ones: dropped from the queue, nothing was sent
+            tasks += [self.window.studio.read(queue.cancel, w.key) for w in waits]
         await asyncio.gather(*tasks, return_exceptions=True)
         left = [j for j in jobs if (now := self.window.queue_model.job(j.id)) is not None
                 and now.status in ACTIVE]

@@ -166,3 +166,33 @@ def test_code_closing_the_window_is_not_asked(aloop, qtbot, tmp_path):
         await studio.close()
 
     aloop.run_until_complete(asyncio.wait_for(scenario(), 40))
+
+
+def test_a_take_waiting_in_the_local_queue_is_asked_about_and_cancelled_unsent(
+        aloop, qtbot, tmp_path):
+    studio = open_studio(tmp_path / "data", render_seconds=0.3)
+
+    async def scenario() -> None:
+        w = await _window(studio, tmp_path / "cfg")
+        lq = w.local_queue
+        await studio.read(lq.queue.pause)
+        w.choose_task("create")
+        w.form.set_payload({**w.form.payload(), **SEEDANCE})
+        await until(w.form.is_submittable, what="a submittable form")
+        await w.render()
+        await until(lambda: len(w.queue_model.waiting()) == 1, what="the take waiting")
+        guard = w.menus.quitting
+        closed: list[bool] = []
+        w.closed.connect(lambda: closed.append(True))
+        _title_bar_close(w)
+        box = guard.box
+        assert box is not None and box.text() == "1 take waits in the queue."
+        assert "never sent or charged" in box.informativeText()
+        guard.buttons[CANCEL_ALL].click()
+        await guard.wait()
+        assert closed == [True]
+        assert await studio.read(lq.queue.waiting) == []
+        assert await studio.read(studio.store.query) == []  # nothing was ever sent
+        await studio.close()
+
+    aloop.run_until_complete(asyncio.wait_for(scenario(), 60))

@@ -348,6 +348,15 @@ class JobStore:
                                    (value,)).fetchone()
         return _from_row(row) if row else None
 
+    def children(self, job_id: str, limit: int = 100) -> list[JobRecord]:
+        """The takes made from `job_id` (its result used as their input, or it rendered
+        again), newest first (deleted ones left out)."""
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE parent_id = ? AND deleted = 0 "
+               "ORDER BY created_at DESC, rowid DESC LIMIT ?")
+        with self._lock:
+            rows = self._db.execute(sql, [job_id, limit]).fetchall()
+        return [_from_row(r) for r in rows]
+
     def query(self, search: str | None = None, model_id: str | None = None,
               status: str | Iterable[str] | None = None, favourite: bool | None = None,
               since: float | None = None, limit: int = 100, offset: int = 0,

@@ -121,6 +121,8 @@ class StudioController(QObject):
         self._open = threading.Event()
         self._unsubscribe: list[Callable[[], None]] = []
         self._started = False
+        #: result files put into forms, by path → the take they came from (lineage)
+        self.sources: dict[str, str] = {}
         self._job_in.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._online_in.connect(self._deliver_online, Qt.ConnectionType.QueuedConnection)
 
@@ -217,6 +219,25 @@ class StudioController(QObject):
         if request.mock or request.estimate is None or request.estimate.mock:
             return None  # a mock render is free: no cap, no balance
         return self.money_refusal(request.estimate)
+
+    def note_source(self, path: str, job_id: str) -> None:
+        """`path` is the result of take `job_id`, put into a form ("Use as…", "Extend"): a
+        take sent with it is recorded as made from that take (its lineage)."""
+        self.sources[str(path)] = job_id
+
+    def made_from(self, payload: dict[str, Any]) -> str | None:
+        """The take whose result this payload uses as an input (the first found), or None."""
+        def values(v: Any) -> Any:
+            if isinstance(v, dict):
+                for x in v.values():
+                    yield from values(x)
+            elif isinstance(v, list):
+                for x in v:
+                    yield from values(x)
+            elif isinstance(v, str):
+                yield v
+
+        return next((self.sources[v] for v in values(payload) if v in self.sources), None)
 
     def connecting_text(self) -> str:
         """What Render says while the profile's connection is being made, or why it failed."""
@@ -327,8 +348,9 @@ class StudioController(QObject):
             confirmed = await self._confirm(request, payload)
             if confirmed is None:
                 return  # refused or declined: said, nothing sent
-            job = await self.studio.run(manager.submit(model_id, payload, idempotency_key=key,
-                                                       confirmed=confirmed))
+            job = await self.studio.run(manager.submit(
+                model_id, payload, idempotency_key=key, confirmed=confirmed,
+                parent_id=self.made_from(payload)))
         except Refused as e:  # the gate, asked again by the manager, refused: nothing sent
             self._say_note(str(e))
             self.submit_failed.emit(str(e))

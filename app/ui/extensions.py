@@ -20,6 +20,7 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("fal", "app.ui.fal"),
     ("export", "app.ui.export"),
     ("presets", "app.ui.presets"),
+    ("use_as", "app.ui.use_as"),
 )
 
 

@@ -1,0 +1,95 @@
+"""Takes feed the next task, in the real window on the sandbox: an Animate take used as
+Upscale's video renders and is recorded as made from it (lineage both ways in History), and
+Extend puts the Animate take's last frame into Animate's start image."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import av
+from PIL import Image
+
+from app.client.settings import UiSettings
+from app.ui.window import MainWindow
+
+from .helpers import open_studio, until
+
+
+def test_use_as_upscale_records_the_lineage_and_extend_takes_the_last_frame(
+        aloop, qtbot, tmp_path, media):
+    studio = open_studio(tmp_path / "data", render_seconds=0.2)
+    said: list[str] = []
+
+    async def finished(w: MainWindow, n: int) -> object:
+        await until(lambda: w.queue_model.rowCount() == n and
+                    w.queue_model.job_at(0).result_path, timeout=30, what=f"take {n}")
+        return w.queue_model.job_at(0)
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.resize(1400, 900)
+        w.show()
+        await w.start()
+        w.use_as.said.connect(said.append)
+        w.set_mock(True)
+        w.choose_task("animate", "pro")
+        form = w.form
+        form.set_payload({**form.payload(), "start_image_url": str(media.start),
+                          "prompt": "a slow pan", "duration": "4"})
+        await until(form.is_submittable, what="the Animate form")
+        await w.render()
+        animate = await finished(w, 1)
+
+        # Use as… → Upscale: the menu a user opens on the take
+        w.use_as._fill(w.use_as.menu, animate)
+        names = [a.objectName() for a in w.use_as.menu.actions()]
+        assert "use:topaz_upscale_video:video_url" in names
+        assert "use:wan_27_video_edit:video_url" in names and "extend:kling_v3_std_i2v" in names
+        next(a for a in w.use_as.menu.actions()
+             if a.objectName() == "use:topaz_upscale_video:video_url").trigger()
+        up = w.form
+        assert up.model_id == "topaz_upscale_video"
+        assert up.payload()["video_url"] == animate.result_path
+        await until(up.is_submittable, what="the Upscale form with the take")
+        await w.render()
+        upscale = await finished(w, 2)
+        rec = await studio.read(studio.store.get, upscale.id)
+        assert rec.parent_id == animate.id and rec.status == "succeeded"
+
+        # History shows the lineage both ways
+        w.choose_task("history")
+        details = w.history.details
+        for job, words in ((animate, "Used by: "), (upscale, "Made from: ")):
+            details.show_job(job)
+            w.history.take_selected.emit(job)
+            await until(lambda words=words: words in w.use_as.lineage.text(),
+                        what=f"lineage {words}")
+        assert w.use_as.parent_job.id == animate.id
+        details.show_job(animate)
+        w.history.take_selected.emit(animate)
+        await until(lambda: w.use_as.children and w.use_as.children[0].id == upscale.id)
+        shots = Path(os.environ.get("REVIEW_SHOTS_DIR") or tmp_path)  # docs/img: the guide's
+        assert w.grab().save(str(shots / "lineage.png"))
+        w.use_as._show_linked(f"take:{upscale.id}")  # a click on the link shows that take
+        assert details.job.id == upscale.id
+
+        # Extend: the last frame, as Animate standard's start image
+        w.use_as.extend(animate, "kling_v3_std_i2v")
+        await until(lambda: said and said[-1] == f"extended {animate.id}", timeout=20,
+                    what="the last frame")
+        std = w.form
+        assert std.model_id == "kling_v3_std_i2v"
+        png = std.payload()["start_image_url"]
+        with av.open(animate.result_path) as c:
+            size = (c.streams.video[0].width, c.streams.video[0].height)
+        with Image.open(png) as im:
+            assert im.size == size and im.format == "PNG"
+        assert w.controller.made_from({"start_image_url": png}) == animate.id
+        w.close()
+
+    try:
+        aloop.run_until_complete(asyncio.wait_for(scenario(), 120))
+    finally:
+        aloop.run_until_complete(studio.close())

@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -40,6 +41,7 @@ from app.ui.paint import draw_badge, draw_thumb, status_colour
 from app.ui.palette import qcolor
 from app.ui.queue import JobRole, thumb_path
 from app.ui.thumbs import ThumbnailCache
+from app.ui.use_as import TAKE_MIME, take_mime
 
 _Index = QModelIndex | QPersistentModelIndex
 PAGE = 120
@@ -122,6 +124,7 @@ class HistoryModel(QAbstractListModel):
 
     count_changed = Signal(int)
     page_loaded = Signal(int)  # rows now loaded
+    take_dragged = Signal(object)  # finished takes whose files a drag carries (lineage)
     _page = Signal(int, object, object, bool)
     _count = Signal(int, int)
 
@@ -292,6 +295,27 @@ class HistoryModel(QAbstractListModel):
 
     def row_of(self, job_id: str) -> int | None:
         return self._ids.get(job_id)
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        job = self.job_at(index.row()) if index.isValid() else None
+        if job is not None and getattr(job, "result_path", None):
+            return base | Qt.ItemFlag.ItemIsDragEnabled  # its file, onto a drop zone
+        return base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list", TAKE_MIME]
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def mimeData(self, indexes: Any) -> QMimeData:
+        jobs = [self.job_at(i.row()) for i in indexes if i.isValid()]
+        mime = take_mime(jobs)
+        if mime is None:
+            return QMimeData()
+        self.take_dragged.emit([j for j in jobs if j is not None])
+        return mime
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         job = self.job_at(index.row()) if index.isValid() else None

@@ -279,6 +279,9 @@ class HistoryPanel(QWidget):
         self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         # Ctrl/Shift+click adds takes: two selected enable Compare A/B
         self.view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.view.setDragEnabled(True)  # a tile's file onto any drop zone (Use as, by drag)
+        self.view.setDragDropMode(QListView.DragDropMode.DragOnly)
+        self.view.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.view.setModel(model)
         self.delegate = HistoryDelegate(self.view)
         self.view.setItemDelegate(self.delegate)

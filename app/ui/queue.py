@@ -52,6 +52,7 @@ from app.ui.icons import icon
 from app.ui.paint import draw_badge, draw_progress, draw_thumb, status_colour
 from app.ui.palette import colour, qcolor
 from app.ui.thumbs import ThumbnailCache
+from app.ui.use_as import TAKE_MIME, take_mime
 
 JobRole = Qt.ItemDataRole.UserRole + 1
 StatusTextRole = Qt.ItemDataRole.UserRole + 2
@@ -94,6 +95,7 @@ class QueueModel(QAbstractListModel):
 
     #: a waiting take dropped at a new place: (its key, its index in the waiting order)
     move_requested = Signal(str, int)
+    take_dragged = Signal(object)  # finished takes whose files a drag carries (lineage)
 
     def __init__(self, thumbs: ThumbnailCache, typical: Any = None,
                  parent: QObject | None = None) -> None:
@@ -257,24 +259,31 @@ class QueueModel(QAbstractListModel):
         job = self.job_at(index.row())
         if job is not None and is_waiting(job) and job.status != "sending":
             return base | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled
+        if job is not None and getattr(job, "result_path", None):
+            return base | Qt.ItemFlag.ItemIsDragEnabled  # its file, onto a drop zone
         return base
 
     def mimeTypes(self) -> list[str]:
-        return [WAITING_MIME]
+        return [WAITING_MIME, "text/uri-list", TAKE_MIME]
 
     def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.MoveAction
 
     def supportedDragActions(self) -> Qt.DropAction:
-        return Qt.DropAction.MoveAction
+        return Qt.DropAction.MoveAction | Qt.DropAction.CopyAction
 
     def mimeData(self, indexes: Any) -> QMimeData:
-        mime = QMimeData()
         jobs = [self.job_at(i.row()) for i in indexes if i.isValid()]
         keys = [j.key for j in jobs if j is not None and is_waiting(j)]
         if keys:
+            mime = QMimeData()
             mime.setData(WAITING_MIME, keys[0].encode("ascii", "replace"))
-        return mime
+            return mime
+        taken = take_mime(jobs)
+        if taken is not None:
+            self.take_dragged.emit([j for j in jobs if j is not None])
+            return taken
+        return QMimeData()
 
     def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
                         parent: _Index) -> bool:

@@ -16,7 +16,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QMimeData, QObject, Qt, QUrl, Signal
 from PySide6.QtWidgets import QLabel, QMenu, QToolButton
 
 from app.catalog import MODELS
@@ -29,6 +29,19 @@ if TYPE_CHECKING:
     from app.ui.window import MainWindow
 
 ANIMATE = ("kling_v3_std_i2v", "kling_v3_pro_i2v")
+TAKE_MIME = "application/x-takes-take"  # the take's id, beside its file's URL
+
+
+def take_mime(jobs: list[Any]) -> QMimeData | None:
+    """What dragging finished takes from the queue or history carries: their files as local
+    URLs (so any drop zone takes them) and their ids (for the lineage). None: no file."""
+    done = [j for j in jobs if j is not None and getattr(j, "result_path", None)]
+    if not done:
+        return None
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(j.result_path)) for j in done])
+    mime.setData(TAKE_MIME, ",".join(j.id for j in done).encode("ascii", "replace"))
+    return mime
 
 
 def video_targets(source_model: str) -> list[tuple[str, str, str]]:
@@ -94,6 +107,8 @@ class UseAs(QObject):
         layout.insertWidget(layout.indexOf(details.params), self.lineage)
         layout.addWidget(self.button)
         window.history.take_selected.connect(self._selected)
+        for model in (window.queue_model, window.history_model):  # a tile dragged onto a zone
+            model.take_dragged.connect(self._dragged)
         self._selected(details.job)
         self.render_menu = QMenu("&Use take as…", window)
         self.render_menu.setObjectName("menu_use_as")
@@ -167,6 +182,13 @@ class UseAs(QObject):
                 self.said.emit(f"extended {job.id}")
 
         self._workers.submit(last_frame, job.result_path, dest, on_done=done)
+
+    def _dragged(self, jobs: list[Any]) -> None:
+        w = self.window
+        if w is not None:
+            for j in jobs:
+                if getattr(j, "result_path", None):
+                    w.controller.note_source(str(j.result_path), j.id)
 
     # ---- lineage -----------------------------------------------------------------------------
     def _selected(self, job: JobRecord | None) -> None:

@@ -75,6 +75,22 @@ def test_use_as_upscale_records_the_lineage_and_extend_takes_the_last_frame(
         w.use_as._show_linked(f"take:{upscale.id}")  # a click on the link shows that take
         assert details.job.id == upscale.id
 
+        # a history tile dragged onto Restyle's drop zone: its file, and its lineage
+        from qtinput import drag_and_drop
+
+        row = next(r for r in range(w.history_model.rowCount())
+                   if w.history_model.job_at(r).id == animate.id)
+        mime = w.history_model.mimeData([w.history_model.index(row)])
+        assert [u.toLocalFile() for u in mime.urls()] == [animate.result_path]
+        w.choose_task("restyle")
+        restyle = w.form
+        zone = restyle.editor("video_url").drop_zone
+        assert drag_and_drop(zone, mime)[1]
+        await until(lambda: restyle.payload().get("video_url") == animate.result_path,
+                    what="the dropped take")
+        assert w.controller.made_from(restyle.payload()) == animate.id
+        w.choose_task("history")
+
         # Extend: the last frame, as Animate standard's start image
         w.use_as.extend(animate, "kling_v3_std_i2v")
         await until(lambda: said and said[-1] == f"extended {animate.id}", timeout=20,

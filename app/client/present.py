@@ -71,6 +71,8 @@ def prompt_of(payload: Mapping[str, Any] | None, model_id: str | None = None) ->
 def take_words(job: Any) -> str:
     """What a take is called in a list: its prompt, else the task's own words (the source file,
     the mode or factor) — never a bare "(no prompt)"."""
+    if getattr(job, "name", ""):  # the user's name for it first
+        return str(job.name)
     prompt = prompt_of(job.payload, job.model_id)
     if prompt:
         return prompt

@@ -57,6 +57,9 @@ class JobRecord:
     credits_refunded: int = 0
     #: requests ahead of this one in the provider's queue, where it says (fal); else None
     queue_position: int | None = None
+    #: the user's name for the take ("" : named by its prompt) and its tags
+    name: str = ""
+    tags: list[str] = field(default_factory=list)
 
     @classmethod
     def new(cls, model_id: str, payload: dict[str, Any], **kw: Any) -> JobRecord:
@@ -90,7 +93,7 @@ def prompt_text(payload: dict[str, Any], model_id: str | None = None) -> str:
     return "\n".join(parts)
 
 
-_JSON = {"payload", "result", "history"}
+_JSON = {"payload", "result", "history", "tags"}
 _BOOL = {"mock", "favourite", "deleted"}
 _COLUMNS = [f.name for f in fields(JobRecord)]
 
@@ -146,7 +149,35 @@ _MIGRATIONS = [
     "CREATE INDEX IF NOT EXISTS jobs_profile ON jobs(profile, deleted, created_at DESC);",
     # 3: a provider's queue position (fal says it while a request waits)
     "ALTER TABLE jobs ADD COLUMN queue_position INTEGER;",
+    # 4: a take renamed and tagged by the user
+    "ALTER TABLE jobs ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';",
 ]
+MAX_NAME, MAX_TAG, MAX_TAGS = 120, 40, 20
+
+
+def check_label(name: Any = "", tags: Any = ()) -> tuple[str, list[str]]:
+    """A take's name and tags as kept (spaces collapsed, tags unique); ValueError says why."""
+    if not isinstance(name, str):
+        raise ValueError("A name is text.")
+    name = " ".join(name.split())
+    if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
+        raise ValueError(f"A name has at most {MAX_NAME} characters and no control "
+                         "characters.")
+    if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
+        raise ValueError("Tags are a list of words.")
+    kept: list[str] = []
+    for t in (" ".join(t.split()) for t in tags):
+        if not t:
+            continue
+        if len(t) > MAX_TAG or "," in t or any(ord(c) < 32 for c in t):
+            raise ValueError(f"A tag has at most {MAX_TAG} characters, no commas and no "
+                             "control characters.")
+        if t.lower() not in (k.lower() for k in kept):
+            kept.append(t)
+    if len(kept) > MAX_TAGS:
+        raise ValueError(f"A take has at most {MAX_TAGS} tags.")
+    return name, kept
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
@@ -348,6 +379,15 @@ class JobStore:
                                    (value,)).fetchone()
         return _from_row(row) if row else None
 
+    def label(self, id: str, name: str | None = None, tags: Any = None) -> JobRecord:
+        """Rename and/or tag a take (`check_label`: ValueError for what cannot be kept)."""
+        rec = self.get(id)
+        if rec is None:
+            raise KeyError(id)
+        name, tags = check_label(rec.name if name is None else name,
+                                 rec.tags if tags is None else tags)
+        return self.update(id, name=name, tags=tags)
+
     def children(self, job_id: str, limit: int = 100) -> list[JobRecord]:
         """The takes made from `job_id` (its result used as their input, or it rendered
         again), newest first (deleted ones left out)."""
@@ -439,8 +479,9 @@ def _filters(search: str | None, model_id: str | None, status: str | Iterable[st
         args.append(profile)
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clauses.append("(prompt LIKE ? ESCAPE '\\' OR model_id LIKE ? ESCAPE '\\')")
-        args += [f"%{escaped}%"] * 2
+        clauses.append("(prompt LIKE ? ESCAPE '\\' OR model_id LIKE ? ESCAPE '\\' OR "
+                       "name LIKE ? ESCAPE '\\' OR tags LIKE ? ESCAPE '\\')")
+        args += [f"%{escaped}%"] * 4
     if model_id:
         clauses.append("model_id = ?")
         args.append(model_id)

@@ -21,6 +21,7 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("export", "app.ui.export"),
     ("presets", "app.ui.presets"),
     ("use_as", "app.ui.use_as"),
+    ("labels", "app.ui.labels"),
 )
 
 

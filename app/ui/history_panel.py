@@ -191,7 +191,8 @@ class DetailsPanel(QWidget):
             return
         self.play_btn.setEnabled(bool(job.result_path))
         mock = "  [MOCK]" if job.mock else ""
-        self.title.setText(f"{present.task_title(job.model_id)}{mock}")
+        named = f"{job.name} · " if getattr(job, "name", "") else ""
+        self.title.setText(f"{named}{present.task_title(job.model_id)}{mock}")
         run = present.run_seconds(job)
         lines = [
             f"Model: {present.model_name(job.model_id)}",
@@ -202,6 +203,8 @@ class DetailsPanel(QWidget):
             f"File: {job.result_path or '—'}",
             f"Job id: {job.remote_id or job.id}",
         ]
+        if getattr(job, "tags", None):
+            lines.insert(0, "Tags: " + ", ".join(job.tags))
         self.meta.setText("\n".join(lines))
         rows = present.param_rows(job.payload)
         self.params.setRowCount(len(rows))

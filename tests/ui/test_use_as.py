@@ -103,6 +103,32 @@ def test_use_as_upscale_records_the_lineage_and_extend_takes_the_last_frame(
         with Image.open(png) as im:
             assert im.size == size and im.format == "PNG"
         assert w.controller.made_from({"start_image_url": png}) == animate.id
+
+        # rename and tag the take from its details; both are searchable
+        w.choose_task("history")
+        labelled: list[str] = []
+        w.labels.said.connect(labelled.append)
+        details.show_job(animate)
+        w.history.take_selected.emit(animate)
+        box = w.labels.ask("name")
+        box.setTextValue("  Hero   shot ")
+        box.accept()
+        await until(lambda: labelled and labelled[-1] == "Renamed: Hero shot", what="rename")
+        assert details.title.text().startswith("Hero shot · Animate")
+        box = w.labels.ask("tags")
+        box.setTextValue("client, night,, Night")
+        box.accept()
+        await until(lambda: labelled[-1] == "Tags: client, night", what="tags")
+        assert "Tags: client, night" in details.meta.text()
+        found = await studio.read(studio.store.query, search="hero")
+        assert [j.id for j in found] == [animate.id]
+        assert [j.id for j in await studio.read(studio.store.query, search="night")] == \
+            [animate.id]
+        box = w.labels.ask("name")
+        box.setTextValue("bad\x07name")
+        box.accept()
+        await until(lambda: labelled[-1].startswith("Not changed: "), what="refused")
+        assert (await studio.read(studio.store.get, animate.id)).name == "Hero shot"
         w.close()
 
     try:

@@ -62,7 +62,7 @@ def test_menus_once_per_window_with_the_standard_keys(aloop, qtbot, tmp_path):
         assert install_menus(w) is menus  # idempotent
         bar = w.menuBar()
         titles = [a.text().replace("&", "") for a in bar.actions()]
-        assert titles == ["File", "Edit", "View", "Render", "Help"]
+        assert titles == ["File", "Edit", "View", "Render", "Presets", "Help"]
         a = menus.actions
         assert a["quit"].shortcut() == QKeySequence("Ctrl+Q")
         assert a["find"].shortcut() == QKeySequence("Ctrl+F")

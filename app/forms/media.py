@@ -129,7 +129,9 @@ class ClipPlayer(QObject):
             ClipPlayer.active = None
         _post(self.player, "stop")
         _post(self.player, "setSource", Q_ARG(QUrl, QUrl()))
-        self.player.setVideoOutput(None)
+        # no synchronous player call here (setVideoOutput(None) hung the GUI thread: the
+        # backend's render thread, delivering a frame, waited for the GIL this call held);
+        # `released` makes late frames no-ops, and the player goes with this object below
         item = self._item()
         if item is not None:
             item.on_playback_ended(self)

@@ -321,7 +321,9 @@ class ReviewWindow(QWidget):
         for player in self.players:
             post(player, "stop")
             post(player, "setSource", Q_ARG(QUrl, QUrl()))
-            player.setVideoOutput(None)
+            # no synchronous setVideoOutput(None): with a frame being delivered it waits for
+            # the render thread, which waits for the GIL this call holds (a hang); the player
+            # is deleted from the event loop after the posted stop
             player.deleteLater()
         self.audio.deleteLater()
 

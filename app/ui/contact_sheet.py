@@ -14,7 +14,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import Q_ARG, QSize, Qt, QUrl
 from PySide6.QtGui import QPixmap
 from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.client import present
 from app.client.sweeps import SweepCell, SweepRecord
+from app.ui.compat import post
 from app.ui.icons import icon
 from app.ui.palette import styled
 
@@ -123,10 +124,9 @@ class SheetCell(QWidget):
             TILE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
 
     def release(self) -> None:
-        if self.player is not None:
-            self.player.stop()
-            self.player.setVideoOutput(None)
-            self.player.setSource(QUrl())
+        if self.player is not None:  # queued (app.ui.compat.post): a direct stop() or
+            post(self.player, "stop")  # setVideoOutput(None) can wait on a render thread
+            post(self.player, "setSource", Q_ARG(QUrl, QUrl()))  # that waits for the GIL
 
 
 class ContactSheet(QDialog):

@@ -25,6 +25,11 @@ from .helpers import fast_poll, until
 # the guide's pictures are refreshed with REVIEW_SHOTS_DIR=docs/img; a plain run leaves the
 # tree clean
 SHOTS = Path(os.environ.get("REVIEW_SHOTS_DIR") or Path(tempfile.gettempdir()) / "takes-shots")
+
+
+def _shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
 PROMPT = "a heron lands on a post"
 
 
@@ -72,7 +77,7 @@ def test_a_2x2_sweep_renders_four_takes_and_shows_the_contact_sheet(aloop, qtbot
         assert bad.foreground().color() == qcolor("error") and "prompt" in bad.toolTip()
         assert "1 invalid" in d.total.text() and d.send_button.text() == \
             "Render 1 take for 108 credits"
-        SHOTS.mkdir(parents=True, exist_ok=True)
+        _shots()
         res_editor = d.editors[1]
         QTest.mouseClick({v: b for b, v in res_editor.boxes}["720p"],
                          Qt.MouseButton.LeftButton)
@@ -156,7 +161,7 @@ def test_a_2x2_sweep_renders_four_takes_and_shows_the_contact_sheet(aloop, qtbot
                     what="every cell playing")
         positions = [p.position() for p in sheet.players]
         assert max(positions) - min(positions) < 800, positions  # in step
-        SHOTS.mkdir(parents=True, exist_ok=True)
+        _shots()
         assert sheet.grab().save(str(SHOTS / "contact-sheet.png"))
         QTest.mouseClick(sheet.play_btn, Qt.MouseButton.LeftButton)
         assert sheet.play_btn.text() == "Play all"

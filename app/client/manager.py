@@ -293,8 +293,8 @@ class JobManager:
             return rec
         fut: asyncio.Future[JobRecord] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(job_id, []).append(fut)
-        if job_id not in self._tasks:
-            self._resolve(job_id, rec)
+        if job_id not in self._tasks and job_id not in self._sending:  # being sent: its
+            self._resolve(job_id, rec)  # follow (or the send's failure) resolves it
         return await fut
 
     def subscribe(self, callback: Listener) -> Callable[[], None]:
@@ -372,6 +372,8 @@ class JobManager:
             rec = await self._send(rec, balance_checked=checked)
         except BaseException:
             self.store.release(self.owner, rec.id)  # resumable by anyone now
+            with contextlib.suppress(Exception):  # a wait() that began while it was sent
+                self._resolve(rec.id, self._get(rec.id))
             raise
         self._spawn(rec.id, self._follow(rec))
         return rec

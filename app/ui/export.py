@@ -9,7 +9,6 @@ open in that model's form; a file without them says so in the status line and ch
 
 from __future__ import annotations
 
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from app.client.export import (
     export_take,
     read_parameters,
 )
+from app.ui.feature import WindowFeature
 from app.ui.workers import Workers
 
 if TYPE_CHECKING:
@@ -33,15 +33,15 @@ if TYPE_CHECKING:
 VIDEOS = (".mp4", ".mov", ".m4v")  # what the results are; a sidecar ends .takes.json
 
 
-class TakeExport(QObject):
+class TakeExport(WindowFeature):
+    NAME = "takeExport"
+    ECHO = "done"
     """The export action and the window's drop target for exported files."""
 
     done = Signal(str)  # what was said (exported, restored, or why not)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.setObjectName("takeExport")
-        self._window = weakref.ref(window)  # the window holds this; no cycle back
         self._workers = Workers(1, self)
         self.dialog: QFileDialog | None = None
         self.action = QAction("&Export take…", window)
@@ -58,16 +58,6 @@ class TakeExport(QObject):
                 file_menu.addAction(self.action)
         window.setAcceptDrops(True)
         window.installEventFilter(self)
-
-    @property
-    def window(self) -> MainWindow | None:
-        return self._window()
-
-    def _say(self, text: str) -> None:
-        w = self.window
-        if w is not None:
-            w._say(text)
-        self.done.emit(text)
 
     # ---- export ------------------------------------------------------------------------------
     def ask_export(self) -> QFileDialog | None:
@@ -157,5 +147,4 @@ def _dropped_file(event: QDropEvent | QDragEnterEvent) -> str | None:
 
 
 def install(window: MainWindow) -> TakeExport:
-    existing = window.findChild(TakeExport, "takeExport")
-    return existing if existing is not None else TakeExport(window)
+    return TakeExport.install_on(window)

@@ -7,23 +7,23 @@ its details. Both are written on the core thread (`JobStore.label`), and what ca
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton
+
+from app.ui.feature import WindowFeature
 
 if TYPE_CHECKING:
     from app.ui.window import MainWindow
 
 
-class TakeLabels(QObject):
+class TakeLabels(WindowFeature):
+    NAME = "takeLabels"
     said = Signal(str)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.setObjectName("takeLabels")
-        self._window = weakref.ref(window)
         details = window.history.details
         self.rename_btn = QPushButton("Rename…", details)
         self.rename_btn.setObjectName("renameTake")
@@ -39,10 +39,6 @@ class TakeLabels(QObject):
         self.box: QInputDialog | None = None
         window.history.take_selected.connect(self._selected)
         self._selected(details.job)
-
-    @property
-    def window(self) -> MainWindow | None:
-        return self._window()
 
     def _selected(self, job: Any) -> None:
         for b in (self.rename_btn, self.tags_btn):
@@ -88,13 +84,6 @@ class TakeLabels(QObject):
 
         w.controller.spawn(write(), "Label")
 
-    def _say(self, text: str) -> None:
-        w = self.window
-        if w is not None:
-            w._say(text)
-        self.said.emit(text)
-
 
 def install(window: MainWindow) -> TakeLabels:
-    existing = window.findChild(TakeLabels, "takeLabels")
-    return existing if existing is not None else TakeLabels(window)
+    return TakeLabels.install_on(window)

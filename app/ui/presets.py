@@ -10,11 +10,10 @@ copy in memory.
 
 from __future__ import annotations
 
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.client.presets import Preset, PresetError, Presets, RecentPrompts
 from app.forms.prompt import PromptEditor
+from app.ui.feature import WindowFeature
 from app.ui.workers import Workers
 
 if TYPE_CHECKING:
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from app.ui.window import MainWindow
 
 
-class PresetsFeature(QObject):
+class PresetsFeature(WindowFeature):
+    NAME = "presetsFeature"
     """The Presets menu, its manager dialog and the prompt history of one window."""
 
     changed = Signal()  # the presets in memory changed (saved, renamed, deleted, loaded)
@@ -45,8 +46,6 @@ class PresetsFeature(QObject):
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.setObjectName("presetsFeature")
-        self._window = weakref.ref(window)
         data = Path(window.studio.data_dir)
         self.store = Presets(data / "presets.json")
         self.prompts = RecentPrompts(data / "prompts.json")
@@ -74,16 +73,6 @@ class PresetsFeature(QObject):
             bar.addMenu(self.menu)
         window.form_stack.currentChanged.connect(lambda *_: self._offer_recent())
         window.controller.sent.connect(self._sent)
-
-    @property
-    def window(self) -> MainWindow | None:
-        return self._window()
-
-    def _say(self, text: str) -> None:
-        w = self.window
-        if w is not None:
-            w._say(text)
-        self.said.emit(text)
 
     def start(self) -> None:
         """Read the presets and recent prompts (on a worker)."""
@@ -290,8 +279,7 @@ class PresetManager(QDialog):
 
 
 def install(window: MainWindow) -> PresetsFeature:
-    existing = window.findChild(PresetsFeature, "presetsFeature")
-    return existing if existing is not None else PresetsFeature(window)
+    return PresetsFeature.install_on(window)
 
 
 def start(window: MainWindow) -> None:

@@ -12,16 +12,16 @@ from it (read on the core thread), with a click to show either.
 from __future__ import annotations
 
 import html
-import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
 from PySide6.QtWidgets import QLabel, QMenu, QToolButton
 
 from app.catalog import MODELS
 from app.catalog.roles import specs_of
 from app.client import present
+from app.ui.feature import WindowFeature
 from app.ui.workers import Workers
 
 if TYPE_CHECKING:
@@ -77,14 +77,13 @@ def last_frame(video: str, dest: Path) -> Path:
     return dest
 
 
-class UseAs(QObject):
+class UseAs(WindowFeature):
+    NAME = "useAs"
     said = Signal(str)
     lineage_shown = Signal(object)  # (parent or None, children) once read
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.setObjectName("useAs")
-        self._window = weakref.ref(window)
         self._workers = Workers(1, self)
         self.frames_dir = Path(window.studio.data_dir) / "frames"
         self.parent_job: JobRecord | None = None
@@ -119,16 +118,6 @@ class UseAs(QObject):
         if render is not None:
             render.addSeparator()
             render.addMenu(self.render_menu)
-
-    @property
-    def window(self) -> MainWindow | None:
-        return self._window()
-
-    def _say(self, text: str) -> None:
-        w = self.window
-        if w is not None:
-            w._say(text)
-        self.said.emit(text)
 
     # ---- the menu ----------------------------------------------------------------------------
     def _fill(self, menu: QMenu, job: JobRecord | None) -> None:
@@ -243,5 +232,4 @@ def _lineage_text(parent: Any, children: list[Any]) -> str:
 
 
 def install(window: MainWindow) -> UseAs:
-    existing = window.findChild(UseAs, "useAs")
-    return existing if existing is not None else UseAs(window)
+    return UseAs.install_on(window)

@@ -22,6 +22,7 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("presets", "app.ui.presets"),
     ("use_as", "app.ui.use_as"),
     ("labels", "app.ui.labels"),
+    ("projects", "app.ui.projects"),
 )
 
 

@@ -123,6 +123,12 @@ class StudioController(QObject):
         self._started = False
         #: result files put into forms, by path → the take they came from (lineage)
         self.sources: dict[str, str] = {}
+        #: features that take over Render (e.g. "× N takes"): each is called with the form and
+        #: returns its task (or None: nothing sent) — or NotImplemented to let the next one, and
+        #: finally the plain single take, run. Held weakly by the feature's own choice.
+        self.render_hooks: list[Callable[[ModelForm], Any]] = []
+        #: features that adjust what the Render button says: (state, request) → state
+        self.state_hooks: list[Callable[[RenderState, SendRequest | None], RenderState]] = []
         self._job_in.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._online_in.connect(self._deliver_online, Qt.ConnectionType.QueuedConnection)
 
@@ -287,6 +293,12 @@ class StudioController(QObject):
         self.update_state()
 
     def state(self) -> RenderState:
+        st = self._state()
+        for hook in self.state_hooks:
+            st = hook(st, self.request())
+        return st
+
+    def _state(self) -> RenderState:
         form = self.form
         submitting = self.intents.busy(RENDER)
         if not submitting and not self._sticky:
@@ -328,6 +340,11 @@ class StudioController(QObject):
         """Submit the form once per intent; the button stays off until the API answered.
         None when the press was a repeat or nothing can be sent."""
         form = form if form is not None else self.form
+        if form is not None:
+            for hook in self.render_hooks:
+                taken = hook(form)
+                if taken is not NotImplemented:
+                    return taken  # type: ignore[no-any-return]
         request = self.request(form)
         if form is None or self.refusal(request, form) is not None or request is None:
             return None

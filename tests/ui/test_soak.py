@@ -177,7 +177,9 @@ class Soak:
         self.models = list(MODELS)
         self.marks: dict[int, tuple[float, int, int]] = {}  # renders → (RSS, threads, py)
         self.pools: dict[int, tuple[int, int, int]] = {}  # renders → (pools, bound, pooled)
+        self.names: dict[int, dict[str, int]] = {}  # renders → OS threads by name
         self.warm_peak = (0, 0)  # most OS / Python threads seen during the warm-up
+        self.peak_names: dict[str, int] = {}  # the OS threads at that peak, by name
 
     async def render(self, i: int) -> None:
         w = self.w
@@ -191,6 +193,8 @@ class Soak:
         assert task is not None, f"render {i} ({model_id}) was not sent"
         await task
         if i < WARM:
+            if os_threads() > self.warm_peak[0]:
+                self.peak_names = os_thread_names()
             self.warm_peak = (max(self.warm_peak[0], os_threads()),
                               max(self.warm_peak[1], threading.active_count()))
 
@@ -223,8 +227,16 @@ class Soak:
 
     async def mark(self, n: int) -> None:
         await self.settle()
-        self.marks[n] = (rss_mb(), os_threads(), threading.active_count())
+        # threads come and go with playback and decoding (FFmpeg's, the thumbnailers'): a
+        # leak is what stays, so the fewest seen over a short settle is what is compared
+        fewest, names = os_threads(), os_thread_names()
+        for _ in range(20):
+            await asyncio.sleep(0.05)
+            if (now := os_threads()) < fewest:
+                fewest, names = now, os_thread_names()
+        self.marks[n] = (rss_mb(), fewest, threading.active_count())
         self.pools[n] = (*pool_bound(self.w), pooled_threads())
+        self.names[n] = names
         rss, threads, py = self.marks[n]
         print(f"\nsoak: after {n} renders RSS {rss:.1f} MB, OS threads {threads} (+ pooled "
               f"{self.pools[n][2]} of at most {self.pools[n][1]} in {self.pools[n][0]} pools), "
@@ -280,7 +292,9 @@ def test_soak_many_renders_all_models(aloop, qtbot, tmp_path, quick_double_click
     # no growth: after N renders no more threads than the warm-up had at its busiest, outside
     # Qt's thread pools; those may fill up to their bound later (Qt ends idle ones after 30 s),
     # but no pool is added per take
-    assert threads_b <= max(threads_a, soak.warm_peak[0])
+    assert threads_b <= max(threads_a, soak.warm_peak[0]), \
+        f"OS threads after {WARM}: {soak.names[WARM]}, at the warm-up peak: " \
+        f"{soak.peak_names}, after {RENDERS}: {soak.names[RENDERS]}"
     (pools_a, _, _), (pools_b, bound_b, pooled_b) = soak.pools[WARM], soak.pools[RENDERS]
     assert pools_b == pools_a
     assert pooled_b <= bound_b

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Generator
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +115,13 @@ class PendingConnection:
         try:
             connection = make()
         except BaseException as e:
-            self.future.set_exception(e)
+            if not self.future.cancelled():
+                self.future.set_exception(e)
             return
-        self.future.set_result(connection)
+        try:
+            self.future.set_result(connection)
+        except InvalidStateError:  # cancelled while it was being made: nobody will use it,
+            connection.close()  # so the sandbox it may have started is stopped here
 
     def done(self) -> bool:
         return self.future.done()
@@ -140,7 +144,9 @@ class PendingConnection:
 
 
 def _close_made(future: Future[Connection]) -> None:
-    if future.exception() is None:
+    # a connection cancelled before it was made (the app quit while it started) has nothing
+    # to close; asking a cancelled future for its exception raises CancelledError
+    if not future.cancelled() and future.exception() is None:
         future.result().close()
 
 

@@ -277,3 +277,37 @@ def test_a_joiner_whose_owner_was_killed_takes_over_on_the_same_url_and_key(tmp_
         assert answers(conn.base_url, key) == 10_000
         pid = conn.server.pid
     assert gone(pid)  # it owns what it took over: its close stops it
+
+
+def test_a_start_cancelled_while_it_runs_stops_its_sandbox_and_logs_nothing(tmp_path, caplog):
+    """The window quits while the sandbox starts: the task awaiting it is cancelled (which
+    cancels the future); the child made afterwards is stopped, nobody logs a CancelledError."""
+    import asyncio
+    import logging
+
+    data = tmp_path / "sandbox"
+    pending = begin_sandbox(data)
+
+    async def wait() -> object:
+        return await pending
+
+    async def quit_early() -> None:
+        waiter = asyncio.ensure_future(wait())
+        await asyncio.sleep(0.05)
+        assert not pending.done()  # still starting
+        waiter.cancel()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            pass
+        pending.close()
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(quit_early())
+        pending.join(60)
+    assert pending.future.cancelled()
+    assert not [r for r in caplog.records if "Cancelled" in r.getMessage() or r.exc_info]
+    deadline = time.monotonic() + 10
+    while folder.read_state(data) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert folder.read_state(data) is None, "the sandbox made after the cancel still runs"

@@ -6,7 +6,9 @@ at its end.
 `install(window)` connects the history's "Compare A/B" (two takes selected, or the parameter
 comparison's button) to `Review.open`; one review window is open at a time, so at most two
 players exist for it, created with the window and released (stopped, emptied, deleted on the
-GUI thread) when it closes. The history's full-width view also lives here: the queue and the
+GUI thread) when it closes. The sound is one take's at a time, chosen in the window (A, B or
+none; the A, B and M keys, H for the other take) and kept for the next review while the app
+runs. The history's full-width view also lives here: the queue and the
 preview column step aside while it is on, and come back when a take is played or another page
 is chosen.
 """
@@ -41,6 +43,8 @@ FLICKER_MS = 500  # A, then B, each shown this long (0: only by the F key)
 SYNC_SLACK_MS = 60  # while playing, B is put back on A's time when it drifts further
 DEFAULT_FPS = 24.0
 TILE_SETTING = "history_tile_scale"  # window.json: the history's tile size
+SOUNDS = ("A", "B", "Mute")  # whose sound is heard
+SOUND_TIPS = {"A": "Hear take A (A)", "B": "Hear take B (B)", "Mute": "No sound (M)"}
 
 
 def _seek(player: QMediaPlayer, ms: int) -> None:
@@ -57,7 +61,10 @@ class ReviewWindow(QWidget):
 
     closed = Signal()
 
-    def __init__(self, a: Any, b: Any, parent: QWidget | None = None) -> None:
+    sound_changed = Signal(str)  # one of SOUNDS
+
+    def __init__(self, a: Any, b: Any, parent: QWidget | None = None,
+                 sound: str = SOUNDS[0]) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setObjectName("reviewWindow")
@@ -67,9 +74,14 @@ class ReviewWindow(QWidget):
         self.view.setObjectName("reviewView")
         self.view.mode = MODES[0]
         self.player_a = QMediaPlayer(self)
-        self.player_b = QMediaPlayer(self)  # silent: A's sound (if any) is what plays
-        self.audio = QAudioOutput(self)
-        self.player_a.setAudioOutput(self.audio)
+        self.player_b = QMediaPlayer(self)
+        # one output each, muted but the chosen one's: a switch is a mute flag, the players'
+        # outputs never change while they play
+        self.audio_a = QAudioOutput(self)
+        self.audio_b = QAudioOutput(self)
+        self.player_a.setAudioOutput(self.audio_a)
+        self.player_b.setAudioOutput(self.audio_b)
+        self._sound = ""
         self.player_a.setVideoOutput(self.view.source_sink)
         self.player_b.setVideoOutput(self.view.result_sink)
         self._scrubbing = False
@@ -77,6 +89,7 @@ class ReviewWindow(QWidget):
         self.flicker_timer = QTimer(self)
         self.flicker_timer.timeout.connect(self.toggle_ab)
         self._build()
+        self.set_sound(sound if sound in SOUNDS else SOUNDS[0])
         for player in self.players:
             player.mediaStatusChanged.connect(
                 lambda status, p=player: self._on_status(p, status))
@@ -132,6 +145,8 @@ class ReviewWindow(QWidget):
         self.flicker_ms.valueChanged.connect(lambda _v: self._restart_flicker())
         head.addWidget(QLabel("Flicker every", self))
         head.addWidget(self.flicker_ms)
+        head.addSpacing(12)
+        head.addLayout(self._build_sound())
         head.addStretch(1)
         self.fit_btn = self._tool("Fit", "Fit both pictures to the view (0)", checkable=True)
         self.fit_btn.setChecked(True)
@@ -174,6 +189,10 @@ class ReviewWindow(QWidget):
                           (Qt.Key.Key_S, lambda: self.set_mode(MODES[0])),
                           (Qt.Key.Key_W, lambda: self.set_mode("Wipe")),
                           (Qt.Key.Key_F, self._flicker_key),
+                          (Qt.Key.Key_A, lambda: self.set_sound("A")),
+                          (Qt.Key.Key_B, lambda: self.set_sound("B")),
+                          (Qt.Key.Key_M, lambda: self.set_sound("Mute")),
+                          (Qt.Key.Key_H, self.toggle_sound),
                           (Qt.Key.Key_Plus, lambda: self.view.zoom_by(ZOOM_STEP)),
                           (Qt.Key.Key_Equal, lambda: self.view.zoom_by(ZOOM_STEP)),
                           (Qt.Key.Key_Minus, lambda: self.view.zoom_by(1 / ZOOM_STEP)),
@@ -183,6 +202,47 @@ class ReviewWindow(QWidget):
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(slot)
+
+    def _build_sound(self) -> QHBoxLayout:
+        """Sound: A | B | Mute, the one heard checked, and said in words beside them."""
+        self.sound_group = QButtonGroup(self)
+        self.sound_group.setExclusive(True)
+        self.sound_buttons: dict[str, QToolButton] = {}
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        row.addWidget(QLabel("Sound", self))
+        for choice in SOUNDS:
+            b = self._tool(choice, SOUND_TIPS[choice], checkable=True)
+            b.setObjectName(f"sound:{choice}")
+            self.sound_group.addButton(b)
+            self.sound_buttons[choice] = b
+            b.clicked.connect(lambda _=False, c=choice: self.set_sound(c))
+            row.addWidget(b)
+        self.sound_label = QLabel(self)
+        self.sound_label.setObjectName("reviewSound")
+        row.addWidget(self.sound_label)
+        return row
+
+    # ---- sound ---------------------------------------------------------------------------
+    def sound(self) -> str:
+        return self._sound
+
+    def set_sound(self, choice: str) -> None:
+        """Hear take A, take B, or neither (the other output is muted, not detached)."""
+        if choice not in SOUNDS:
+            raise ValueError(f"unknown A/B sound {choice!r}")
+        for letter, audio in (("A", self.audio_a), ("B", self.audio_b)):
+            post(audio, "setMuted", Q_ARG(bool, choice != letter))
+        with QSignalBlocker(self.sound_group):
+            self.sound_buttons[choice].setChecked(True)
+        self.sound_label.setText("muted" if choice == "Mute" else f"hearing {choice}")
+        if choice != self._sound:
+            self._sound = choice
+            self.sound_changed.emit(choice)
+
+    def toggle_sound(self) -> None:
+        """H: the other take's sound (from mute: A's)."""
+        self.set_sound("B" if self._sound == "A" else "A")
 
     # ---- modes ---------------------------------------------------------------------------
     def mode(self) -> str:
@@ -325,7 +385,8 @@ class ReviewWindow(QWidget):
             # the render thread, which waits for the GIL this call holds (a hang); the player
             # is deleted from the event loop after the posted stop
             player.deleteLater()
-        self.audio.deleteLater()
+        self.audio_a.deleteLater()
+        self.audio_b.deleteLater()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.release()
@@ -340,6 +401,7 @@ class Review(QObject):
         super().__init__(window)
         self._window = weakref.ref(window)  # weakly: no cycle window → this → window
         self.dialog: ReviewWindow | None = None
+        self.sound = SOUNDS[0]  # the last review's choice, for the next one (this run only)
         history = window.history
         history.compare_ab_requested.connect(self.open)
         history.full_width_toggled.connect(self.set_full_width)
@@ -377,12 +439,16 @@ class Review(QObject):
             self.window.history.message.emit("Compare A/B needs two takes with a file each.")
             return None
         self.close()
-        dialog = ReviewWindow(a, b, self.window)
+        dialog = ReviewWindow(a, b, self.window, sound=self.sound)
+        dialog.sound_changed.connect(self._remember_sound)
         dialog.closed.connect(self._on_closed)
         self.dialog = dialog
         dialog.show()
         dialog.raise_()
         return dialog
+
+    def _remember_sound(self, choice: str) -> None:
+        self.sound = choice
 
     def _on_closed(self) -> None:
         if self.dialog is not None and self.sender() is self.dialog:

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import os
 import weakref
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
@@ -62,6 +63,11 @@ async def _take(w: MainWindow, prompt: str) -> str:
     await until(w.form.is_submittable, what="a submittable form")
     await w.render()
     return w.queue_model.job_at(0).id
+
+
+def hearing(d: ReviewWindow, letter: str | None) -> bool:
+    """Only `letter`'s take is heard (None: neither)."""
+    return d.audio_a.isMuted() is (letter != "A") and d.audio_b.isMuted() is (letter != "B")
 
 
 def click_tile(w: MainWindow, row: int, modifier=Qt.KeyboardModifier.NoModifier) -> None:
@@ -124,6 +130,29 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         await until(d.view.has_frames, what="both first frames")
         d.activateWindow()
         await until(d.isActiveWindow, what="the review to have the keyboard")
+
+        # the sound: A's at first; B with its key, mute with M, H back to the other take's,
+        # a click on B; said beside the buttons, kept for the next review
+        assert a.audioOutput() is d.audio_a and b.audioOutput() is d.audio_b
+        await until(partial(hearing, d, "A"), what="A's sound only")
+        assert d.sound_buttons["A"].isChecked() and d.sound_label.text() == "hearing A"
+        QTest.keyClick(d, Qt.Key.Key_B)
+        assert d.sound() == "B" and d.sound_buttons["B"].isChecked()
+        assert d.sound_label.text() == "hearing B"
+        await until(partial(hearing, d, "B"), what="B's sound only")
+        QTest.keyClick(d, Qt.Key.Key_M)
+        assert d.sound_label.text() == "muted" and d.sound_buttons["Mute"].isChecked()
+        await until(partial(hearing, d, None), what="no sound")
+        QTest.keyClick(d, Qt.Key.Key_H)  # from mute: A
+        await until(partial(hearing, d, "A"), what="A again")
+        QTest.keyClick(d, Qt.Key.Key_H)
+        await until(partial(hearing, d, "B"), what="H: the other take")
+        QTest.keyClick(d, Qt.Key.Key_A)
+        await until(partial(hearing, d, "A"), what="A with its key")
+        QTest.mouseClick(d.sound_buttons["B"], Qt.MouseButton.LeftButton)
+        assert d.sound() == "B" and review.sound == "B"
+        await until(partial(hearing, d, "B"), what="B by a click")
+        assert d.mode() == "Side by side"  # sound keys leave the view as it was
 
         # wipe with a real drag of the divider
         QTest.mouseClick(d.mode_buttons["Wipe"], Qt.MouseButton.LeftButton)
@@ -251,6 +280,11 @@ def test_ab_review_in_the_window(aloop, qtbot, tmp_path, quick_double_click):
         assert dialog is not None and dialog.ab_btn.isEnabled()
         QTest.mouseClick(dialog.ab_btn, Qt.MouseButton.LeftButton)
         assert review.dialog is not None and {j.id for j in review.dialog.jobs} == set(ids)
+        d2 = review.dialog
+        assert d2.sound() == "B" and d2.sound_buttons["B"].isChecked()  # the last choice
+        await until(lambda: d2.audio_a.isMuted() and not d2.audio_b.isMuted(),
+                    what="the next review hearing B")
+        d2 = None
         assert not dialog.isVisible()  # the parameter table closed for the players
         review.dialog.close()
         await until(lambda: review.dialog is None, what="the second review closed")

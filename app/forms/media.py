@@ -1,6 +1,13 @@
 """Media fields: drop zones taking files, pasted paths/URLs or a file dialog; tagged items with a
 thumbnail, probed facts, reorder/remove, and the reason in red when a limit breaks.
 
+In a list, an item is dragged to a new place inside its zone (press, move past the drag
+distance, release between two items; a marker shows where it goes; Esc cancels), or moved with
+Alt+Up / Alt+Down (Ctrl+Shift+Up / Down) from any of its buttons. After a reorder, a removal or
+an undone removal, the prompts' mentions of the field (@Image2…) follow their references
+(app.catalog.mentions, app.forms.prompt.follow_mentions); a removed reference's mentions are
+left pointing at nothing, and the field says so.
+
 A local video or audio item has a play control: the clip plays in its thumbnail (audio is heard).
 Its player is made on the first press, one in the whole app at a time (starting another
 releases the one before), and released (stopped, emptied, deleted on the GUI thread) when it
@@ -15,17 +22,22 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Q_ARG, QMetaObject, QMimeData, QObject, QSize, Qt, QUrl
+from PySide6.QtCore import Q_ARG, QMetaObject, QMimeData, QObject, QPoint, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
     QImage,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
     QPainter,
     QPixmap,
+    QShortcut,
 )
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -48,6 +60,7 @@ from app.catalog.media import (
     is_remote,
     local_path,
 )
+from app.catalog.mentions import DANGLING, order_mapping
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
 from app.forms.base import (
@@ -179,6 +192,8 @@ def keyframe_workers() -> Any:
 ITEM_STYLE = """
 QFrame#mediaItem { border: 1px solid $border; border-radius: 6px; background: $item; }
 QFrame#mediaItem[bad="true"] { border: 1px solid $error; background: $error_soft; }
+QFrame#mediaItem[dragging="true"] { border: 2px solid $accent; }
+QFrame#dropMarker { background: $accent; border: none; border-radius: 1px; }
 QFrame#dropZone { border: 1px dashed $drop_border; border-radius: 6px; background: $drop; }
 QFrame#dropZone[hover="true"] { border: 2px dashed $accent; background: $drop_hover; }
 """ + FOCUS_RING
@@ -332,6 +347,56 @@ class MediaItem(QFrame):
         self.index = index
         self.has_thumbnail = False
         self.destroyed.connect(_release_active_if_gone)
+        self.setProperty("dragging", False)
+        self._press: QPoint | None = None  # where a press that may become a drag began
+        for keys, step in ((("Alt+Up", "Ctrl+Shift+Up"), -1),
+                           (("Alt+Down", "Ctrl+Shift+Down"), 1)):
+            for key in keys:
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(lambda s=step: owner.move(self.index, s))
+
+    # ---- reorder by drag ---------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and len(self.owner.items) > 1:
+            self._press = event.position().toPoint()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        owner = self.owner
+        if self._press is None or not event.buttons() & Qt.MouseButton.LeftButton:
+            super().mouseMoveEvent(event)
+            return
+        at = event.position().toPoint()
+        if owner.dragging is None and \
+                (at - self._press).manhattanLength() >= QApplication.startDragDistance():
+            owner.begin_reorder(self)
+        if owner.dragging is self:
+            owner.drag_to(self.mapTo(owner, at))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._press = None
+        if self.owner.dragging is self and event.button() == Qt.MouseButton.LeftButton:
+            self.owner.end_reorder()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.owner.dragging is self:
+            self._press = None
+            self.owner.cancel_reorder()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def set_dragging(self, on: bool) -> None:
+        self.setProperty("dragging", on)
+        self.style().unpolish(self)
+        self.style().polish(self)
 
     # ---- playback ------------------------------------------------------------------------
     def playing(self) -> bool:
@@ -400,6 +465,10 @@ class MediaItem(QFrame):
 
     def set_position(self, index: int, count: int, tag: str) -> None:
         self.index = index
+        reorderable = count > 1
+        self.setToolTip("Drag to reorder, or Alt+Up / Alt+Down" if reorderable else "")
+        self.setCursor(Qt.CursorShape.OpenHandCursor if reorderable
+                       else Qt.CursorShape.ArrowCursor)
         self.tag.setText(tag)
         self.tag.setVisible(bool(tag))
         self.up.setEnabled(index > 0)
@@ -543,6 +612,13 @@ class MediaEditor(Editor):
         layout.addWidget(self.refused)
         self.main = self.drop_zone
         self.setAcceptDrops(True)
+        # a reorder by drag: the item dragged, the slot it would drop into, the marker there
+        self.dragging: MediaItem | None = None
+        self.drop_slot: int | None = None
+        self.drop_marker = QFrame(self)
+        self.drop_marker.setObjectName("dropMarker")
+        self.drop_marker.hide()
+        self._parked: list[str] = []  # removed values whose mentions went to @<prefix>0
         ctx.service.thumbnail_ready.connect(self._on_thumbnail)
         ctx.service.probed.connect(self._on_probed)
         self.reset()
@@ -614,19 +690,161 @@ class MediaEditor(Editor):
         self.refused.set_issues([Issue(self.path, m) for m in messages])
 
     def move(self, index: int, step: int) -> None:
-        j = index + step
-        if 0 <= index < len(self.values) and 0 <= j < len(self.values):
-            self.values[index], self.values[j] = self.values[j], self.values[index]
-            self._set_values(self.values)
-            self.emit_changed()
+        """One place up (-1) or down (1): the move buttons and Alt+Up / Alt+Down."""
+        self.move_to(index, index + step)
+
+    def move_to(self, index: int, to: int) -> bool:
+        """Move the item at `index` to position `to` (the others close up); the prompts'
+        mentions follow, and the keyboard stays on the moved item. False: nothing moved."""
+        if not (0 <= index < len(self.values) and 0 <= to < len(self.values)) or index == to:
+            return False
+        focused = self._focused_button()
+        before = list(self.values)
+        values = list(self.values)
+        values.insert(to, values.pop(index))
+        self._set_values(values)
+        self._follow(before)
+        self.emit_changed()
+        if focused is not None:
+            item = self.items[to]
+            buttons = [b for b in (item.findChild(ItemButton, focused), item.up, item.down,
+                                   item.remove) if b is not None]
+            target = next((b for b in buttons if b.isEnabled() and b.isVisible()), None)
+            (target or item.remove).setFocus(Qt.FocusReason.TabFocusReason)
+        return True
+
+    def _focused_button(self) -> str | None:
+        """The object name of the item button that has the keyboard, if any."""
+        for item in self.items:
+            for b in (item.play, item.up, item.down, item.remove):
+                if b is not None and b.hasFocus():
+                    return b.objectName()
+        return None
+
+    # ---- mentions follow ---------------------------------------------------------------------
+    def _mention_prefix(self) -> str | None:
+        """This field's mention prefix, when it alone gives it (two fields numbering the same
+        prefix would make a number ambiguous: then nothing is renumbered)."""
+        prefix = self.spec.mention
+        if not prefix or self.single:
+            return None
+        sharing = [f for f in self.ctx.fields.values() if f.mention == prefix]
+        return prefix if len(sharing) <= 1 else None
+
+    def _follow(self, before: list[str], restored: str | None = None) -> list[str]:
+        """The prompts' mentions renumbered from the order `before` to the current one; says
+        (under the field and in the window's status line) which now point at nothing."""
+        from app.forms.prompt import follow_mentions
+
+        prefix = self._mention_prefix()
+        if prefix is None:
+            return []
+        offset = self.ctx.tag_offsets.get(self.path, 0)
+        mapping = order_mapping(before, self.values, offset)
+        if restored is not None and restored in self.values:
+            if self._parked == [restored]:  # its mentions went to @<prefix>0: back to it
+                mapping[DANGLING] = offset + self.values.index(restored) + 1
+            self._parked = [v for v in self._parked if v != restored]
+        try:
+            gone = follow_mentions(self.ctx, prefix, mapping)
+        except ValueError:  # not a renumbering (cannot happen from an order): left alone
+            return []
+        removed = [v for v in before if v not in self.values]
+        parked = any(n is None and n_old <= len(self.values) + offset
+                     for n_old, n in mapping.items())
+        if gone and parked:
+            self._parked += removed
+        message = ""
+        if gone:
+            names = ", ".join(_display_name(v) for v in removed)
+            verb = "points" if len(gone) == 1 else "point"
+            message = (f"{', '.join(gone)} now {verb} at nothing: {names} was removed"
+                       + (f", and its mentions became @{prefix}{DANGLING} rather than point "
+                          "at another reference" if parked else "")
+                       + " (marked in the prompt). Edit → Undo removal puts it back.")
+            self.refused.set_issues([Issue(self.path, message, "warning")])
+        elif self.refused.isVisible() and "now point" in self.refused.text():
+            self.refused.set_issues([])
+        self._status(message)
+        return gone
+
+    def _status(self, text: str) -> None:
+        status = getattr(self.window(), "status", None)
+        if text and isinstance(status, QLabel):
+            status.setText(text)
+
+    # ---- reorder by drag ---------------------------------------------------------------------
+    def begin_reorder(self, item: MediaItem) -> None:
+        """A press on `item` moved past the drag distance: it follows the pointer."""
+        if self.dragging is not None or item not in self.items:
+            return
+        self.dragging = item
+        self.drop_slot = None
+        item.set_dragging(True)
+        item.setCursor(Qt.CursorShape.ClosedHandCursor)
+        item.grabKeyboard()  # Esc cancels, wherever the keyboard was
+
+    def drag_to(self, pos: QPoint) -> int | None:
+        """The pointer at `pos` (this editor's coordinates): the slot between items it points
+        at (0 … count), shown by the marker; None (no marker) where it would not move."""
+        item = self.dragging
+        if item is None:
+            return None
+        slot = len(self.items)
+        for i, other in enumerate(self.items):
+            if pos.y() < other.geometry().center().y():
+                slot = i
+                break
+        inside = self.rect().adjusted(-40, -40, 40, 40).contains(pos)
+        self.drop_slot = slot if inside and slot not in (item.index, item.index + 1) else None
+        self._show_marker()
+        return self.drop_slot
+
+    def _show_marker(self) -> None:
+        slot = self.drop_slot
+        if slot is None or not self.items:
+            self.drop_marker.hide()
+            return
+        gap = self.list_box.spacing()
+        if slot < len(self.items):
+            y = self.items[slot].geometry().top() - (gap + 3) // 2
+        else:
+            y = self.items[-1].geometry().bottom() + 1 + (gap - 3) // 2
+        left = self.items[0].geometry().left()
+        self.drop_marker.setGeometry(left, max(0, y), self.items[0].width(), 3)
+        self.drop_marker.show()
+        self.drop_marker.raise_()
+
+    def end_reorder(self) -> bool:
+        """The drag released: the item goes to the marked slot (False: it stays)."""
+        item, slot = self.dragging, self.drop_slot
+        self._stop_drag()
+        if item is None or slot is None:
+            return False
+        return self.move_to(item.index, slot if slot < item.index else slot - 1)
+
+    def cancel_reorder(self) -> None:
+        """Esc: the drag ends and nothing moves."""
+        self._stop_drag()
+
+    def _stop_drag(self) -> None:
+        item = self.dragging
+        self.dragging, self.drop_slot = None, None
+        self.drop_marker.hide()
+        if item is not None:
+            item.releaseKeyboard()
+            item.set_dragging(False)
+            item.setCursor(Qt.CursorShape.OpenHandCursor)
 
     def remove_at(self, index: int) -> None:
         if not 0 <= index < len(self.values):
             return
         had_focus = any(b.hasFocus() for item in self.items for b in (item.up, item.down,
                                                                       item.remove))
+        before = list(self.values)
         value = self.values.pop(index)
         self._set_values(self.values)
+        self._follow(before)
         self.emit_changed()
         self.ctx.note_removed(self, f"{_display_name(value)} from {self.spec.title}",
                               lambda: self.restore_at(index, value))
@@ -646,7 +864,10 @@ class MediaEditor(Editor):
         else:
             values = list(self.values)
             values.insert(min(index, len(values)), value)
+        before = list(self.values)
         self._set_values(values)
+        if not self.single:
+            self._follow(before, restored=value)
         self.emit_changed()
         return True
 
@@ -675,6 +896,8 @@ class MediaEditor(Editor):
 
     # ---- display ---------------------------------------------------------------------------
     def _set_values(self, values: list[str]) -> None:
+        if self.dragging is not None:
+            self._stop_drag()  # the items it moved among are going
         self.values = list(values)
         for item in self.items:
             item.setParent(None)

@@ -1,8 +1,11 @@
-"""The prompt editor: multi-line, a live character count, '@' completion, mention highlighting."""
+"""The prompt editor: multi-line, a live character count, '@' completion, mention highlighting,
+and mentions that follow their references (a reorder or a removal in a media field or the
+elements renumbers them in every prompt of the form, one undo step each)."""
 
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, QStringListModel, Qt
@@ -15,12 +18,16 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from app.catalog.mentions import Renumbering, dangling_mentions, mention_edits, utf16_offsets
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import mentions
 from app.forms.base import OMIT, Editor, EditorContext, FormState
 from app.ui.palette import colour, qcolor
 
 _TYPING_MENTION = re.compile(r"@(\w*)$")
+#: the prompt editors of each form, by the editor context they share (its shots' too)
+_PROMPTS: weakref.WeakKeyDictionary[EditorContext, weakref.WeakSet[PromptEditor]] = \
+    weakref.WeakKeyDictionary()
 
 
 def tag_list(tags: dict[str, int] | Any, prefixes: tuple[str, ...]) -> list[str]:
@@ -189,7 +196,27 @@ class PromptEditor(Editor):
         layout.addLayout(foot)
         self.main = self.edit
         self.edit.textChanged.connect(self._on_text)
+        _PROMPTS.setdefault(ctx, weakref.WeakSet()).add(self)
         self.reset()
+
+    def renumber(self, prefix: str, mapping: Renumbering) -> list[str]:
+        """Renumber this prompt's mentions of `prefix` (app.catalog.mentions) as one undo step
+        (Ctrl+Z puts the text back); returns the mentions, as written before, whose reference
+        was removed."""
+        text = self.edit.toPlainText()
+        gone = dangling_mentions(text, prefix, mapping)
+        edits = mention_edits(text, prefix, mapping)
+        if not edits:
+            return gone
+        at = utf16_offsets(text, [i for start, end, _ in edits for i in (start, end)])
+        cursor = QTextCursor(self.edit.document())
+        cursor.beginEditBlock()
+        for k in range(len(edits) - 1, -1, -1):  # from the end: earlier offsets stay right
+            cursor.setPosition(at[2 * k])
+            cursor.setPosition(at[2 * k + 1], QTextCursor.MoveMode.KeepAnchor)
+            cursor.insertText(edits[k][2])
+        cursor.endEditBlock()
+        return gone
 
     def set_recent(self, prompts: list[str]) -> None:
         """The model's recent prompts, offered as the prompt is typed."""
@@ -232,6 +259,25 @@ class PromptEditor(Editor):
         self.count.setText(f"{n:,} / {top:,}" if top else f"{n:,} characters")
         color = colour("error" if over else "muted")
         self.count.setStyleSheet(f"color: {color}; font-size: 11px;")
+
+
+def prompt_editors(ctx: EditorContext) -> list[PromptEditor]:
+    """The live prompt editors of the form whose editors share `ctx`."""
+    import shiboken6
+
+    return [p for p in list(_PROMPTS.get(ctx, ())) if shiboken6.isValid(p)]
+
+
+def follow_mentions(ctx: EditorContext, prefix: str, mapping: Renumbering) -> list[str]:
+    """After a reorder or a removal of the references tagged `@<prefix>N`: every prompt of
+    the form renumbered; returns the mentions (as written before) that now point at
+    nothing, once each."""
+    gone: dict[str, None] = {}
+    if not prefix or all(old == new for old, new in mapping.items()):
+        return []
+    for editor in prompt_editors(ctx):
+        gone.update(dict.fromkeys(editor.renumber(prefix, mapping)))
+    return list(gone)
 
 
 def _placeholder(spec: FieldSpec) -> str:

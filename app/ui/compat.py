@@ -8,7 +8,8 @@ another thread" and later fires those timers at freed memory (SIGSEGV in
 `QTimerInfoList::activateTimers`). `release_loop_qobjects` and `gui_thread_collection` keep
 that from happening; `tune_malloc` keeps a long session's memory from creeping. `ensure_app`
 is the one place a QApplication is made (the app's `make_app`, the tests' `qapp`), with what
-must come before it; `post` is how Qt Multimedia is called (a deadlock in its FFmpeg backend).
+must come before it; `post` is how Qt Multimedia is called (a deadlock in its FFmpeg backend);
+`skip_feature_scan` keeps PySide6's import hook from reading every module's source at start.
 """
 
 from __future__ import annotations
@@ -42,7 +43,36 @@ def ensure_app(argv: list[str] | None = None) -> Any:
     from PySide6.QtWidgets import QApplication
 
     prepare_process()
+    skip_feature_scan()
     return QApplication.instance() or QApplication(sys.argv if argv is None else list(argv))
+
+
+#: modules that may use PySide6 by name (the app's, the Qt glue it runs on, the tests')
+_QT_USERS = ("app", "tests", "bench", "PySide6", "shiboken6", "qasync", "pytestqt", "superqt")
+
+
+def _uses_pyside_by_name(module: Any) -> bool:
+    name = getattr(module, "__name__", "")
+    if not isinstance(name, str):
+        return False
+    return name == "__main__" or name.split(".", 1)[0] in _QT_USERS
+
+
+def skip_feature_scan() -> bool:
+    """PySide6 replaces `__import__`: after every import its hook
+    (`shibokensupport.feature.feature_imported`) asks whether the module "uses PySide6" by
+    reading its whole source (`inspect.getsource`) and searching it for "PySide6", so that a
+    module may later opt into PySide6's `__feature__`s (snake_case, true_property). That is
+    ~90 ms of the window's start (every module imported after PySide6: pydantic, httpx, the
+    catalog…). Takes selects no feature anywhere (a test checks), and for a module whose
+    feature selection is never switched "uses PySide6" (0, no feature) and "does not" (-1,
+    ignored) behave alike; the app's own modules and the Qt glue keep 0, decided by name.
+    Returns whether the hook was found (a PySide6 without it: nothing to do)."""
+    feature = sys.modules.get("shibokensupport.feature")
+    if feature is None or not callable(getattr(feature, "_mod_uses_pyside", None)):
+        return False
+    feature._mod_uses_pyside = _uses_pyside_by_name
+    return True
 
 
 def post(obj: Any, method: str, *args: Any) -> None:

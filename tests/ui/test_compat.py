@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -43,6 +45,56 @@ def test_a_fresh_process_is_prepared_before_its_application_is_made():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
 
+
+
+def test_the_import_hook_reads_no_source_after_the_application_is_made(tmp_path):
+    """After ensure_app, importing a module does not make PySide6 read its source (the
+    feature scan); the app's modules still count as PySide6 users, others as ignored; Qt
+    still works from a module imported afterwards."""
+    (tmp_path / "plain_mod.py").write_text("VALUE = 1\n")
+    (tmp_path / "qt_mod.py").write_text("from PySide6.QtCore import QObject\nOBJ = QObject\n")
+    script = textwrap.dedent("""
+        import inspect, os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from app.ui import compat
+        app = compat.ensure_app(["probe"])
+        feature = sys.modules["shibokensupport.feature"]
+        reads = []
+        real = inspect.getsource
+        inspect.getsource = lambda obj: reads.append(getattr(obj, "__name__", obj)) or real(obj)
+        import plain_mod, qt_mod
+        from app.ui import palette
+        assert reads == [], reads
+        table = feature.pyside_feature_dict
+        assert table["plain_mod"] == -1 and table["app.ui"] == 0, table
+        from PySide6.QtCore import QObject
+        obj = qt_mod.OBJ()
+        obj.setObjectName("x")
+        assert obj.objectName() == "x"
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                             [str(tmp_path), str(Path(__file__).resolve().parents[2])])})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_no_module_of_the_app_selects_a_pyside_feature():
+    """skip_feature_scan is only sound while nothing uses `from __feature__ import ...`."""
+    root = Path(__file__).resolve().parents[2]
+    users = [str(p.relative_to(root)) for d in ("app", "tests", "bench") for p in
+             (root / d).rglob("*.py") if "__feature__ import" in p.read_text("utf-8")
+             and p.name != "test_compat.py"]  # (this file names it in its script)
+    assert users == []
+
+
+def test_httpx_is_imported_without_its_command_line_client():
+    script = "import app, httpx, sys; print('rich' in sys.modules, 'click' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
 
 class _Target(QObject):
     hit = Signal(int)

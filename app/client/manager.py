@@ -192,6 +192,9 @@ class JobManager:
         self._gate_lock = asyncio.Lock()
         self.store = store
         self.download_dir = Path(download_dir)
+        #: the project new takes belong to (app.client.projects: its id, "" for none): stored
+        #: on the take with it, its result lands in that project's sub-folder of the work folder
+        self.project = ""
         self.poll = poll or PollPolicy()
         self._probe = probe
         self._limiter = RateLimiter(self.poll.min_gap)
@@ -344,11 +347,12 @@ class JobManager:
         if key is not None and (known := self.store.by_idempotency_key(key)) is not None:
             return await self._same_intent(known, model_id, payload)
         probes = await self._validate(model_id, payload)
-        await asyncio.to_thread(self._check_out, payload)
+        project = self.project
+        await asyncio.to_thread(self._check_out, payload, project)
         est = self.models.estimate(model_id, payload, probes)
         rec = JobRecord.new(model_id, payload, credits_estimated=est.max, parent_id=parent_id,
                             idempotency_key=key, credits_estimated_min=est.min,
-                            profile=self.profile)
+                            profile=self.profile, project=project)
         known: JobRecord | None = None
         checked = True
         async with self._gate_lock:  # one take at a time past the daily cap and the balance
@@ -424,12 +428,12 @@ class JobManager:
                                    code="invalid_payload")
         return probes
 
-    def _check_out(self, payload: dict[str, Any]) -> None:
+    def _check_out(self, payload: dict[str, Any], project: str = "") -> None:
         """A result that could never be written here (the work folder + `out` over the
         platform's path or name limits) is refused before anything is stored, sent or charged.
         Free space is checked before the download, once the result's size is known."""
         try:
-            dest = self._dest_of(str(payload.get("out") or f"{uuid.uuid4()}.mp4"))
+            dest = self._dest_of(str(payload.get("out") or f"{uuid.uuid4()}.mp4"), project)
             check_room(dest, dest.with_name(f".takes-{uuid.uuid4()}.part"), None)
         except (ValueError, LocalFileError) as e:
             msg = str(e)
@@ -677,10 +681,12 @@ class JobManager:
         return self._update(rec, error_code="download_failed", error_message=str(e))
 
     def _dest(self, rec: JobRecord) -> Path:
-        return self._dest_of(str(rec.payload.get("out") or f"{rec.id}.mp4"))
+        return self._dest_of(str(rec.payload.get("out") or f"{rec.id}.mp4"), rec.project)
 
-    def _dest_of(self, out: str) -> Path:
-        root = self.download_dir.resolve()
+    def _dest_of(self, out: str, project: str = "") -> Path:
+        from app.client.workfolder import project_dir
+
+        root = project_dir(self.download_dir, project).resolve()
         dest = (root / out).resolve()
         if root != dest and root not in dest.parents:  # validation forbids it; belt and braces
             dest = root / Path(out).name

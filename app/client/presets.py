@@ -36,10 +36,19 @@ class Preset:
     model_id: str
     payload: dict[str, Any]
     saved_at: float
+    #: the project it belongs to (app.client.projects: its id); "" : every project's
+    project: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "model_id": self.model_id, "payload": self.payload,
-                "saved_at": self.saved_at}
+        d = {"name": self.name, "model_id": self.model_id, "payload": self.payload,
+             "saved_at": self.saved_at}
+        if self.project:
+            d["project"] = self.project
+        return d
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.name, self.model_id, self.project
 
 
 def check_name(name: Any) -> str:
@@ -78,12 +87,16 @@ def _write(path: Path, value: Any) -> None:
 
 
 class Presets:
-    """The presets of a data folder; a name is unique per model (saving again replaces)."""
+    """The presets of a data folder; a name is unique per model and project (saving again
+    replaces). A preset of a project is offered with that project's; one of no project
+    with every project's."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def all(self, model_id: str | None = None) -> list[Preset]:
+    def all(self, model_id: str | None = None, project: str | None = None) -> list[Preset]:
+        """The presets (of `model_id`); `project`: those of that project and the global
+        ones ("" : the global ones only)."""
         data = _read(self.path)
         items = data.get("presets") if isinstance(data, dict) else None
         out: list[Preset] = []
@@ -91,11 +104,15 @@ class Presets:
             if isinstance(d, dict) and isinstance(d.get("name"), str) and \
                     isinstance(d.get("model_id"), str) and isinstance(d.get("payload"), dict):
                 saved = d.get("saved_at")
+                owner = d.get("project")
                 out.append(Preset(d["name"], d["model_id"], d["payload"],
-                                  float(saved) if isinstance(saved, int | float) else 0.0))
-        return [p for p in out if model_id is None or p.model_id == model_id]
+                                  float(saved) if isinstance(saved, int | float) else 0.0,
+                                  owner if isinstance(owner, str) else ""))
+        return [p for p in out if (model_id is None or p.model_id == model_id) and
+                (project is None or p.project in ("", project))]
 
-    def save(self, name: str, model_id: str, payload: dict[str, Any]) -> Preset:
+    def save(self, name: str, model_id: str, payload: dict[str, Any],
+             project: str = "") -> Preset:
         name = check_name(name)
         if not isinstance(payload, dict):
             raise PresetError("A preset keeps a form's parameters (a JSON object).")
@@ -104,26 +121,26 @@ class Presets:
             json.dumps(kept, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise PresetError(f"These parameters cannot be kept: {e}") from None
-        preset = Preset(name, model_id, kept, time.time())
-        others = [p for p in self.all() if (p.name, p.model_id) != (name, model_id)]
+        preset = Preset(name, model_id, kept, time.time(), project)
+        others = [p for p in self.all() if p.key != preset.key]
         self._save([*others, preset])
         return preset
 
-    def rename(self, name: str, model_id: str, new: str) -> Preset:
+    def rename(self, name: str, model_id: str, new: str, project: str = "") -> Preset:
         new = check_name(new)
         items = self.all()
-        if any((p.name, p.model_id) == (new, model_id) for p in items if p.name != name):
+        if any(p.key == (new, model_id, project) for p in items if p.name != name):
             raise PresetError(f"There is a preset named {new!r} for this model already.")
-        found = [p for p in items if (p.name, p.model_id) == (name, model_id)]
+        found = [p for p in items if p.key == (name, model_id, project)]
         if not found:
             raise PresetError(f"No preset named {name!r}.")
-        renamed = Preset(new, model_id, found[0].payload, found[0].saved_at)
+        renamed = Preset(new, model_id, found[0].payload, found[0].saved_at, project)
         self._save([renamed if p is found[0] else p for p in items])
         return renamed
 
-    def delete(self, name: str, model_id: str) -> bool:
+    def delete(self, name: str, model_id: str, project: str = "") -> bool:
         items = self.all()
-        kept = [p for p in items if (p.name, p.model_id) != (name, model_id)]
+        kept = [p for p in items if p.key != (name, model_id, project)]
         if len(kept) != len(items):
             self._save(kept)
         return len(kept) != len(items)

@@ -60,6 +60,9 @@ class JobRecord:
     #: the user's name for the take ("" : named by its prompt) and its tags
     name: str = ""
     tags: list[str] = field(default_factory=list)
+    #: the project the take belongs to (app.client.projects: its id, also its work sub-folder);
+    #: "" : no project
+    project: str = ""
 
     @classmethod
     def new(cls, model_id: str, payload: dict[str, Any], **kw: Any) -> JobRecord:
@@ -152,7 +155,12 @@ _MIGRATIONS = [
     # 4: a take renamed and tagged by the user
     "ALTER TABLE jobs ADD COLUMN name TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';",
+    # 5: takes belong to a project ('' : none)
+    "ALTER TABLE jobs ADD COLUMN project TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX IF NOT EXISTS jobs_project ON jobs(project, deleted, created_at DESC);",
 ]
+#: a lineage (ancestors and descendants of a take) is read at most this deep and this large
+LINEAGE_DEPTH, LINEAGE_SIZE = 64, 400
 MAX_NAME, MAX_TAG, MAX_TAGS = 120, 40, 20
 
 
@@ -397,13 +405,77 @@ class JobStore:
             rows = self._db.execute(sql, [job_id, limit]).fetchall()
         return [_from_row(r) for r in rows]
 
+    def move_to_project(self, ids: Iterable[str], project: str) -> list[JobRecord]:
+        """Put takes into `project` ('' : no project), in one transaction; returns the takes
+        changed (unknown and deleted ids are skipped). Their files are not moved."""
+        if not isinstance(project, str) or "\x00" in project or len(project) > 200:
+            raise ValueError("A project is named by a short text.")
+        wanted = list(dict.fromkeys(ids))
+        with self._atomic():
+            for chunk in (wanted[i:i + 500] for i in range(0, len(wanted), 500)):
+                self._db.execute(
+                    f"UPDATE jobs SET project = ? WHERE deleted = 0 AND id IN "
+                    f"({', '.join('?' for _ in chunk)})", [project, *chunk])
+        got = [self.get(i) for i in wanted]
+        return [r for r in got if r is not None and not r.deleted]
+
+    def drop_project(self, project: str) -> int:
+        """Every take of `project` back to no project (the project was deleted; nothing
+        else changes). Returns how many, deleted ones included."""
+        if not project:
+            return 0
+        with self._lock:
+            return self._db.execute("UPDATE jobs SET project = '' WHERE project = ?",
+                                    (project,)).rowcount
+
+    def lineage(self, job_id: str, depth: int = LINEAGE_DEPTH, size: int = LINEAGE_SIZE
+                ) -> list[str]:
+        """The ids of a take's lineage: itself, what it was made from (its parent, the
+        parent's parent…) and what was made from it (children, their children…), walked at
+        most `depth` steps each way and `size` takes in all; a take is visited once, so a
+        cycle in damaged data ends the walk. Deleted takes are walked through but left out."""
+        seen: dict[str, bool] = {}  # id -> deleted
+        with self._lock:
+            row = self._db.execute("SELECT parent_id, deleted FROM jobs WHERE id = ?",
+                                   (job_id,)).fetchone()
+            if row is None:
+                return []
+            seen[job_id] = bool(row[1])
+            parent = row[0]
+            for _ in range(depth):  # up
+                if not parent or parent in seen or len(seen) >= size:
+                    break
+                up = self._db.execute("SELECT parent_id, deleted FROM jobs WHERE id = ?",
+                                      (parent,)).fetchone()
+                if up is None:
+                    break
+                seen[parent] = bool(up[1])
+                parent = up[0]
+            frontier = [job_id]
+            for _ in range(depth):  # down, a generation at a time
+                if not frontier or len(seen) >= size:
+                    break
+                marks = ", ".join("?" for _ in frontier)
+                rows = self._db.execute(
+                    f"SELECT id, deleted FROM jobs WHERE parent_id IN ({marks}) "
+                    "ORDER BY created_at, rowid LIMIT ?", [*frontier, size]).fetchall()
+                frontier = []
+                for child, deleted in rows:
+                    if child not in seen and len(seen) < size:
+                        seen[child] = bool(deleted)
+                        frontier.append(child)
+        return [i for i, deleted in seen.items() if not deleted]
+
     def query(self, search: str | None = None, model_id: str | None = None,
               status: str | Iterable[str] | None = None, favourite: bool | None = None,
               since: float | None = None, limit: int = 100, offset: int = 0,
-              profile: str | None = None) -> list[JobRecord]:
+              profile: str | None = None, project: str | None = None,
+              ids: Iterable[str] | None = None) -> list[JobRecord]:
         """Records matching every filter given, newest first (deleted ones left out);
-        `profile`: only that profile's takes."""
-        where, args = _filters(search, model_id, status, favourite, since, profile)
+        `profile`: only that profile's takes; `project`: only that project's ('' : the takes
+        of no project); `ids`: only these takes (a lineage)."""
+        where, args = _filters(search, model_id, status, favourite, since, profile, project,
+                               ids)
         sql = (f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE {where} "
                "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?")
         with self._lock:
@@ -412,8 +484,10 @@ class JobStore:
 
     def count(self, search: str | None = None, model_id: str | None = None,
               status: str | Iterable[str] | None = None, favourite: bool | None = None,
-              since: float | None = None, profile: str | None = None) -> int:
-        where, args = _filters(search, model_id, status, favourite, since, profile)
+              since: float | None = None, profile: str | None = None,
+              project: str | None = None, ids: Iterable[str] | None = None) -> int:
+        where, args = _filters(search, model_id, status, favourite, since, profile, project,
+                               ids)
         with self._lock:
             return int(self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE {where}",
                                         args).fetchone()[0])
@@ -470,13 +544,21 @@ class JobStore:
 
 
 def _filters(search: str | None, model_id: str | None, status: str | Iterable[str] | None,
-             favourite: bool | None, since: float | None, profile: str | None = None
+             favourite: bool | None, since: float | None, profile: str | None = None,
+             project: str | None = None, ids: Iterable[str] | None = None
              ) -> tuple[str, list[Any]]:
     clauses = ["deleted = 0"]
     args: list[Any] = []
     if profile is not None:
         clauses.append("profile = ?")
         args.append(profile)
+    if project is not None:
+        clauses.append("project = ?")
+        args.append(project)
+    if ids is not None:
+        wanted = list(dict.fromkeys(ids))[:LINEAGE_SIZE]
+        clauses.append(f"id IN ({', '.join('?' for _ in wanted)})" if wanted else "0")
+        args += wanted
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append("(prompt LIKE ? ESCAPE '\\' OR model_id LIKE ? ESCAPE '\\' OR "

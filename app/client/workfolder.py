@@ -18,6 +18,16 @@ from app.catalog.wrapper import expand_out, has_tokens, out_pattern_problem
 FOLDER_NAME = "Takes"
 
 
+def project_dir(work_dir: Path, project: str) -> Path:
+    """Where a project's results land: `<work folder>/<project id>` (app.client.projects: the
+    id is a safe folder name); the work folder itself for no project, or for an id that is
+    not a safe folder name (damaged data never leads outside the work folder)."""
+    from app.client.projects import is_safe_folder
+
+    root = Path(work_dir)
+    return root / project if project and is_safe_folder(project) else root
+
+
 def default_work_dir() -> Path:
     """`~/Videos/Takes` (or the platform's Videos folder); `TAKES_WORK_DIR` overrides it."""
     import os

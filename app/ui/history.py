@@ -37,10 +37,10 @@ from PySide6.QtWidgets import (
 from app.catalog import MODELS
 from app.catalog.status import timestamp
 from app.client import present
-from app.ui.paint import draw_badge, draw_thumb, status_colour
+from app.ui.paint import draw_badge, status_colour
 from app.ui.palette import qcolor
 from app.ui.queue import JobRole, thumb_path
-from app.ui.thumbs import ThumbnailCache
+from app.ui.thumbs import ThumbnailCache, device_size, draw_poster
 from app.ui.use_as import TAKE_MIME, take_mime
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -379,6 +379,17 @@ class HistoryDelegate(QStyledItemDelegate):
         self.sizeHintChanged.emit(QModelIndex())
         return True
 
+    @staticmethod
+    def _poster(p: QPainter, index: _Index, job: Any, size: QSize) -> Any:
+        """The poster frame made at the tile's device pixels (a big tile asks for a big one:
+        sharp, not the small one enlarged)."""
+        thumbs = getattr(index.model(), "thumbs", None)
+        if not isinstance(thumbs, ThumbnailCache):
+            return index.data(Qt.ItemDataRole.DecorationRole)
+        dev = p.device()
+        dpr = dev.devicePixelRatioF() if dev is not None else 1.0
+        return thumbs.get(thumb_path(job), device_size(size, dpr))
+
     def _lines(self, job: Any, option: QStyleOptionViewItem, width: int,
                title_width: int) -> tuple[str, str]:
         """The tile's two text lines, elided once per take and width (painting is hot)."""
@@ -406,8 +417,8 @@ class HistoryDelegate(QStyledItemDelegate):
             p.fillRect(option.rect.adjusted(2, 2, -2, -2), option.palette.highlight())
         r = option.rect.adjusted(8, 8, -8, -6)
         thumb = QRect(r.x(), r.y(), self.thumb.width(), self.thumb.height())
-        draw_thumb(p, thumb, index.data(Qt.ItemDataRole.DecorationRole),
-                   present.task_of(job.model_id) or "?")
+        draw_poster(p, thumb, self._poster(p, index, job, thumb.size()),
+                    present.task_of(job.model_id) or "?")
         if job.mock:
             draw_badge(p, thumb.right() - 4, thumb.y() + 4, "MOCK")
         if job.status != "succeeded":

@@ -6,11 +6,17 @@ draws an audio file's waveform. The forms' media thumbnails (`app.forms.probing`
 and the queue's and history's poster frames (`ThumbnailCache`, a quarter in, cached on disk) both
 come from it, on `app.ui.workers.Workers`.
 
-`ThumbnailCache.get(path)` never blocks: it answers from memory or returns None and queues a
-worker; `thumbnail_ready(path)` is emitted (on the GUI thread) when the picture is there.
-Memory keeps the most recently used `MEMORY_LIMIT` pictures (a long session renders hundreds
-of takes: unbounded, these pixmaps and their scaled copies (app.ui.paint) grew the process by
-~0.2 MB a take); the rest are read back from the disk cache when a view asks again.
+`ThumbnailCache.get(path, size)` never blocks: it answers from memory or returns None and queues
+a worker; `thumbnail_ready(path)` is emitted (on the GUI thread) when the picture is there. A size
+bigger than the cache's own (the history's big tiles, in device pixels) is a picture of its own,
+made from the file at that size (never the small one enlarged: that is blurry) and cached by size;
+until it is there the biggest one already made stands in. `draw_poster` paints one into a tile
+at the screen's pixel density.
+
+Memory keeps the most recently used `MEMORY_LIMIT` pictures, or as many pixels as that many at
+the cache's own size (a long session renders hundreds of takes: unbounded, these pixmaps and
+their scaled copies (app.ui.paint) grew the process by ~0.2 MB a take); the rest are read back
+from the disk cache when a view asks again.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
+from app.ui.paint import draw_thumb
 from app.ui.workers import Workers
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".avif"}
@@ -31,6 +38,39 @@ AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".aac", ".ogg", ".flac", ".opus"}
 POSTER_AT = 0.25  # fraction of the duration: past fades-in, before anything ends
 MEMORY_LIMIT = 100  # pixmaps held: over twice what the queue and the history show at once
 WAVE_SECONDS, WAVE_BARS = 30.0, 48  # a waveform shows the first 30 s as 48 bars
+_Key = tuple[str, int, int]  # (path, width, height): one picture of one file at one size
+
+
+def device_size(size: QSize, dpr: float) -> QSize:
+    """`size` (logical pixels) in device pixels."""
+    return QSize(max(1, round(size.width() * dpr)), max(1, round(size.height() * dpr)))
+
+
+def draw_poster(p: QPainter, rect: QRect, pixmap: QPixmap | None, placeholder: str) -> None:
+    """`draw_thumb`, except that a picture made for `rect`'s device pixels (`ThumbnailCache.get`
+    with `device_size(rect.size(), dpr)`) is drawn pixel for pixel, not scaled again."""
+    dev = p.device()
+    dpr = dev.devicePixelRatioF() if dev is not None else 1.0
+    box = device_size(rect.size(), dpr)
+    if pixmap is None or pixmap.isNull() or not _fits_exactly(pixmap.size(), box):
+        draw_thumb(p, rect, pixmap, placeholder)
+        return
+    from app.ui.palette import qcolor
+
+    sharp = QPixmap(pixmap)  # a shallow copy: the cached one keeps its own ratio
+    sharp.setDevicePixelRatio(dpr)
+    w, h = pixmap.width() / dpr, pixmap.height() / dpr
+    p.save()
+    p.fillRect(rect, qcolor("tile"))
+    p.drawPixmap(QPointF(rect.x() + (rect.width() - w) / 2, rect.y() + (rect.height() - h) / 2),
+                 sharp)
+    p.restore()
+
+
+def _fits_exactly(size: QSize, box: QSize) -> bool:
+    """`size` is a picture fitted into `box` (one side fills it, within a pixel of rounding)."""
+    fits = size.width() <= box.width() + 1 and size.height() <= box.height() + 1
+    return fits and (abs(size.width() - box.width()) <= 1 or abs(size.height() - box.height()) <= 1)
 
 
 def cache_key(path: str, size: QSize) -> str:
@@ -153,49 +193,77 @@ class ThumbnailCache(QObject):
         self.dir = Path(cache_dir)
         self.size = size or QSize(192, 108)
         self.memory_limit = memory_limit
-        self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()  # least recently used first
+        self._pixmaps: OrderedDict[_Key, QPixmap] = OrderedDict()  # least recently used first
         self._failed: set[str] = set()
-        self._pending: set[str] = set()
+        self._pending: set[_Key] = set()
         self._workers = Workers(workers, self)
         self.decoded = 0  # frames decoded from media (not read back from the disk cache)
         self._closed = False
 
-    def get(self, path: str | None) -> QPixmap | None:
-        """The thumbnail if it is in memory; otherwise None (and one worker is queued)."""
+    def size_for(self, size: QSize | None) -> QSize:
+        """The size a picture for a box of `size` is made at: the cache's own when it fits in
+        it (the queue's rows and the small tiles share one), else the box's."""
+        base = self.size
+        if size is None or (size.width() <= base.width() and size.height() <= base.height()):
+            return QSize(base)
+        return QSize(size)
+
+    def get(self, path: str | None, size: QSize | None = None) -> QPixmap | None:
+        """The thumbnail made for a box of `size` (device pixels; the cache's own size by
+        default) if it is in memory; otherwise one worker is queued for it and the biggest
+        picture of the file already in memory stands in (None when there is none)."""
         if not path:
             return None
-        pix = self._pixmaps.get(path)
+        want = self.size_for(size)
+        key = (path, want.width(), want.height())
+        pix = self._pixmaps.get(key)
         if pix is not None:
-            self._pixmaps.move_to_end(path)
+            self._pixmaps.move_to_end(key)
             return pix
         if path in self._failed or self._closed:
             return None
-        if path not in self._pending:
-            self._pending.add(path)
-            self._workers.submit(load_or_make, self.dir, path, QSize(self.size),
-                                 on_done=lambda made, p=path: self._on_done(p, made))
-        return None
+        if key not in self._pending:
+            self._pending.add(key)
+            self._workers.submit(load_or_make, self.dir, path, want,
+                                 on_done=lambda made, k=key: self._on_done(k, made))
+        return self._stand_in(path)
 
-    def _on_done(self, path: str, made: tuple[QImage, bool] | Exception) -> None:
-        self._pending.discard(path)
+    def _stand_in(self, path: str) -> QPixmap | None:
+        sizes = [(k[1] * k[2], k) for k in self._pixmaps if k[0] == path]
+        return self._pixmaps[max(sizes)[1]] if sizes else None
+
+    def _on_done(self, key: _Key, made: tuple[QImage, bool] | Exception) -> None:
+        self._pending.discard(key)
         if self._closed:
             return
+        path = key[0]
         if isinstance(made, Exception) or made[0].isNull():
             self._failed.add(path)
             return
         image, decoded = made
         self.decoded += decoded
-        self._pixmaps[path] = QPixmap.fromImage(image)
-        self._pixmaps.move_to_end(path)
-        while len(self._pixmaps) > self.memory_limit:
-            self._pixmaps.popitem(last=False)
+        self._pixmaps[key] = QPixmap.fromImage(image)
+        self._pixmaps.move_to_end(key)
+        self._evict()
         self.thumbnail_ready.emit(path)
+
+    def _evict(self) -> None:
+        """Least recently used out while over `memory_limit` pictures, or over as many pixels
+        as that many at the cache's own size (a big tile's picture counts for what it holds)."""
+        budget = self.memory_limit * self.size.width() * self.size.height()
+        held = sum(k[1] * k[2] for k in self._pixmaps)
+        while len(self._pixmaps) > 1 and (len(self._pixmaps) > self.memory_limit
+                                          or held > budget):
+            key, _ = self._pixmaps.popitem(last=False)
+            held -= key[1] * key[2]
 
     def busy(self) -> bool:
         return bool(self._pending)
 
     def forget(self, path: str) -> None:
-        self._pixmaps.pop(path, None)
+        """Drop the file's pictures at every size (its file changed or is gone)."""
+        for key in [k for k in self._pixmaps if k[0] == path]:
+            del self._pixmaps[key]
         self._failed.discard(path)
 
     def wait_idle(self, timeout: float = 10.0) -> None:

@@ -130,7 +130,9 @@ class PendingConnection:
         return self.future.result(timeout)
 
     def __await__(self) -> Generator[Any, None, Connection]:
-        return asyncio.wrap_future(self.future).__await__()
+        # shielded: an awaiter cancelled (a window closed while it connected) must not cancel
+        # the connection that the studio, and every other awaiter, still waits for
+        return asyncio.shield(asyncio.wrap_future(self.future)).__await__()
 
     def close(self) -> None:
         """Close the connection when it is made (at once if it is), without waiting."""

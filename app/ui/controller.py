@@ -148,6 +148,9 @@ class StudioController(QObject):
         self._unsubscribe = await self.studio.read(
             lambda: [manager.subscribe(self._from_core), manager.subscribe_online(
                 self._online_from_core)])
+        if not self.is_open:  # the window closed meanwhile: nothing left to follow
+            self.close()
+            raise asyncio.CancelledError
         self.online_changed.emit(manager.online)
         resumed = await self.studio.run(manager.start())
         jobs, times = await self.studio.read(_start_reads, self.studio.store,
@@ -159,6 +162,11 @@ class StudioController(QObject):
         """The queue's takes, read again (after changes made elsewhere)."""
         return await self.studio.read(self.studio.store.query, limit=QUEUE_RECENT,
                                       profile=self.studio.profile_name)
+
+    @property
+    def is_open(self) -> bool:
+        """False once the window closed (`close`): nothing is shown any more."""
+        return self._open.is_set()
 
     def close(self) -> None:
         """Stop taking updates and cancel what is in flight (the takes stay resumable)."""

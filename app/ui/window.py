@@ -247,10 +247,21 @@ class MainWindow(QMainWindow):
 
     # ================================================================= lifecycle
     async def start(self) -> None:
-        """Resume unfinished jobs, fill the queue and history, show the balance."""
+        """Resume unfinished jobs, fill the queue and history, show the balance. The window
+        closed meanwhile (the user quit at once) ends it quietly: what is in flight is
+        cancelled and nothing is filled into a window that is gone."""
         if self.controller.started:
             return
+        try:
+            await self._start()
+        except (asyncio.CancelledError, RuntimeError):
+            if self.controller.is_open:
+                raise
+
+    async def _start(self) -> None:
         info = await self.controller.start()
+        if not self.controller.is_open:
+            return
         self.more_models.start()  # the server's other models, read on the core meanwhile
         from app.ui import extensions
 

@@ -279,31 +279,48 @@ def test_a_joiner_whose_owner_was_killed_takes_over_on_the_same_url_and_key(tmp_
     assert gone(pid)  # it owns what it took over: its close stops it
 
 
-def test_a_start_cancelled_while_it_runs_stops_its_sandbox_and_logs_nothing(tmp_path, caplog):
-    """The window quits while the sandbox starts: the task awaiting it is cancelled (which
-    cancels the future); the child made afterwards is stopped, nobody logs a CancelledError."""
+def test_a_cancelled_awaiter_leaves_the_connection_to_the_others(tmp_path):
+    """A window closed while its sandbox started cancels what it awaited; the connection goes
+    on being made for the studio (another window, the next await)."""
     import asyncio
-    import logging
 
-    data = tmp_path / "sandbox"
-    pending = begin_sandbox(data)
+    pending = begin_sandbox(tmp_path / "sandbox")
 
     async def wait() -> object:
         return await pending
 
-    async def quit_early() -> None:
-        waiter = asyncio.ensure_future(wait())
+    async def scenario() -> object:
+        first = asyncio.ensure_future(wait())
         await asyncio.sleep(0.05)
-        assert not pending.done()  # still starting
-        waiter.cancel()
+        assert not pending.done()
+        first.cancel()
         try:
-            await waiter
+            await first
         except asyncio.CancelledError:
             pass
-        pending.close()
+        return await asyncio.wait_for(wait(), 60)
 
+    conn = asyncio.run(scenario())
+    pending.join(10)
+    try:
+        assert not pending.future.cancelled()
+        assert answers(conn.base_url, conn._key.reveal()) == 10_000
+    finally:
+        conn.close()
+
+
+def test_a_start_cancelled_while_it_runs_stops_its_sandbox_and_logs_nothing(tmp_path, caplog):
+    """The start's future cancelled while the child starts (and `close` asked for): the
+    child made afterwards is stopped, nobody logs a CancelledError."""
+    import logging
+
+    data = tmp_path / "sandbox"
+    pending = begin_sandbox(data)
     with caplog.at_level(logging.DEBUG):
-        asyncio.run(quit_early())
+        time.sleep(0.05)
+        assert not pending.done()
+        assert pending.future.cancel()
+        pending.close()
         pending.join(60)
     assert pending.future.cancelled()
     assert not [r for r in caplog.records if "Cancelled" in r.getMessage() or r.exc_info]

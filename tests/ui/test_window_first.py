@@ -93,3 +93,35 @@ def test_a_connection_that_cannot_be_made_is_said_and_loses_nothing(tmp_path):
         asyncio.run(scenario())
     finally:
         asyncio.run(studio.close())
+
+
+def test_closing_the_window_while_it_starts_ends_the_start_quietly(aloop, qtbot, tmp_path):
+    """The user quits at once: start() ends without touching the deleted window, leaves no
+    subscription on the manager, and nothing is logged as an error."""
+    import logging
+
+    studio = Studio.begin_profile(tmp_path / "data", work_dir=tmp_path / "work")
+    manager = studio.manager
+
+    async def scenario(delay: float) -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / f"cfg{delay}"))
+        w.show()
+        controller = w.controller
+        starting = asyncio.ensure_future(w.start())
+        await asyncio.sleep(delay)
+        w.close()  # WA_DeleteOnClose: the C++ window goes
+        await asyncio.wait_for(starting, 60)  # neither RuntimeError nor CancelledError
+        await asyncio.sleep(0.1)
+        assert controller._from_core not in manager._listeners
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(handler)
+    try:
+        for delay in (0, 0.01, 0.05):
+            aloop.run_until_complete(scenario(delay))
+    finally:
+        logging.getLogger().removeHandler(handler)
+        aloop.run_until_complete(studio.close())
+    assert [r.getMessage() for r in records if r.levelno >= logging.ERROR] == []

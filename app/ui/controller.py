@@ -343,6 +343,15 @@ class StudioController(QObject):
         self._note, self._sticky = text, True
         self.update_state()
 
+    def say_note(self, text: str) -> None:
+        """The note under the form, kept until the next send: a render hook's refusal."""
+        self._say_note(text)
+
+    def clear_note(self) -> None:
+        """A render hook is sending: the last refusal's note goes (as for a plain take)."""
+        self._sticky = False
+        self.update_state()
+
     # ---- render / retry / cancel -------------------------------------------------------------
     def render(self, form: ModelForm | None = None) -> asyncio.Task[None] | None:
         """Submit the form once per intent; the button stays off until the API answered.

@@ -1,7 +1,7 @@
-"""Variations and sweeps in the window: "× N takes" and "Sweep…" in the toolbar, a dialog that
-picks one or two fields and their values from each field's own kind (an enum's values as check
-boxes, a number range with a step, a list of seeds, lines of text), a grid of the cells with
-each one's estimate (an invalid one marked with the reason), and the total.
+"""Variations and sweeps in the window: "× N takes" beside Render, "Sweep…" in the toolbar: a
+dialog that picks one or two fields and their values from each field's own kind (an enum's
+values as check boxes, a number range with a step, a list of seeds, lines of text), a grid of
+the cells with each one's estimate (an invalid one marked with the reason), and the total.
 
 "Render N takes for X credits" is one intent (a double-click or a second press sends nothing
 more) and one decision: the total goes through the profile's guard-rails on the core
@@ -12,6 +12,13 @@ waits unsent in the local queue (app/client/localqueue.py), held with the reason
 record says so. Each sweep is recorded in the data folder (app/client/sweeps.py, written on the
 core) and its takes reach a contact sheet from history (app/ui/contact_sheet.py).
 
+With × N above 1, Render itself (its button, Ctrl+Enter) sends N takes of the form through the
+controller's render hook, the same way: one intent (RENDER, so the button says "Sending…" and a
+double-click is still one), the total as one decision, each take its own key and a new take
+(distinct seeds where the model has a seed; said plainly where it has none). The button and
+the note beside it say the total (a state hook), and the total is held against today's cap and
+the balance before it is offered. Each form keeps its own N (a form not yet set is × 1).
+
 `install(window)` adds the controls and hooks the history's details (no I/O: cheap, and
 idempotent); `start(window)` reads the sweeps recorded so far, on the core.
 """
@@ -20,11 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -61,12 +69,16 @@ from app.client.sweep import (
     field_kinds,
     parse_value,
     priced,
+    seed_field,
 )
 from app.client.sweeps import SweepBook, SweepCell, SweepRecord
+from app.ui.controller import RenderState, SendRequest
 from app.ui.icons import icon
+from app.ui.intent import RENDER
 from app.ui.palette import qcolor
 
 if TYPE_CHECKING:
+    from app.catalog.pricing import Estimate
     from app.forms.form import ModelForm
 
 log = logging.getLogger(__name__)
@@ -441,8 +453,16 @@ class Sweeps(QObject):
         self.confirm_dialog: Any = None
         #: cells waiting in the local queue (their key → their sweep): the job id once sent
         self._awaiting: dict[str, SweepRecord] = {}
+        #: × N per form (model id → N), the form it shows now, each model's seed field
+        self._counts: dict[str, int] = {}
+        self._form_model: str | None = None
+        self._seed_names: dict[str, str | None] = {}
+        self._rendering = False  # N takes of Render are being decided or sent
+        self._confirming = False  # ... and their total's confirmation is open
+        self.render_task: asyncio.Task[None] | None = None
         self._add_controls(window)
         self._hook_history(window)
+        self._hook_render(window)
         window.controller.job_changed.connect(self._on_job)
 
     @property
@@ -451,14 +471,22 @@ class Sweeps(QObject):
 
     # ---- controls -----------------------------------------------------------------------------
     def _add_controls(self, window: Any) -> None:
-        bar = window.toolbar
-        self.takes_spin = QSpinBox(bar)
+        self.takes_spin = QSpinBox(window)
         self.takes_spin.setObjectName("takesCount")
         self.takes_spin.setRange(1, MAX_TAKES)
         self.takes_spin.setPrefix("× ")
         self.takes_spin.setSuffix(" takes")
-        self.takes_spin.setToolTip("Render several takes of the form at once (Sweep… shows "
-                                   "each one's price and the total first)")
+        self.takes_spin.setAccessibleName("Takes to render")
+        self.takes_spin.setToolTip("Render sends this many takes of the form, each one new "
+                                   "(its own seed where the model has one); the price and "
+                                   "the confirmation are for all of them")
+        self.takes_spin.valueChanged.connect(self._count_changed)
+        foot = _layout_holding(window, getattr(window, "render_btn", None))
+        if foot is not None:  # beside Render, where its price is
+            foot.insertWidget(foot.indexOf(window.render_btn), self.takes_spin)
+        else:
+            window.toolbar.addWidget(self.takes_spin)
+        bar = window.toolbar
         self.sweep_btn = QToolButton(bar)
         self.sweep_btn.setObjectName("sweepButton")
         self.sweep_btn.setText("Sweep…")
@@ -467,16 +495,133 @@ class Sweeps(QObject):
         self.sweep_btn.setToolTip("Vary one or two fields (or take N) and see every cell's "
                                   "price before anything is sent")
         self.sweep_btn.clicked.connect(lambda: self.open())
-        self.takes_spin.valueChanged.connect(
-            lambda n: self.sweep_btn.setText(f"Render × {n}…" if n > 1 else "Sweep…"))
         actions = bar.actions()
         before = actions[1] if len(actions) > 1 else None
         if before is not None:
-            bar.insertWidget(before, self.takes_spin)
             bar.insertWidget(before, self.sweep_btn)
         else:
-            bar.addWidget(self.takes_spin)
             bar.addWidget(self.sweep_btn)
+
+    # ---- × N takes on Render --------------------------------------------------------------------
+    def _hook_render(self, window: Any) -> None:
+        """Render (its button, Ctrl+Enter) sends N takes when × N is above 1; the button
+        says so with the total. The controller holds the hooks weakly through `me`."""
+        me = weakref.ref(self)
+
+        def render(form: ModelForm) -> Any:
+            feature = me()
+            return feature.render_takes(form) if feature is not None else NotImplemented
+
+        def state(st: RenderState, request: SendRequest | None) -> RenderState:
+            feature = me()
+            return feature.takes_state(st, request) if feature is not None else st
+
+        c = window.controller
+        c.render_hooks.append(render)
+        c.state_hooks.append(state)
+
+    @property
+    def takes(self) -> int:
+        """How many takes Render sends from the form on screen."""
+        return self.takes_spin.value()
+
+    def _count_changed(self, n: int) -> None:
+        if self._form_model is not None:
+            self._counts[self._form_model] = n
+        w = self.window
+        if w is not None:
+            w.controller.update_state()
+
+    def _follow_form(self, form: ModelForm | None) -> None:
+        """The × N of the form now on screen: each form keeps its own (a form not yet set
+        is × 1), so coming back to a form finds its count, and another task's form never
+        sends the last form's N by surprise."""
+        model = form.model_id if form is not None else None
+        self.takes_spin.setEnabled(form is not None and not self._rendering)
+        if model == self._form_model:
+            return
+        self._form_model = model
+        with QSignalBlocker(self.takes_spin):
+            self.takes_spin.setValue(self._counts.get(model, 1) if model is not None else 1)
+
+    def _seed_note(self, form: ModelForm) -> str:
+        """What × N does about seeds on this form, said plainly."""
+        model = form.model_id
+        if model not in self._seed_names:  # read from the schema once per model
+            seed = seed_field(field_kinds(form.spec.json_schema()))
+            self._seed_names[model] = seed.name if seed is not None else None
+        name = self._seed_names[model]
+        if name is None:
+            return "This model has no seed: every take is new, none can be repeated exactly."
+        return f"Each take gets its own {name}, so every take is new."
+
+    def takes_state(self, st: RenderState, request: SendRequest | None) -> RenderState:
+        """The Render button for N takes ("Render × 3 · 324 cr") and the note beside it
+        (the total's sum, what happens to seeds); off, with why, when the total would break
+        today's cap or the balance."""
+        w = self.window
+        form = w.controller.form if w is not None else None
+        self._follow_form(form)
+        n = self.takes
+        if w is None or form is None or request is None or n <= 1:
+            return st
+        c = w.controller
+        if self._confirming:
+            return RenderState(False, "Waiting for your confirmation…", st.note, st.reason)
+        if c.intents.busy(RENDER) or not self.studio.connected:
+            return st  # "Sending…", "Connecting…": said as for one take
+        est = request.estimate
+        if c.mock or est is None or est.mock:
+            note = st.note or f"{n} mock takes, free. {self._seed_note(form)}"
+            return RenderState(st.enabled, f"Render × {n} mock (free)", note, st.reason)
+        total = times(est, n)
+        text = f"Render × {n} · {total.text()}"
+        note = st.note or f"{n} takes × {est.text()} = {total.text()} in all. " \
+                          f"{self._seed_note(form)}"
+        if not st.enabled:
+            return RenderState(False, text, note, st.reason)
+        money = c.money_refusal(total)
+        if money is not None:
+            return RenderState(False, text, st.note or money, money)
+        return RenderState(True, text, note, st.reason)
+
+    def render_takes(self, form: ModelForm) -> Any:
+        """Render with × N above 1: N takes of the form as one intent (a double-click or a
+        second press sends nothing more) and one decision on their total; NotImplemented
+        for × 1 (the plain take)."""
+        n = self.takes
+        w = self.window
+        if n <= 1 or w is None:
+            return NotImplemented
+        c = w.controller
+        request = c.request(form)
+        reason = c.refusal(request, form)
+        if reason is None and request is not None and request.estimate is not None \
+                and not (c.mock or request.estimate.mock):
+            reason = c.money_refusal(times(request.estimate, n))
+        if reason is not None or request is None:
+            return None  # the button is off and says why
+        base = form.payload()
+        if c.mock:
+            base["mock"] = True
+        try:
+            sweep = expand(form.model_id, base, [], n, field_kinds(form.spec.json_schema()),
+                           self._checker(form))
+        except SweepError as e:
+            c.say_note(f"Render × {n}: {e}")
+            return None
+        if not sweep.valid_cells:
+            first = sweep.cells[0].errors[0] if sweep.cells and sweep.cells[0].errors else {}
+            c.say_note(f"Render × {n}: {first.get('message', 'the takes are not valid')}")
+            return None
+        key = c.intents.begin(RENDER)
+        if key is None:
+            return None
+        c.clear_note()
+        sink = _RenderSink(self, n)
+        sink.set_sending(True)
+        self.render_task = c.spawn(self._send(sink, sweep, key), f"Render × {n}")
+        return self.render_task
 
     def _hook_history(self, window: Any) -> None:
         history = window.history
@@ -573,14 +718,14 @@ class Sweeps(QObject):
             return None
         sweep = dialog.sweep
         dialog.set_sending(True)
-        self.task = w.controller.spawn(self._send(dialog, sweep, key), "Sweep")
+        self.task = w.controller.spawn(self._send(_DialogSink(dialog), sweep, key), "Sweep")
         return self.task
 
-    async def _send(self, dialog: SweepDialog, sweep: Sweep, key: str) -> None:
+    async def _send(self, sink: _Sink, sweep: Sweep, key: str) -> None:
         w = self.window
         studio = self.studio
         try:
-            if not await self._decided(dialog, sweep):
+            if not await self._decided(sink, sweep):
                 return
             rec = SweepRecord.new(sweep.model_id, [v.field for v in sweep.varies],
                                   sweep.takes, [_record_cell(c) for c in sweep.cells],
@@ -591,7 +736,7 @@ class Sweeps(QObject):
             await studio.read(self.book.save, rec)
             for cell, rc in zip(sweep.cells, rec.cells, strict=True):
                 if cell.valid:
-                    await self._send_cell(sweep, cell, rc, rec)
+                    await self._send_cell(sweep, cell, rc, rec, sink)
                     self._index(rec)
             await studio.read(_complete, rec, studio.store)
             await studio.read(self.book.save, rec)
@@ -600,26 +745,28 @@ class Sweeps(QObject):
             sent = len(rec.job_ids)
             held = [c for c in rec.cells if c.held]
             waiting = sum(1 for c in rec.cells if c.key and not c.job_id and not c.held)
-            words = f"Sweep sent: {sent} take{'s' if sent != 1 else ''}"
+            words = f"{sink.what} sent: {sent} take{'s' if sent != 1 else ''}"
+            if sweep.takes > 1 and not sweep.varies:
+                words += f" of {present.task_title(sweep.model_id)}; {sweep.seeds}"
             if waiting:
                 words += f"; {waiting} waiting in the queue (sent when a slot is free)"
             if held:
                 words += (f"; {len(held)} held unsent ({held[0].held})")
             with contextlib.suppress(RuntimeError):
-                dialog.say(words + ".")
+                sink.say(words + ".")
                 if w is not None:
                     w.status.setText(words + ".")
                     w.controller.out_used.emit(sweep.model_id)  # the next take gets its own
-            dialog.sent = True  # the same sweep again would be a second intent: not offered
+            sink.done()  # the same sweep again would be a second intent: not offered
             self.finished.emit(rec)
             await w.controller.refresh_balance() if w is not None else None
         finally:
             if w is not None:
-                w.controller.intents.end(SWEEP)
+                w.controller.intents.end(sink.intent)
             with contextlib.suppress(RuntimeError):
-                dialog.set_sending(False)
+                sink.set_sending(False)
 
-    async def _decided(self, dialog: SweepDialog, sweep: Sweep) -> bool:
+    async def _decided(self, sink: _Sink, sweep: Sweep) -> bool:
         """The total through the guard-rails as one decision (asked on the core with a fresh
         balance; one confirmation above the threshold)."""
         from app.ui import confirm
@@ -634,35 +781,41 @@ class Sweeps(QObject):
         if verdict.allowed or verdict.offline:
             return True  # offline: each cell is stored to wait, its balance checked first
         if not verdict.needs_confirm or w is None:
-            dialog.say(verdict.message)
+            sink.refused(verdict.message)
             return False
-        request = SendRequest("Sweep", sweep.model_id, False, verdict.estimate)
-        box, answer = confirm.ask(dialog, verdict, request)
+        request = SendRequest(sink.what, sweep.model_id, False, verdict.estimate)
+        box, answer = confirm.ask(sink.parent() or w, verdict, request)
         head = box.findChild(QLabel, "confirmPrice")
         if head is not None:
             head.setText(f"<b>{verdict.takes} takes of {present.task_title(sweep.model_id)} "
                          f"will cost {sweep.total_text()} in all</b>")
         box.render_button.setText(f"Render {verdict.takes} takes for {sweep.total_text()}")
         self.confirm_dialog = box
+        sink.confirming(True)
         try:
             yes = await answer
         finally:
             self.confirm_dialog = None
+            with contextlib.suppress(RuntimeError):
+                sink.confirming(False)
         if not yes:
-            dialog.say("Not sent (not confirmed). Nothing was charged.")
+            sink.say("Not sent (not confirmed). Nothing was charged.")
         return yes
 
-    async def _send_cell(self, sweep: Sweep, cell: Cell, rc: SweepCell,
-                         rec: SweepRecord) -> None:
+    async def _send_cell(self, sweep: Sweep, cell: Cell, rc: SweepCell, rec: SweepRecord,
+                         sink: _Sink) -> None:
         from app.client.errors import ApiError
         from app.client.guard import Refused
         from app.client.manager import TRANSIENT
 
         studio = self.studio
         key = rc.key or ""
+        w = self.window
+        parent = w.controller.made_from(cell.payload) if w is not None else None
         try:
             got = await studio.run(studio.manager.submit(sweep.model_id, cell.payload,
-                                                         idempotency_key=key, confirmed=True))
+                                                         idempotency_key=key, confirmed=True,
+                                                         parent_id=parent))
         except Refused as e:  # the cap or the balance, checked again as this cell goes
             rc.held = str(e)
             if await self._enqueue_held(sweep, cell, key):
@@ -683,9 +836,7 @@ class Sweeps(QObject):
             return
         rc.job_id = got.id
         with contextlib.suppress(RuntimeError):
-            w = self.window
-            if w is not None:
-                w.queue_model.upsert(got)
+            sink.sent(got)
 
     async def _enqueue_held(self, sweep: Sweep, cell: Cell, key: str) -> bool:
         """A cell the guard-rails refused waits unsent in the local queue, held with why
@@ -746,6 +897,143 @@ class Sweeps(QObject):
     def _sheet_closed(self, sheet: Any) -> None:
         if self.sheet is sheet:
             self.sheet = None
+
+
+class _Sink:
+    """Where a sweep's send speaks: the sweep dialog, or the window's Render (× N)."""
+
+    what = "Sweep"
+    intent = SWEEP
+
+    def say(self, text: str) -> None:
+        raise NotImplementedError
+
+    def refused(self, text: str) -> None:
+        self.say(text)
+
+    def set_sending(self, on: bool) -> None:
+        raise NotImplementedError
+
+    def confirming(self, on: bool) -> None:
+        pass
+
+    def parent(self) -> QWidget | None:
+        return None
+
+    def sent(self, job: Any) -> None:
+        """A take the API confirmed."""
+
+    def done(self) -> None:
+        """Every valid cell was handed over."""
+
+
+class _DialogSink(_Sink):
+    def __init__(self, dialog: SweepDialog) -> None:
+        self.dialog = dialog
+
+    def say(self, text: str) -> None:
+        self.dialog.say(text)
+
+    def set_sending(self, on: bool) -> None:
+        self.dialog.set_sending(on)
+
+    def parent(self) -> QWidget | None:
+        return self.dialog
+
+    def sent(self, job: Any) -> None:
+        w = self.dialog.parent()
+        model = getattr(w, "queue_model", None)
+        if model is not None:
+            model.upsert(job)
+
+    def done(self) -> None:
+        self.dialog.sent = True
+
+
+class _RenderSink(_Sink):
+    """Render with × N: the window's note, status line and queue, the button's state."""
+
+    intent = RENDER
+
+    def __init__(self, feature: Sweeps, n: int) -> None:
+        self.feature = weakref.ref(feature)
+        self.what = f"Render × {n}"
+        self.first = True
+
+    def _controller(self) -> Any:
+        f = self.feature()
+        w = f.window if f is not None else None
+        return w.controller if w is not None else None
+
+    def say(self, text: str) -> None:
+        c = self._controller()
+        if c is not None:
+            c.message.emit(text)
+
+    def refused(self, text: str) -> None:
+        c = self._controller()
+        if c is not None:
+            c.say_note(text)
+            c.submit_failed.emit(text)
+
+    def set_sending(self, on: bool) -> None:
+        f = self.feature()
+        if f is not None:
+            f._rendering = on
+            c = self._controller()
+            if c is not None:
+                c.update_state()
+
+    def confirming(self, on: bool) -> None:
+        f = self.feature()
+        if f is not None:
+            f._confirming = on
+            c = self._controller()
+            if c is not None:
+                c.update_state()
+
+    def sent(self, job: Any) -> None:
+        c = self._controller()
+        if c is None:
+            return
+        if self.first:  # shown and selected (and its prompt remembered) once
+            self.first = False
+            c.sent.emit(job)
+        else:
+            f = self.feature()
+            w = f.window if f is not None else None
+            if w is not None:
+                w.queue_model.upsert(job)
+        c.submitted.emit(job)
+
+
+def times(est: Estimate, n: int) -> Estimate:
+    """The price of n takes at `est` each."""
+    return dataclasses.replace(est, min=est.min * n, max=est.max * n,
+                               breakdown=f"{n} takes × {est.text()}"
+                               + (f" ({est.breakdown})" if est.breakdown else ""),
+                               notes=list(est.notes))
+
+
+def _layout_holding(window: Any, widget: QWidget | None) -> Any:
+    """The box layout (of the window's central widgets) that holds `widget`, or None."""
+    if widget is None or widget.parentWidget() is None:
+        return None
+    from PySide6.QtWidgets import QBoxLayout, QLayout
+
+    def find(layout: QLayout | None) -> QBoxLayout | None:
+        if layout is None:
+            return None
+        if isinstance(layout, QBoxLayout) and layout.indexOf(widget) >= 0:
+            return layout
+        for i in range(layout.count()):
+            item = layout.itemAt(i)
+            found = find(item.layout()) if item is not None else None
+            if found is not None:
+                return found
+        return None
+
+    return find(widget.parentWidget().layout())
 
 
 def _complete(rec: SweepRecord, store: Any) -> bool:

@@ -1,11 +1,15 @@
 """The preview: plays a result, and compares it with its source (side by side or wipe).
 
-Decoding happens in Qt Multimedia's own threads; the GUI thread only paints frames.
+Decoding happens in Qt Multimedia's own threads; the GUI thread only paints frames. Its players,
+audio output, video widget and video sinks are made (on the GUI thread) when the first result is
+loaded, not with the window: the first of them loads Qt's multimedia backend (~10-15 ms), and a
+window that starts shows no video yet.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import (
     Q_ARG,
@@ -96,10 +100,7 @@ class CompareView(QWidget):
     def __init__(self, parent: QWidget | None = None,
                  labels: tuple[str, str] = ("Source", "Result")) -> None:
         super().__init__(parent)
-        self.source_sink = QVideoSink(self)
-        self.result_sink = QVideoSink(self)
-        self.source_sink.videoFrameChanged.connect(self._on_source)
-        self.result_sink.videoFrameChanged.connect(self._on_result)
+        self._sinks: dict[str, QVideoSink] = {}  # made when a player is first routed here
         self._source = QImage()
         self._result = QImage()
         self.labels = labels
@@ -113,6 +114,23 @@ class CompareView(QWidget):
         self.setMinimumSize(QSize(160, 90))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+
+    @property
+    def source_sink(self) -> QVideoSink:
+        """The first picture's sink (made on first use)."""
+        return self._sink("source", self._on_source)
+
+    @property
+    def result_sink(self) -> QVideoSink:
+        """The second picture's sink (made on first use)."""
+        return self._sink("result", self._on_result)
+
+    def _sink(self, name: str, slot: Any) -> QVideoSink:
+        sink = self._sinks.get(name)
+        if sink is None:
+            sink = self._sinks[name] = QVideoSink(self)
+            sink.videoFrameChanged.connect(slot)
+        return sink
 
     def _on_source(self, frame: QVideoFrame) -> None:
         image = frame.toImage() if frame.isValid() else QImage()
@@ -336,18 +354,21 @@ class PreviewWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.player = QMediaPlayer(self)
-        self.audio = QAudioOutput(self)
-        self.player.setAudioOutput(self.audio)
-        self.source_player = QMediaPlayer(self)  # silent: the result's sound is what matters
-        self.video = QVideoWidget(self)
+        # made with the first result loaded (`_media`); what was chosen before is kept here
+        self._player: QMediaPlayer | None = None
+        self._source_player: QMediaPlayer | None = None  # silent: the result's sound matters
+        self._audio: QAudioOutput | None = None
+        self._video: QVideoWidget | None = None
+        self._muted = False
+        self._loops = QMediaPlayer.Loops.Once
+        self._rate = 1.0
         self.compare = CompareView(self)
         self.message = QLabel("Select a take to preview it.", self)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         self.message.setStyleSheet(styled("color: $stage_text; background: $stage; padding: 12px;"))
         self.stack = QStackedWidget(self)
-        for w in (self.message, self.video, self.compare):
+        for w in (self.message, self.compare):
             self.stack.addWidget(w)
         self.stack.setMinimumHeight(150)
         self.result_path: str | None = None
@@ -355,8 +376,59 @@ class PreviewWidget(QWidget):
         self._scrubbing = False
         self._first_frame_pending = False
         self._build_controls()
-        self.player.setVideoOutput(self.video)
-        self.video.installEventFilter(self)  # the wheel over the plain view zooms too
+
+    # ---- the media objects, made on first use ---------------------------------------------
+    def has_media(self) -> bool:
+        """Whether the players exist (a result has been loaded, or one was asked for)."""
+        return self._player is not None
+
+    def _media(self) -> tuple[QMediaPlayer, QMediaPlayer, QAudioOutput, QVideoWidget]:
+        """The result's player, the source's, the audio output and the video widget, made
+        the first time (GUI thread) with what was chosen meanwhile (mute, loop, rate)."""
+        if self._player is None or self._source_player is None or self._audio is None \
+                or self._video is None:
+            player, source = QMediaPlayer(self), QMediaPlayer(self)
+            audio = QAudioOutput(self)
+            audio.setMuted(self._muted)  # a new output, no stream yet: no need to post
+            player.setAudioOutput(audio)
+            video = QVideoWidget(self)
+            self.stack.insertWidget(1, video)
+            player.setVideoOutput(video)
+            video.installEventFilter(self)  # the wheel over the plain view zooms too
+            for each in (player, source):
+                each.setLoops(self._loops)
+                if self._rate != 1.0:
+                    each.setPlaybackRate(self._rate)
+            player.durationChanged.connect(self._on_duration)
+            player.positionChanged.connect(self._on_position)
+            player.playbackStateChanged.connect(self._on_state)
+            player.mediaStatusChanged.connect(self._on_media_status)
+            self._player, self._source_player, self._audio, self._video = \
+                player, source, audio, video
+        return self._player, self._source_player, self._audio, self._video
+
+    @property
+    def player(self) -> QMediaPlayer:
+        """The result's player (made on first use)."""
+        return self._media()[0]
+
+    @property
+    def source_player(self) -> QMediaPlayer:
+        """The source's player, silent (made on first use)."""
+        return self._media()[1]
+
+    @property
+    def audio(self) -> QAudioOutput:
+        return self._media()[2]
+
+    @property
+    def video(self) -> QVideoWidget:
+        """The single view's video widget (made on first use)."""
+        return self._media()[3]
+
+    def _players(self) -> tuple[QMediaPlayer, ...]:
+        """The players that exist (none before the first result)."""
+        return tuple(p for p in (self._player, self._source_player) if p is not None)
 
     # ---- layout --------------------------------------------------------------------------
     def _button(self, text: str, tip: str, checkable: bool = False) -> QToolButton:
@@ -377,7 +449,9 @@ class PreviewWidget(QWidget):
     def _on_mute(self, on: bool) -> None:
         self.mute_btn.setIcon(icon("mute" if on else "sound"))
         self.mute_btn.setToolTip("Unmute the sound" if on else "Mute the sound")
-        post(self.audio, "setMuted", Q_ARG(bool, on))
+        self._muted = on
+        if self._audio is not None:
+            post(self._audio, "setMuted", Q_ARG(bool, on))
 
     def _build_controls(self) -> None:
         self.title = ElidingLabel("", self)
@@ -456,11 +530,6 @@ class PreviewWidget(QWidget):
         lay.addLayout(head)
         lay.addWidget(self.stack, 1)
         lay.addLayout(bar)
-
-        self.player.durationChanged.connect(self._on_duration)
-        self.player.positionChanged.connect(self._on_position)
-        self.player.playbackStateChanged.connect(self._on_state)
-        self.player.mediaStatusChanged.connect(self._on_media_status)
         self._set_transport_enabled(False)
         self.mode.setEnabled(False)
 
@@ -471,7 +540,7 @@ class PreviewWidget(QWidget):
 
     # ---- zoom ----------------------------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self.video and event.type() == QEvent.Type.Wheel and self.result_path:
+        if obj is self._video and event.type() == QEvent.Type.Wheel and self.result_path:
             steps = event.angleDelta().y() / 120  # type: ignore[attr-defined]
             if steps:
                 self.zoom_by(ZOOM_STEP ** steps)
@@ -524,7 +593,7 @@ class PreviewWidget(QWidget):
 
     def unload(self) -> None:
         self._first_frame_pending = False
-        for player in (self.player, self.source_player):
+        for player in self._players():
             post(player, "stop")
             post(player, "setSource", Q_ARG(QUrl, QUrl()))
         self.result_path = self.source_path = None
@@ -539,6 +608,7 @@ class PreviewWidget(QWidget):
         if result_path == self.result_path and source_path == self.source_path:
             return
         self.unload()
+        self._media()
         self.result_path = result_path
         video_source = bool(source_path) and \
             Path(QUrl(str(source_path)).path() or str(source_path)).suffix.lower() in VIDEO_SUFFIXES
@@ -594,7 +664,9 @@ class PreviewWidget(QWidget):
     def current_image(self) -> QImage:
         """The frame on screen in the single view (QVideoWidget draws into a native window
         that `grab()` cannot see, so screenshots paint this in)."""
-        sink = self.video.videoSink()
+        if self._video is None:
+            return QImage()
+        sink = self._video.videoSink()
         frame = sink.videoFrame() if sink is not None else QVideoFrame()
         return frame.toImage() if frame.isValid() else QImage()
 
@@ -605,11 +677,15 @@ class PreviewWidget(QWidget):
 
     # ---- transport -----------------------------------------------------------------------
     def at_end(self) -> bool:
+        if self._player is None:
+            return False
         dur = self.player.duration()
         return dur > 0 and self.player.position() >= dur - 1.5 * self.frame_ms()
 
     def play(self) -> None:
         self._first_frame_pending = False  # asked to play before the media had loaded
+        if self._player is None:
+            return  # nothing loaded yet: nothing to play
         if self.at_end() and self.player.loops() == QMediaPlayer.Loops.Once:
             _seek(self.player, 0)  # Play on the held last frame starts again
         post(self.player, "play")
@@ -618,10 +694,12 @@ class PreviewWidget(QWidget):
             post(self.source_player, "play")
 
     def pause(self) -> None:
-        post(self.player, "pause")
-        post(self.source_player, "pause")
+        for player in self._players():
+            post(player, "pause")
 
     def toggle_play(self) -> None:
+        if self._player is None:
+            return
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             self.pause()
         else:
@@ -629,22 +707,28 @@ class PreviewWidget(QWidget):
 
     def seek(self, ms: int) -> None:
         """Scrub both players to the same time."""
+        if self._player is None:
+            return
         _seek(self.player, ms)
         if self.comparing:
             _seek(self.source_player, min(ms, max(0, self.source_player.duration())))
 
     def set_rate(self, rate: float) -> None:
-        for player in (self.player, self.source_player):
+        self._rate = float(rate)
+        for player in self._players():
             post(player, "setPlaybackRate", Q_ARG(float, float(rate)))
 
     def set_loop(self, on: bool) -> None:
         loops = QMediaPlayer.Loops.Infinite if on else QMediaPlayer.Loops.Once
-        self.player.setLoops(loops)
-        self.source_player.setLoops(loops)
+        self._loops = loops
+        for player in self._players():
+            player.setLoops(loops)
         if self.loop_btn.isChecked() != on:
             self.loop_btn.setChecked(on)
 
     def frame_ms(self) -> float:
+        if self._player is None:
+            return 1000.0 / 24
         fps = self.player.metaData().value(QMediaMetaData.Key.VideoFrameRate)
         try:
             fps = float(fps)
@@ -654,6 +738,8 @@ class PreviewWidget(QWidget):
 
     def step(self, frames: int) -> None:
         """Pause and move by whole frames."""
+        if self._player is None:
+            return
         self.pause()
         target = round(self.player.position() + frames * self.frame_ms())
         self.seek(max(0, min(target, self.player.duration())))

@@ -45,6 +45,7 @@ from app.client.errors import (
     ValidationFailed,
     fields_text,
 )
+from app.client.secret import Secret  # re-exported: app.client.api.Secret
 
 log = logging.getLogger(__name__)
 
@@ -102,26 +103,6 @@ class Attempt:
     #: for a bytes body: its SHA-256 (first 16 hex digits) and the idempotency key sent
     body_sha: str | None = None
     idempotency_key: str | None = None
-
-
-class Secret:
-    """A value that never shows itself in a repr, str, vars() dump or log line."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
 
 
 class _Bearer(httpx.Auth):

@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.client.api import ApiClient, Secret
 from app.client.paths import data_dir
 from app.client.profiles import SANDBOX, Profile, ProfileError, get_key
-from app.client.provider import Provider
+from app.client.secret import Secret
+
+if TYPE_CHECKING:
+    from app.client.provider import Provider
 
 
 class Connection:
@@ -44,6 +46,8 @@ class Connection:
 
             return FalClient(self._key, self.profile.base_url,
                              endpoints=dict(self.profile.endpoints), **kw)
+        from app.client.api import ApiClient  # httpx: loaded when a client is first made
+
         return ApiClient(self.base_url, self._key, **kw)
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton, QRadioButton, QWidget
 
+from app.catalog.mentions import DANGLING, order_mapping
 from app.catalog.specs import FieldSpec
 from app.forms.base import EditorContext
 from app.forms.cards import Card, CardListEditor, ChildFields
@@ -134,3 +135,38 @@ class ElementsEditor(CardListEditor):
 
     def tags(self) -> list[str]:
         return [c.tag.text() for c in self.cards]
+
+    # ---- the prompts' @Element mentions follow the cards -------------------------------------
+    def _move(self, card: Any, step: int) -> None:
+        count, i = len(self.cards), self.cards.index(card)
+        super()._move(card, step)
+        if 0 <= i + step < count:
+            after = list(range(count))
+            after[i], after[i + step] = after[i + step], after[i]
+            self._follow(order_mapping(range(count), after, self.offset))
+
+    def _remove(self, card: Any) -> None:
+        count, i = len(self.cards), self.cards.index(card)
+        super()._remove(card)
+        mapping = order_mapping(range(count), [k for k in range(count) if k != i], self.offset)
+        self._parked = i < count - 1  # its mentions went to @Element0: another holds its number
+        self._follow(mapping)
+
+    def restore_card(self, index: int, data: dict[str, Any], kind: str | None) -> bool:
+        count = len(self.cards)
+        if not super().restore_card(index, data, kind):
+            return False
+        at = min(index, count)
+        mapping: dict[int, int | None] = {
+            self.offset + k + 1: self.offset + (k if k < at else k + 1) + 1 for k in range(count)}
+        if getattr(self, "_parked", False):  # its mentions at @Element0 go back to it
+            mapping[DANGLING] = self.offset + at + 1
+        self._parked = False
+        self._follow(mapping)
+        return True
+
+    def _follow(self, mapping: dict[int, int | None]) -> None:
+        from app.forms.prompt import follow_mentions
+
+        if self.prefix:
+            follow_mentions(self.ctx, self.prefix, mapping)

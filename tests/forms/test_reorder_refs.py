@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -205,9 +204,6 @@ def test_a_real_drag_reorders_and_the_prompt_follows(qtbot, form_factory, media)
     assert "@Image3 now points at nothing" in images.refused.text()
 
 
-@pytest.mark.xfail(strict=True, reason="element cards renumber no mentions yet: the hook "
-                   "(follow_mentions after CardListEditor._move/_remove/restore_card) belongs "
-                   "in app/forms/elements.py, outside this change's files")
 def test_element_cards_reordered_renumber_the_shots_prompts(qtbot, form_factory, media):
     form = shown(form_factory, qtbot, "kling_v3_std_i2v")
     elements = form.editor("elements")

@@ -75,6 +75,7 @@ from app.forms.folders import FOLDERS
 from app.forms.probing import THUMB_H, THUMB_W
 from app.forms.widgets import FOCUS_RING, ElidingLabel, ItemButton
 from app.media.probe import sniff
+from app.ui import qtlog
 from app.ui.icons import icon
 from app.ui.palette import colour, qcolor, styled
 
@@ -104,6 +105,7 @@ class ClipPlayer(QObject):
         self._item = weakref.ref(item)  # weakly: the item holds this while it plays
         self.path = path
         self.released = False
+        qtlog.before_media()
         self.player = QMediaPlayer(self)
         self.audio = QAudioOutput(self)
         self.player.setAudioOutput(self.audio)

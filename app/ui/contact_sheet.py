@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.client import present
 from app.client.sweeps import SweepCell, SweepRecord
+from app.ui import qtlog
 from app.ui.compat import post
 from app.ui.icons import icon
 from app.ui.palette import styled
@@ -107,6 +108,7 @@ class SheetCell(QWidget):
         path = self.result
         if path is None or self.player is not None:
             return self.player
+        qtlog.before_media()
         self.sink = QVideoSink(self)
         self.sink.videoFrameChanged.connect(self._frame)
         self.player = QMediaPlayer(self)

@@ -69,7 +69,7 @@ def run_app(argv: list[str] | None = None, *, quiet: bool = True) -> int:
         qtlog.start()  # Qt's own messages to the log, not the terminal
     app = make_app(argv)
     if quiet:
-        qtlog.start()  # FFmpeg's level, now that a QApplication exists
+        qtlog.start(defer_ffmpeg=True)  # FFmpeg's level before the first player is made
     instance = SingleInstance(data_dir())
     try:
         try:

@@ -58,6 +58,7 @@ from PySide6.QtWidgets import (
 
 from app.client import present
 from app.forms.widgets import ElidingLabel
+from app.ui import qtlog
 from app.ui.compat import post
 from app.ui.icons import icon
 from app.ui.palette import qcolor, styled
@@ -387,6 +388,7 @@ class PreviewWidget(QWidget):
         the first time (GUI thread) with what was chosen meanwhile (mute, loop, rate)."""
         if self._player is None or self._source_player is None or self._audio is None \
                 or self._video is None:
+            qtlog.before_media()
             player, source = QMediaPlayer(self), QMediaPlayer(self)
             audio = QAudioOutput(self)
             audio.setMuted(self._muted)  # a new output, no stream yet: no need to post

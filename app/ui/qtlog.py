@@ -133,16 +133,30 @@ def quiet_ffmpeg(level: str | None = None) -> bool:
     return now == AV_LEVELS[name]
 
 
-def start() -> None:
+def start(defer_ffmpeg: bool = False) -> None:
     """Both knobs, once per process: the handler now, FFmpeg's level once a QApplication
-    exists (call again after creating it; before, only the handler is installed)."""
+    exists (call again after creating it; before, only the handler is installed).
+    `defer_ffmpeg`: FFmpeg's level is set by `before_media`, just before the first player is
+    made, rather than now (loading Qt's multimedia backend costs ~80 ms of the window's start,
+    and FFmpeg says nothing until a player opens a file)."""
     if "restore" not in _installed:
         _installed["restore"] = install()
     if "ffmpeg" not in _installed:
         from PySide6.QtCore import QCoreApplication
 
         if QCoreApplication.instance() is not None:
-            _installed["ffmpeg"] = quiet_ffmpeg()
+            if defer_ffmpeg:
+                _installed["deferred"] = True
+            else:
+                _installed.pop("deferred", None)
+                _installed["ffmpeg"] = quiet_ffmpeg()
+
+
+def before_media() -> None:
+    """Call before making a QMediaPlayer: sets FFmpeg's level first when `start` deferred it
+    (once; a no-op otherwise, and cheap after)."""
+    if _installed.pop("deferred", None):
+        _installed["ffmpeg"] = quiet_ffmpeg()
 
 
 def stop() -> None:

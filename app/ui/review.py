@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.client import present
+from app.ui import qtlog
 from app.ui.compat import post
 from app.ui.icons import icon
 from app.ui.preview import FLICKER, NO_TIME, ZOOM_STEP, CompareView, ScrubBar
@@ -73,6 +74,7 @@ class ReviewWindow(QWidget):
         self.view = CompareView(self, labels=(label_of(a, "A"), label_of(b, "B")))
         self.view.setObjectName("reviewView")
         self.view.mode = MODES[0]
+        qtlog.before_media()
         self.player_a = QMediaPlayer(self)
         self.player_b = QMediaPlayer(self)
         # one output each, muted but the chosen one's: a switch is a mute flag, the players'

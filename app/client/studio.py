@@ -21,7 +21,7 @@ from app.client.core import Core
 
 if TYPE_CHECKING:
     from app.client.api import ApiClient
-    from app.client.connection import Connection
+    from app.client.connection import Connection, PendingConnection
     from app.client.guard import Gate
     from app.client.manager import JobManager, PollPolicy
     from app.client.models import ModelSet
@@ -116,22 +116,20 @@ class Studio:
 
     @classmethod
     def begin_profile(cls, data_dir: Path | str | None = None, name: str | None = None, *,
-                      work_dir: Path | None = None) -> Studio:
+                      work_dir: Path | None = None, early: EarlyConnection | None = None
+                      ) -> Studio:
         """`open_profile` without waiting for the connection: the core, the store and the job
         manager at once (a few ms), the connection (the sandbox's child process, the key from
         the keyring) made meanwhile. Calls that need the API await it on the core
         (`app.client.deferred`); `connected` says whether it is made, `connection_failure`
-        why it could not be. What the window opens with, so it paints first."""
-        from app.client.connection import begin_connect
+        why it could not be. What the window opens with, so it paints first. `early`: a
+        connection begun before (`EarlyConnection`, at the process's start), used when it is
+        of the same folder and profile."""
         from app.client.deferred import DeferredClient
-        from app.client.paths import data_dir as default_data_dir
-        from app.client.profiles import Profiles
         from app.client.workfolder import default_work_dir
 
-        root = Path(data_dir) if data_dir else default_data_dir()
-        profiles = Profiles(root / "profiles.json")
-        profile = profiles.get(name) if name else profiles.active
-        pending = begin_connect(profile, sandbox_data=root / "sandbox")
+        root, profile, pending = (early.take(data_dir, name) if early is not None else None) \
+            or begin_connection(data_dir, name)
         holder: dict[str, Studio] = {}
 
         def connected(connection: Connection) -> None:  # on the core thread, once
@@ -284,6 +282,53 @@ class Studio:
         self.store.close()
         if self.connection is not None and not keep_connection:
             self.connection.close()
+
+
+def begin_connection(data_dir: Path | str | None = None, name: str | None = None
+                     ) -> tuple[Path, Profile, PendingConnection]:
+    """The data folder, the profile (`name`, or the active one) and its connection begun (the
+    sandbox's child process starting, or the keyring read, on a thread of its own)."""
+    from app.client.connection import begin_connect
+    from app.client.paths import data_dir as default_data_dir
+    from app.client.profiles import Profiles
+
+    root = Path(data_dir) if data_dir else default_data_dir()
+    profile = Profiles(root / "profiles.json").get(name) if name else \
+        Profiles(root / "profiles.json").active
+    return root, profile, begin_connect(profile, sandbox_data=root / "sandbox")
+
+
+class EarlyConnection:
+    """The active profile's connection begun first thing in the process (`takes` does it before
+    it even imports Qt: the built-in sandbox's child then starts while the window is built),
+    taken by the first `Studio.begin_profile` of the same folder and profile. `close()` drops
+    it when nobody took it (a second start handing over to the first, an error)."""
+
+    def __init__(self, data_dir: Path | str | None = None) -> None:
+        self._data_dir = data_dir
+        self._begun: tuple[Path, Profile, PendingConnection] | None = None
+        try:
+            self._begun = begin_connection(data_dir)
+        except Exception as e:  # an unreadable profile file: begin_profile says so later
+            log.info("no early connection: %s", e)
+
+    def take(self, data_dir: Path | str | None, name: str | None
+             ) -> tuple[Path, Profile, PendingConnection] | None:
+        begun, self._begun = self._begun, None
+        if begun is None:
+            return None
+        from app.client.paths import data_dir as default_data_dir
+
+        root = Path(data_dir) if data_dir else default_data_dir()
+        if root == begun[0] and (name is None or name == begun[1].name):
+            return begun
+        begun[2].close()
+        return None
+
+    def close(self) -> None:
+        begun, self._begun = self._begun, None
+        if begun is not None:
+            begun[2].close()
 
 
 def _open_parts(connection: Connection, data_dir: Path, poll: PollPolicy | None,

@@ -61,10 +61,14 @@ def run_app(argv: list[str] | None = None, *, quiet: bool = True) -> int:
     terminal hears only of errors."""
     from app.client import logs
     from app.client.paths import data_dir
+    from app.client.studio import EarlyConnection
     from app.ui import qtlog
     from app.ui.instance import SingleInstance, hand_over
 
     logging_done = logs.setup() if quiet else None
+    # the active profile's connection begun before the window is built (before Qt is even
+    # loaded, under `takes`): the built-in sandbox's child process starts meanwhile
+    early = EarlyConnection()
     if quiet:
         qtlog.start()  # Qt's own messages to the log, not the terminal
     app = make_app(argv)
@@ -82,15 +86,17 @@ def run_app(argv: list[str] | None = None, *, quiet: bool = True) -> int:
         if not first:
             return hand_over(instance)
         try:
-            return _run_window(app, instance)
+            return _run_window(app, instance, early)
         finally:
             instance.release()
     finally:
+        early.close()  # when the window did not take it (a second start, an error)
         if logging_done is not None:
             logging_done.close()
 
 
-def open_studio(name: str | None, settings: Any, *, wait: bool = True) -> Any:
+def open_studio(name: str | None, settings: Any, *, wait: bool = True, early: Any = None
+                ) -> Any:
     """A profile's studio (the active one for None), its results in the chosen work folder.
     `wait`: blocking until the connection is made (the sandbox's child process starts, the
     keyring is read): call it off the GUI thread. Without: the store and the job manager at
@@ -101,8 +107,9 @@ def open_studio(name: str | None, settings: Any, *, wait: bool = True) -> Any:
 
     folder = settings.get("work_folder")
     work = Path(folder) if isinstance(folder, str) and folder.strip() else None
-    opener = Studio.open_profile if wait else Studio.begin_profile
-    return opener(None, name, work_dir=work)
+    if wait:
+        return Studio.open_profile(None, name, work_dir=work)
+    return Studio.begin_profile(None, name, work_dir=work, early=early)
 
 
 def start_theme(app: Any, settings: Any) -> None:
@@ -113,7 +120,7 @@ def start_theme(app: Any, settings: Any) -> None:
     apply_theme(app, choice if choice in CHOICES else "dark")
 
 
-def _run_window(app: Any, instance: Any) -> int:
+def _run_window(app: Any, instance: Any, early: Any = None) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from app.client.settings import UiSettings
@@ -121,7 +128,7 @@ def _run_window(app: Any, instance: Any) -> int:
     settings = UiSettings()
     start_theme(app, settings)
     try:  # the window paints while the connection is made (the sandbox starts)
-        studio = open_studio(None, settings, wait=False)
+        studio = open_studio(None, settings, wait=False, early=early)
     except Exception as e:  # an unreadable profile file, a store that cannot be opened
         QMessageBox.critical(None, "Takes", f"Takes cannot start: {e}")
         return 2

@@ -6,7 +6,7 @@ file cache and the byte-code cache are warm: one warm-up round, not counted, fil
 offscreen:
 
 - ``bare``: a PySide6 QMainWindow shown, then one turn of its event loop (the baseline).
-- ``takes``: `takes` (`app.ui.main.run_app`) until the studio window is shown with the
+- ``takes``: `takes` (`app.ui.main.run_app`, which loads Qt itself, as the command does) until the studio window is shown with the
   navigation and a form, and one turn of the loop after it (**first frame**), then until the
   balance is shown (**idle**: the queue and history loaded, the sandbox up).
 
@@ -47,24 +47,31 @@ app.exec()
 
 TAKES = r"""
 import sys, time
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
-from app.ui.main import make_app, run_app
-app = make_app()
-state = {"first": None}
-def tick():
-    from app.ui.window import MainWindow
-    ws = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-    if ws and state["first"] is None and ws[0].form is not None:
-        state["first"] = True
-        QTimer.singleShot(0, lambda: print("FIRST", time.time(), flush=True))
-    if ws and ws[0].balance_label.text()[-1:].isdigit():
-        print("IDLE", time.time(), flush=True)
-        ws[0].close()
-        return
-    QTimer.singleShot(2, tick)
-QTimer.singleShot(0, tick)
-sys.exit(run_app())
+import app.ui.main as main  # as `takes` starts: run_app first, Qt loaded inside it
+real_make_app = main.make_app
+
+def make_app(argv=None):
+    app = real_make_app(argv)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    state = {"first": None}
+    def tick():
+        from app.ui.window import MainWindow
+        ws = [w for w in QApplication.topLevelWidgets()
+              if isinstance(w, MainWindow) and w.isVisible()]
+        if ws and state["first"] is None and ws[0].form is not None:
+            state["first"] = True
+            QTimer.singleShot(0, lambda: print("FIRST", time.time(), flush=True))
+        if ws and ws[0].balance_label.text()[-1:].isdigit():
+            print("IDLE", time.time(), flush=True)
+            ws[0].close()
+            return
+        QTimer.singleShot(2, tick)
+    QTimer.singleShot(0, tick)
+    return app
+
+main.make_app = make_app
+sys.exit(main.run_app())
 """
 
 

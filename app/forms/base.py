@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import Issue
-from app.ui.palette import colour
+from app.ui.palette import tint
 
 if TYPE_CHECKING:
     from app.forms.probing import ProbeService
@@ -146,6 +146,7 @@ class IssueLabel(QLabel):
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self._role = ""
         self.hide()
 
     def set_path(self, path: str) -> None:
@@ -156,8 +157,10 @@ class IssueLabel(QLabel):
         warnings = [i.message for i in issues if i.severity != "error"]
         lines = errors + [f"⚠ {w}" for w in warnings]
         self.setText("\n".join(dict.fromkeys(lines)))
-        color = colour("error" if errors else "warning")
-        self.setStyleSheet(f"color: {color}; font-size: 11px;")
+        role = "error" if errors else "warning"
+        if lines and role != self._role:  # nothing to colour while hidden
+            tint(self, role, px=11)
+            self._role = role
         self.setVisible(bool(lines))
 
 

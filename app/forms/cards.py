@@ -27,7 +27,7 @@ from app.forms.base import (
     relative,
 )
 from app.forms.widgets import FOCUS_RING, ItemButton
-from app.ui.palette import colour, styled
+from app.ui.palette import styled, tint
 
 CARD_LABEL_WIDTH = 112
 
@@ -181,7 +181,7 @@ class CardListEditor(Editor):
         self.card_box.setSpacing(6)
         self.layout_.addLayout(self.card_box)
         self.empty = QLabel(self)
-        self.empty.setStyleSheet(f"color: {colour('muted')};")
+        tint(self.empty, "muted")
         self.layout_.addWidget(self.empty)
 
     def make_card(self, index: int, data: dict[str, Any] | None) -> Any:

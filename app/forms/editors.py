@@ -32,7 +32,7 @@ from app.forms.base import (
     format_value,
 )
 from app.forms.widgets import LabeledDoubleSlider, LabeledSlider
-from app.ui.palette import colour
+from app.ui.palette import tint
 
 INT32_MAX = 2_147_483_647
 
@@ -46,7 +46,7 @@ def _row(widget: QWidget) -> QHBoxLayout:
 
 def muted(text: str = "", parent: QWidget | None = None) -> QLabel:
     label = QLabel(text, parent)
-    label.setStyleSheet(f"color: {colour('muted')}; font-size: 11px;")
+    tint(label, "muted", px=11)
     label.setWordWrap(True)
     return label
 

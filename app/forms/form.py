@@ -11,6 +11,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -53,7 +54,7 @@ from app.forms.base import (
 from app.forms.capabilities import Growing, Hinted, Totalled
 from app.forms.imported import ImportedSpec
 from app.forms.probing import ProbeService, probe_service
-from app.ui.palette import colour, qcolor, styled
+from app.ui.palette import qcolor, styled, text_font, tint
 from app.ui.workers import Debounce
 
 DEBOUNCE_MS = 150
@@ -61,12 +62,9 @@ UNDO_DEPTH = 20  # removals kept for Undo
 LABEL_WIDTH = 132
 SUMMARY_LINES = 4
 
-#: Styles are set on the few widgets that need them, not on the form: a style sheet on the form
-#: would make every widget in it paint through QStyleSheetStyle (~10% slower form switches).
-FOOTER_STYLE = """
-QFrame#footer { border-top: 1px solid $border; background: $surface; }
-QLabel#estimate { font-size: 20px; font-weight: 700; color: $text; }
-"""
+#: Style sheets only where a palette and a font cannot say it (the switch's rounded buttons): a
+#: style sheet routes a widget and all it holds through QStyleSheetStyle, which builds and
+#: paints slower; labels are coloured through their palette (`app.ui.palette.tint`).
 SWITCH_STYLE = """
 QPushButton[mode="true"] { background: $accent; color: $on_accent; border: 1px solid
                            $accent; border-radius: 4px; padding: 3px 12px; }
@@ -149,6 +147,22 @@ class ModeSwitch(QWidget):
                 b.style().polish(b)
 
 
+class Footer(QFrame):
+    """The form's footer: the surface colour under a one-pixel rule in the border colour
+    (painted: a style sheet would route the labels in it through QStyleSheetStyle)."""
+
+    RULE = 1  # the rule's height, px
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("footer")
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), qcolor("surface"))
+        painter.fillRect(0, 0, self.width(), self.RULE, qcolor("border"))
+
+
 class ModelForm(QWidget):
     """The form of one model. `payload()` is exactly what will be sent."""
 
@@ -201,6 +215,9 @@ class ModelForm(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.body = QWidget()
         self.body.setObjectName("formBody")
+        # Set while empty: given a full body, the scroll area polishes it and asks the size of
+        # every row at once, all asked again when the form is shown.
+        self.scroll.setWidget(self.body)
         self.grid = QGridLayout(self.body)
         self.grid.setContentsMargins(16, 12, 16, 12)
         self.grid.setHorizontalSpacing(14)
@@ -212,15 +229,14 @@ class ModelForm(QWidget):
         self._add_fields()
         self._add_wrapper()
         self.grid.setRowStretch(self._row, 1)
-        self.scroll.setWidget(self.body)
         outer.addWidget(self.scroll, 1)
         outer.addWidget(self._make_footer())
 
     def _add_header(self) -> None:
         title = QLabel(self.spec.name, self.body)
-        title.setStyleSheet("font-size: 16px; font-weight: 700;")
+        title.setFont(text_font(16, 700))
         task = QLabel(self.spec.task_label, self.body)
-        task.setStyleSheet(f"color: {colour('muted')};")
+        tint(task, "muted")
         self.grid.addWidget(title, self._row, 0, 1, 2)
         self.grid.addWidget(task, self._row + 1, 0, 1, 2)
         self._row += 2
@@ -246,8 +262,11 @@ class ModelForm(QWidget):
     def _label_for(self, spec: FieldSpec) -> QLabel:
         label = _field_label(spec.title + (" *" if spec.required else ""), self.body)
         label.setToolTip(spec.description + ("\nRequired" if spec.required else ""))
-        label.setWordWrap(True)
         label.setMaximumWidth(LABEL_WIDTH + 20)
+        # Wrapped only when too long for one line: a word-wrapped label's size is measured
+        # over and over while a form is laid out.
+        label.setWordWrap(label.fontMetrics().horizontalAdvance(label.text())
+                          > label.maximumWidth())
         self.field_labels[spec.name] = label
         return label
 
@@ -355,15 +374,14 @@ class ModelForm(QWidget):
         self._spacer(4)
 
     def _make_footer(self) -> QFrame:
-        footer = QFrame(self)
-        footer.setObjectName("footer")
-        footer.setStyleSheet(styled(FOOTER_STYLE))
+        footer = self.footer = Footer(self)
         layout = QVBoxLayout(footer)
-        layout.setContentsMargins(16, 8, 16, 10)
+        layout.setContentsMargins(16, 8 + Footer.RULE, 16, 10)
         layout.setSpacing(2)
         top = QHBoxLayout()
         self.estimate_label = QLabel(footer)
         self.estimate_label.setObjectName("estimate")
+        tint(self.estimate_label, "text", px=20, weight=700)
         self.breakdown_label = QLabel(footer)
         self.breakdown_label.setObjectName("breakdown")
         self.breakdown_label.setWordWrap(True)
@@ -375,11 +393,12 @@ class ModelForm(QWidget):
         self.notes_label = QLabel(footer)
         self.notes_label.setObjectName("notes")
         self.notes_label.setWordWrap(True)
-        self.notes_label.setStyleSheet(f"color: {colour('muted')}; font-size: 11px;")
+        tint(self.notes_label, "muted", px=11)
         self.summary_label = QLabel(footer)
         self.summary_label.setObjectName("summary")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self._summary_role = ""
         layout.addLayout(top)
         layout.addWidget(self.notes_label)
         layout.addWidget(self.summary_label)
@@ -668,7 +687,9 @@ class ModelForm(QWidget):
         self.summary_label.setText(self._summary())
         errors = bool(self._report.errors)
         role = "error" if errors else ("muted" if self._pending else "success")
-        self.summary_label.setStyleSheet(f"color: {colour(role)};")
+        if role != self._summary_role:
+            tint(self.summary_label, role)
+            self._summary_role = role
 
     def _summary(self) -> str:
         errors = self._report.errors

@@ -14,7 +14,7 @@ from app.forms.base import EditorContext, FormState
 from app.forms.capabilities import Hinted
 from app.forms.cards import Card, CardListEditor, ChildFields
 from app.forms.prompt import PromptEditor
-from app.ui.palette import colour, qcolor
+from app.ui.palette import qcolor, tint
 
 SEGMENT_ROLES = tuple(f"shot_{n}" for n in range(1, 7))  # the palette's shot colours, in turn
 DEFAULT_BUDGET = 15
@@ -174,8 +174,7 @@ class ShotsEditor(CardListEditor):
         total = sum(parts)
         over = total > self.budget
         self.total_label.setText(f"{total} s of {self.budget} s")
-        color = colour("error" if over else "muted")
-        self.total_label.setStyleSheet(f"color: {color}; font-weight: {600 if over else 400};")
+        tint(self.total_label, "error" if over else "muted", weight=600 if over else 400)
 
     def refresh(self, state: FormState) -> None:
         super().refresh(state)

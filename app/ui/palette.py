@@ -14,7 +14,8 @@ import functools
 from collections.abc import Callable
 from string import Template
 
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QWidget
 
 from app.resources import palette
 
@@ -66,6 +67,50 @@ def status_colour(status: str) -> QColor:
     """A job status's colour (an unknown status reads as pending)."""
     known = f"status.{status}" in _colours(_theme)
     return qcolor(f"status.{status}" if known else "status.pending")
+
+
+#: The colour roles a ``color:`` style sheet sets on a widget, in every state.
+_TEXT_ROLES = (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+               QPalette.ColorRole.ButtonText)
+_GROUPS = (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive,
+           QPalette.ColorGroup.Disabled)
+
+
+def tint(widget: QWidget, role: str, px: int | None = None, weight: int | None = None) -> None:
+    """Colour `widget`'s text with `role` (and set its font's pixel size and weight): what a
+    ``color: $role; font-size: 11px`` style sheet does, through the widget's QPalette and
+    QFont. A style sheet routes the widget, and everything it paints, through
+    QStyleSheetStyle: a form with one on each label builds and paints ~20% slower."""
+    widget.setPalette(_text_palette(_theme, role))
+    if px is not None or weight is not None:
+        widget.setFont(_font(px, weight))
+
+
+def text_font(px: int | None = None, weight: int | None = None) -> QFont:
+    """A font that only says its pixel size and weight (the rest inherited from the parent)."""
+    return QFont(_font(px, weight))
+
+
+@functools.cache
+def _text_palette(theme: str, role: str) -> QPalette:
+    pal = QPalette()
+    pal.setResolveMask(0)  # only the text roles set below: the rest follows the parent
+    brush = QColor(_colours(theme)[role])
+    for group in _GROUPS:
+        for text_role in _TEXT_ROLES:
+            pal.setColor(group, text_role, brush)
+    return pal
+
+
+@functools.cache
+def _font(px: int | None, weight: int | None) -> QFont:
+    font = QFont()
+    font.setResolveMask(0)
+    if px is not None:
+        font.setPixelSize(px)
+    if weight is not None:
+        font.setWeight(QFont.Weight(weight))
+    return font
 
 
 def styled(css: str) -> str:

@@ -5,7 +5,10 @@ decides. It owns
 
 - the one bridge to the core loop (`app.client.core`): intents become coroutines run there
   (`studio.run`), awaited on the window's loop with `asyncio.wrap_future`; job-manager updates,
-  emitted on the core thread, cross back as plain data (`JobRecord`) through one queued signal;
+  emitted on the core thread, cross back as plain data (`JobRecord`): the latest record of
+  each take is kept and the window gets them a frame's worth at a time (`job_changed` for
+  each, inside one `coalesce.batch()`, at most once per 16 ms), so 20 takes polled at once
+  cost one repaint, not twenty;
 - the intent gate (`app.ui.intent`): one press, one idempotency key, one submission;
 - `refusal(request)`: the one place that decides whether a request may be sent, asked both for
   the Render button's state and right before every submit and retry: the form's problems, and
@@ -33,12 +36,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from app.client import present
 from app.client.guard import Refused, price_unknown, promoted
 from app.client.manager import TRANSIENT
 from app.client.typical import TypicalTimes, read_run_times
+from app.ui import coalesce
 from app.ui.intent import RENDER, RETRY, IntentGate
 
 if TYPE_CHECKING:
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUEUE_RECENT = 50  # takes the queue shows at start
 PROMOTE = "Promote to paid"
+FRAME_MS = 16  # job updates reach the window at most once per frame
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,9 @@ class StudioController(QObject):
     out_used = Signal(str)  # the model id whose form should get a fresh output name
     submitted = Signal(object)  # the JobRecord the API confirmed
     submit_failed = Signal(str)
+    updates_delivered = Signal(int)  # a batch of job updates went out: how many takes
     # from the core thread; queued onto the GUI thread
-    _job_in = Signal(object)
+    _job_in = Signal()  # updates are pending (posted when the first one arrives)
     _online_in = Signal(bool)
 
     def __init__(self, studio: Studio, interval_s: Callable[[], float],
@@ -129,7 +135,15 @@ class StudioController(QObject):
         self.render_hooks: list[Callable[[ModelForm], Any]] = []
         #: features that adjust what the Render button says: (state, request) → state
         self.state_hooks: list[Callable[[RenderState, SendRequest | None], RenderState]] = []
-        self._job_in.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        #: the latest record of each take not yet delivered, in the order they last changed;
+        #: filled on the core thread, taken whole by the GUI thread once per frame
+        self._pending: dict[str, JobRecord] = {}
+        self._pending_lock = threading.Lock()
+        self._frame = QTimer(self)
+        self._frame.setSingleShot(True)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self.flush_updates)
+        self._job_in.connect(self._wake, Qt.ConnectionType.QueuedConnection)
         self._online_in.connect(self._deliver_online, Qt.ConnectionType.QueuedConnection)
 
     # ---- start and close ---------------------------------------------------------------------
@@ -174,27 +188,54 @@ class StudioController(QObject):
         for unsubscribe in self._unsubscribe:
             self.studio.core.call_soon(unsubscribe)
         self._unsubscribe = []
+        self._frame.stop()
+        with self._pending_lock:
+            self._pending.clear()
         for task in list(self._tasks):
             task.cancel()
 
     def _from_core(self, job: JobRecord) -> None:  # on the core thread
-        if self._open.is_set():
+        if not self._open.is_set():
+            return
+        with self._pending_lock:
+            first = not self._pending
+            self._pending.pop(job.id, None)  # only its latest record is kept, moved last
+            self._pending[job.id] = job
+        if first:  # the GUI thread is told once per batch, not once per update
             with contextlib.suppress(RuntimeError):  # the window is being torn down
-                self._job_in.emit(job)
+                self._job_in.emit()
 
     def _online_from_core(self, online: bool) -> None:  # on the core thread
         if self._open.is_set():
             with contextlib.suppress(RuntimeError):
                 self._online_in.emit(online)
 
-    def _deliver(self, job: JobRecord) -> None:
-        if not self._open.is_set():
+    def _wake(self) -> None:
+        if self._open.is_set() and not self._frame.isActive():
+            self._frame.start()  # the batch goes out at the end of this frame
+
+    def flush_updates(self) -> None:
+        """Deliver the pending updates now: each take's latest record, in the order they
+        last changed, the models' row repaints gathered into one per model."""
+        self._frame.stop()
+        with self._pending_lock:
+            jobs, self._pending = list(self._pending.values()), {}
+        if not jobs or not self._open.is_set():
             return  # posted before the window closed: nothing to show it in
+        charged = False
+        with coalesce.batch():
+            for job in jobs:
+                charged = self._deliver(job) or charged
+        self.updates_delivered.emit(len(jobs))
+        if charged:
+            self.spawn(self.refresh_balance(), "Balance")
+
+    def _deliver(self, job: JobRecord) -> bool:
+        """One take's update to the window; True when it may have moved the balance."""
         if job.result_path:
             self.typical.learn(job)
         self.job_changed.emit(job)
-        if job.finished and (job.status != "succeeded" or job.result_path):
-            self.spawn(self.refresh_balance(), "Balance")
+        return job.finished and (job.status != "succeeded" or bool(job.result_path))
 
     def _deliver_online(self, online: bool) -> None:
         if not self._open.is_set():
@@ -553,6 +594,7 @@ class StudioController(QObject):
 
     async def _cancel(self, job_id: str) -> None:
         job = await self.studio.run(self.studio.manager.cancel(job_id))
+        self.flush_updates()  # what came before the cancel's answer is shown before it
         self.job_changed.emit(job)
         await self.refresh_balance()
 

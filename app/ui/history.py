@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.catalog import MODELS
 from app.catalog.status import timestamp
 from app.client import present
+from app.ui import coalesce
 from app.ui.paint import draw_badge, status_colour
 from app.ui.palette import qcolor
 from app.ui.queue import JobRole, thumb_path
@@ -238,8 +239,7 @@ class HistoryModel(QAbstractListModel):
         if row is not None:
             if self.filter.matches(job):
                 self._rows[row] = job
-                idx = self.index(row)
-                self.dataChanged.emit(idx, idx)
+                coalesce.row_changed(self, job.id)  # one repaint per batch of updates
             else:
                 self._drop(row, job)
             return

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from app.catalog.media import is_remote, local_path
 from app.catalog.status import ACTIVE, TERMINAL, timestamp
 from app.client import present
+from app.ui import coalesce
 from app.ui.icons import icon
 from app.ui.paint import draw_badge, draw_progress, draw_thumb, status_colour
 from app.ui.palette import colour, qcolor
@@ -190,8 +191,7 @@ class QueueModel(QAbstractListModel):
         shown = not self.hide_finished or job.status in ACTIVE
         row = self.row_of(job.id)
         if row is not None and shown:
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx)
+            coalesce.row_changed(self, job.id)  # one repaint per batch of updates
         elif row is not None:
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._rows[row - len(self._waiting)]
@@ -374,11 +374,11 @@ class QueueModel(QAbstractListModel):
                 self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def _refresh_active(self) -> None:
+        """The running takes' clocks, once a second: one range over their rows."""
         w = len(self._waiting)
-        for row, jid in enumerate(self._rows):
-            if self._all[jid].status in ACTIVE:
-                idx = self.index(w + row)
-                self.dataChanged.emit(idx, idx, [TimeTextRole])
+        rows = [w + row for row, jid in enumerate(self._rows) if self._all[jid].status in ACTIVE]
+        if rows:
+            self.dataChanged.emit(self.index(rows[0]), self.index(rows[-1]), [TimeTextRole])
 
 
 class QueueDelegate(QStyledItemDelegate):

@@ -89,9 +89,13 @@ def test_a_burst_of_updates_is_delivered_once_per_frame_with_every_final_state(
         for t in takes:  # each take's last delivery is its final state, none lost
             last = [s for s in ours if s[1] == t.id][-1]
             assert last[2:] == ("succeeded", 1.0)
+        def changed_at(s: tuple[int, str, str, float]) -> tuple[int, int]:
+            return round(s[3] * STEPS), int(s[1].split("-")[1])  # (round, take) it was sent
+
         for b in {s[0] for s in ours}:  # within a batch: once per take, in the order changed
-            ids = [s[1] for s in ours if s[0] == b]
-            assert ids == sorted(set(ids), key=lambda i: int(i.split("-")[1])), ids
+            got = [s for s in ours if s[0] == b]
+            assert len({s[1] for s in got}) == len(got), got
+            assert got == sorted(got, key=changed_at), got
         # one range per batch for the rows changed in place, not one repaint per take
         assert len(repaints) <= len(batches), (repaints, len(batches))
         assert any(b - a >= 1 for a, b in repaints), repaints

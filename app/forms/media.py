@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Q_ARG, QMetaObject, QMimeData, QObject, QPoint, QSize, Qt, QUrl
 from PySide6.QtGui import (
@@ -35,7 +35,6 @@ from PySide6.QtGui import (
     QPixmap,
     QShortcut,
 )
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -77,7 +76,10 @@ from app.forms.widgets import FOCUS_RING, ElidingLabel, ItemButton
 from app.media.probe import sniff
 from app.ui import qtlog
 from app.ui.icons import icon
-from app.ui.palette import colour, qcolor, styled
+from app.ui.palette import colour, qcolor, styled, tint
+
+if TYPE_CHECKING:  # Qt Multimedia (~25 ms to import) only when a clip plays, not for a form
+    from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame
 
 _EXTENSIONS = {"jpeg": "*.jpg *.jpeg", "mp3": "*.mp3", "wav": "*.wav"}
 _NOUNS = {"audio": "audio clip"}
@@ -106,6 +108,8 @@ class ClipPlayer(QObject):
         self.path = path
         self.released = False
         qtlog.before_media()
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoSink
+
         self.player = QMediaPlayer(self)
         self.audio = QAudioOutput(self)
         self.player.setAudioOutput(self.audio)
@@ -126,6 +130,8 @@ class ClipPlayer(QObject):
             item.show_frame(image)
 
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
         if status in (QMediaPlayer.MediaStatus.EndOfMedia, QMediaPlayer.MediaStatus.InvalidMedia):
             self.release()
 
@@ -542,7 +548,7 @@ class DropZone(QFrame):
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(8)
         self.hint = QLabel(self)
-        self.hint.setStyleSheet(f"color: {colour('muted')};")
+        tint(self.hint, "muted")
         self.paste = QLineEdit(self)
         self.paste.setObjectName("paste")
         self.paste.setPlaceholderText("or paste a path / URL, then Enter")

@@ -22,7 +22,7 @@ from app.catalog.mentions import Renumbering, dangling_mentions, mention_edits, 
 from app.catalog.specs import FieldSpec
 from app.catalog.validate import mentions
 from app.forms.base import OMIT, Editor, EditorContext, FormState
-from app.ui.palette import colour, qcolor
+from app.ui.palette import qcolor, tint
 
 _TYPING_MENTION = re.compile(r"@(\w*)$")
 #: the prompt editors of each form, by the editor context they share (its shots' too)
@@ -187,7 +187,7 @@ class PromptEditor(Editor):
         foot = QHBoxLayout()
         foot.setContentsMargins(0, 0, 0, 0)
         self.tags_hint = QLabel(self)
-        self.tags_hint.setStyleSheet(f"color: {colour('muted')}; font-size: 11px;")
+        tint(self.tags_hint, "muted", px=11)
         self.count = QLabel(self)
         self.count.setAlignment(Qt.AlignmentFlag.AlignRight)
         foot.addWidget(self.tags_hint, 1)
@@ -257,8 +257,7 @@ class PromptEditor(Editor):
         top = self.spec.max_length
         over = top is not None and n > top
         self.count.setText(f"{n:,} / {top:,}" if top else f"{n:,} characters")
-        color = colour("error" if over else "muted")
-        self.count.setStyleSheet(f"color: {color}; font-size: 11px;")
+        tint(self.count, "error" if over else "muted", px=11)
 
 
 def prompt_editors(ctx: EditorContext) -> list[PromptEditor]:

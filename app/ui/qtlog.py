@@ -97,10 +97,26 @@ def ffmpeg_libavutil() -> str | None:
 
 
 def load_multimedia() -> None:
-    """Make Qt load its multimedia backend now (what the first QMediaPlayer would do)."""
+    """Make Qt load its multimedia backend now (what the first QMediaPlayer would do), once a
+    process, with every logging category off while it loads.
+
+    Why off: the backend's plugin logs from inside `dlopen` (the FFmpeg stub's "Couldn't load
+    pipewire-0.3" lines), which holds the dynamic loader's lock; a Python message handler
+    (ours, pytest-qt's) then waits for the GIL. If another thread holds the GIL and is itself
+    in `dlopen` (importing a C extension: the sandbox's start importing sqlite3 did), neither
+    can go on: the process hangs. A disabled category never reaches the handler, so nothing
+    waits for the GIL under the loader's lock. What is lost is that chatter only."""
+    if _installed.get("multimedia"):
+        return
+    from PySide6.QtCore import QLoggingCategory
     from PySide6.QtMultimedia import QMediaFormat
 
-    QMediaFormat().supportedFileFormats(QMediaFormat.ConversionMode.Decode)
+    QLoggingCategory.setFilterRules("*=false")
+    try:
+        QMediaFormat().supportedFileFormats(QMediaFormat.ConversionMode.Decode)
+    finally:
+        QLoggingCategory.setFilterRules("")  # the app sets no rules of its own
+    _installed["multimedia"] = True
 
 
 def quiet_ffmpeg(level: str | None = None) -> bool:
@@ -153,10 +169,13 @@ def start(defer_ffmpeg: bool = False) -> None:
 
 
 def before_media() -> None:
-    """Call before making a QMediaPlayer: sets FFmpeg's level first when `start` deferred it
-    (once; a no-op otherwise, and cheap after)."""
+    """Call before making a QMediaPlayer: loads the multimedia backend safely
+    (`load_multimedia`) and sets FFmpeg's level first when `start` deferred it (once; cheap
+    after)."""
     if _installed.pop("deferred", None):
         _installed["ffmpeg"] = quiet_ffmpeg()
+    with contextlib.suppress(Exception):  # no QtMultimedia: the player says so itself
+        load_multimedia()
 
 
 def stop() -> None:

@@ -11,6 +11,7 @@ noise this test is about (else an empty stderr would prove nothing).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,8 +85,9 @@ def test_a_normal_start_prints_nothing_and_logs_qt(tmp_path, clip):
     assert "PLAYED InvalidMedia" not in run.stdout
     assert run.stderr == ""
     log = (tmp_path / "quiet" / "logs" / "takes.log").read_text(encoding="utf-8")
-    # Qt's own messages are in the file, each under its category
-    assert "INFO qt.multimedia.ffmpeg [MainThread]: Using Qt multimedia with FFmpeg" in log
+    # Qt's own messages are in the file, each under its category (not those of the
+    # backend's load: qtlog.load_multimedia turns them off, see test_qtlog_load.py)
+    assert re.search(r"(INFO|WARNING) qt(\.multimedia[.\w]*)? \[MainThread\]: ", log), log
     assert "Input #0" not in log  # FFmpeg's info chatter is dropped, not moved
 
 

@@ -86,6 +86,15 @@ SWEEP = "sweep"  # the intent target of a sweep's send
 NONE = "—"
 
 
+
+def _count_suffix(spin: QSpinBox) -> None:
+    """"× 1 take", "× 3 takes": the suffix follows the count."""
+    def follow(n: int) -> None:
+        spin.setSuffix(" take" if n == 1 else " takes")
+
+    follow(spin.value())
+    spin.valueChanged.connect(follow)
+
 class ValuesEditor(QWidget):
     """The values of one field, picked from the field's own kind."""
 
@@ -224,7 +233,7 @@ class SweepDialog(QDialog):
         self.takes.setRange(1, MAX_TAKES)
         self.takes.setValue(max(1, min(MAX_TAKES, takes)))
         self.takes.setPrefix("× ")
-        self.takes.setSuffix(" takes")
+        _count_suffix(self.takes)
         self.takes.valueChanged.connect(self.recompute)
         form_lay.addRow("Takes of each", self.takes)
         self.seeds = QLabel("", self)
@@ -475,7 +484,7 @@ class Sweeps(QObject):
         self.takes_spin.setObjectName("takesCount")
         self.takes_spin.setRange(1, MAX_TAKES)
         self.takes_spin.setPrefix("× ")
-        self.takes_spin.setSuffix(" takes")
+        _count_suffix(self.takes_spin)
         self.takes_spin.setAccessibleName("Takes to render")
         self.takes_spin.setToolTip("Render sends this many takes of the form, each one new "
                                    "(its own seed where the model has one); the price and "

@@ -78,6 +78,7 @@ def test_x3_on_render_is_three_takes_one_decision_even_double_clicked(aloop, qtb
         spin = w.sweeps.takes_spin
         # beside Render, in its row, × 1 by default: the plain take
         assert spin.value() == 1 and spin.isVisible()
+        assert spin.text() == "× 1 take"
         assert spin.parentWidget() is w.render_btn.parentWidget()
         assert spin.geometry().right() < w.render_btn.geometry().left()
         assert abs(spin.geometry().center().y() - w.render_btn.geometry().center().y()) < 12
@@ -86,6 +87,7 @@ def test_x3_on_render_is_three_takes_one_decision_even_double_clicked(aloop, qtb
         _set_takes(spin, 3)
         await until(lambda: w.render_btn.text() == "Render × 3 · 324 cr",
                     what="the price of three")
+        assert spin.text() == "× 3 takes"
         assert w.render_btn.isEnabled()
         await asyncio.sleep(0.05)  # laid out again for the longer text
         btn = w.render_btn

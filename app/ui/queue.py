@@ -26,7 +26,15 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QDesktopServices, QFont, QGuiApplication, QPainter
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDesktopServices,
+    QFont,
+    QGuiApplication,
+    QPainter,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -390,25 +398,70 @@ class QueueDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         return QSize(300, self.ROW_H)
 
+    #: rows drawn once and kept as pictures (all but the clock and credits line, drawn live)
+    CACHE_ROWS = 48
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: dict[tuple[Any, ...], QPixmap] = {}
+
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """A row from its kept picture when only its clock moved (the running takes' tick,
+        once a second): one drawPixmap and the info line, not forty paint calls, so the GUI
+        thread holds the GIL it shares with the core's transfers for less."""
         job = index.data(JobRole)
         if job is None:
             return
-        p.save()
+        fm = p.fontMetrics()
+        info = " · ".join(x for x in (index.data(TimeTextRole), index.data(CreditsTextRole)) if x)
+        iw = fm.horizontalAdvance(info)
+        status = index.data(StatusTextRole)
+        thumb = index.data(Qt.ItemDataRole.DecorationRole)
+        rect = option.rect
+        dpr = p.device().devicePixelRatioF() if p.device() is not None else 1.0
+        key = (job.id, job.model_id, bool(job.mock), job.status, float(job.progress or 0.0),
+               status, iw, thumb.cacheKey() if hasattr(thumb, "cacheKey") else None,
+               int(option.state.value), rect.width(), rect.height(), dpr,
+               option.palette.cacheKey(), option.font.key(), p.font().key())
+        pm = self._rows.pop(key, None)
+        if pm is None:
+            pm = self._picture(p, option, job, status, thumb, iw, dpr)
+        self._rows[key] = pm  # the newest last; the oldest go first
+        while len(self._rows) > self.CACHE_ROWS:
+            del self._rows[next(iter(self._rows))]
+        p.drawPixmap(rect.topLeft(), pm)
+        self._paint_info(p, rect, option, job, info, iw)
+
+    def _picture(self, p: QPainter, option: QStyleOptionViewItem, job: Any, status: str,
+                 thumb: Any, iw: int, dpr: float) -> QPixmap:
+        rect = option.rect
+        pm = QPixmap(max(1, round(rect.width() * dpr)), max(1, round(rect.height() * dpr)))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        opt = QStyleOptionViewItem(option)
+        opt.rect = QRect(0, 0, rect.width(), rect.height())
+        q = QPainter(pm)
+        q.setFont(p.font())
+        q.setRenderHints(p.renderHints())
+        try:
+            self._paint_row(q, opt, job, status, thumb, iw)
+        finally:
+            q.end()
+        return pm
+
+    def _paint_row(self, p: QPainter, option: QStyleOptionViewItem, job: Any, status: str,
+                   thumb: Any, iw: int) -> None:
+        """Everything in a row but the info line (time · credits), at option.rect."""
         style = option.widget.style() if option.widget else None
         if style is not None:
             style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, p,
                                 option.widget)
         r = option.rect.adjusted(8, 6, -8, -6)
-        thumb = QRect(r.x(), r.y() + (r.height() - self.THUMB.height()) // 2,
-                      self.THUMB.width(), self.THUMB.height())
-        draw_thumb(p, thumb, index.data(Qt.ItemDataRole.DecorationRole),
-                   present.task_of(job.model_id) or "?")
+        thumb_r = QRect(r.x(), r.y() + (r.height() - self.THUMB.height()) // 2,
+                        self.THUMB.width(), self.THUMB.height())
+        draw_thumb(p, thumb_r, thumb, present.task_of(job.model_id) or "?")
         text = r.adjusted(self.THUMB.width() + 10, 0, 0, 0)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        fg = option.palette.highlightedText().color() if selected else option.palette.text().color()
-        dim = QColor(fg)
-        dim.setAlpha(150)
+        fg, dim, selected = _pens(option)
         fm = p.fontMetrics()
         lh = fm.height()
         right = text.right()
@@ -434,20 +487,38 @@ class QueueDelegate(QStyledItemDelegate):
                    Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(prompt, Qt.TextElideMode.ElideRight, text.width()))
         y3 = text.y() + 2 * lh + 4
-        info = " · ".join(x for x in (index.data(TimeTextRole), index.data(CreditsTextRole)) if x)
-        iw = fm.horizontalAdvance(info)
-        p.setPen(dim)
-        p.drawText(QRect(text.right() - iw, y3, iw, lh), Qt.AlignmentFlag.AlignRight, info)
         held = is_waiting(job) and job.status == "held"
         p.setPen(fg if selected else qcolor("warning") if held else status_colour(job.status))
         sw = max(0, text.width() - iw - 8)
         p.drawText(QRect(text.x(), y3, sw, lh), Qt.AlignmentFlag.AlignLeft,
-                   fm.elidedText(index.data(StatusTextRole), Qt.TextElideMode.ElideRight, sw))
+                   fm.elidedText(status, Qt.TextElideMode.ElideRight, sw))
         if job.status in ACTIVE and not is_waiting(job):
             bar = QRect(text.x(), min(r.bottom() - 3, y3 + lh + 3), text.width(), 4)
             draw_progress(p, bar, float(job.progress or 0.0),
                           fg if selected else status_colour(job.status))
+
+    def _paint_info(self, p: QPainter, rect: QRect, option: QStyleOptionViewItem, job: Any,
+                    info: str, iw: int) -> None:
+        """The row's clock and credits, right-aligned on its third line."""
+        if not info:
+            return
+        text = rect.adjusted(8 + self.THUMB.width() + 10, 6, -8, -6)
+        lh = p.fontMetrics().height()
+        p.save()
+        p.setFont(option.font)
+        p.setPen(_pens(option)[1])
+        p.drawText(QRect(text.right() - iw, text.y() + 2 * lh + 4, iw, lh),
+                   Qt.AlignmentFlag.AlignRight, info)
         p.restore()
+
+
+def _pens(option: QStyleOptionViewItem) -> tuple[QColor, QColor, bool]:
+    """A row's text colour, its dimmed colour, and whether the row is selected."""
+    selected = bool(option.state & QStyle.StateFlag.State_Selected)
+    fg = option.palette.highlightedText().color() if selected else option.palette.text().color()
+    dim = QColor(fg)
+    dim.setAlpha(150)
+    return fg, dim, selected
 
 
 def reveal_in_file_manager(path: str) -> bool:

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import time
 from dataclasses import replace
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QTest
@@ -129,3 +130,50 @@ def test_rows_changed_in_a_batch_follow_their_takes_and_repaint_as_one_range(qtb
         assert model.job(a.id).progress == 0.6  # the data is there at once
     assert emitted == [(1, 2)]  # one range, over the rows they hold now
     assert model.job_at(2).id == a.id
+
+
+def test_queue_rows_drawn_from_kept_pictures_match_rows_drawn_afresh(qtbot, tmp_path,
+                                                                    monkeypatch):
+    """The queue's delegate keeps each row's picture (all but its info line): after new
+    progress, a new status and a click that selects it, the row looks exactly as one drawn
+    afresh (the clock held still, so only the kept picture can differ)."""
+    from PySide6.QtWidgets import QListView
+
+    from app.ui.queue import QueueDelegate
+
+    data = QueueModel.data
+    monkeypatch.setattr(QueueModel, "data", lambda self, index, role=0: "0:05" if role ==
+                        TimeTextRole else data(self, index, role))
+    model = QueueModel(ThumbnailCache(tmp_path / "thumbs"))
+    take = replace(_take(1, "sandbox"), progress=0.2)
+    model.load([take, _take(2, "sandbox")])
+
+    def view() -> QListView:
+        v = QListView()
+        qtbot.addWidget(v)
+        v.setModel(model)
+        v.setItemDelegate(QueueDelegate(v))
+        v.resize(420, 240)
+        v.show()
+        return v
+
+    def looks(v: QListView) -> Any:
+        return v.viewport().grab().toImage()
+
+    kept = view()
+    first = looks(kept)
+    assert kept.itemDelegate()._rows  # pictures kept
+    model.upsert(replace(take, progress=0.8, history=[("running", 0.0)]))
+    assert looks(kept) != first
+    assert looks(kept) == looks(view())  # the new progress, not a stale picture
+    QTest.mouseClick(kept.viewport(), Qt.MouseButton.LeftButton,
+                     pos=kept.visualRect(model.index(model.row_of(take.id))).center())
+    assert kept.currentIndex().data(JobRole).id == take.id
+    fresh = view()
+    fresh.selectionModel().select(kept.currentIndex(),
+                                  fresh.selectionModel().SelectionFlag.ClearAndSelect)
+    assert looks(kept) == looks(fresh)  # drawn selected
+    model.upsert(replace(take, status="succeeded", progress=1.0,
+                         history=[("running", 0.0), ("succeeded", 1.0)]))
+    assert looks(kept) == looks(fresh)  # done
+    assert len(kept.itemDelegate()._rows) <= QueueDelegate.CACHE_ROWS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Callable, Iterator
 
 from PySide6.QtWidgets import QWidget
@@ -26,38 +27,37 @@ def _slider_or_spin(spec: FieldSpec, ctx: EditorContext, path: str,
     return SliderEditor(spec, ctx, path, parent)
 
 
-def _default_table() -> dict[str, Factory]:
-    from app.forms.editors import (
-        AutoIntEditor,
-        BoolEditor,
-        EnumEditor,
-        JsonEditor,
-        KeyframeEditor,
-        SeedEditor,
-        StringEditor,
-    )
-    from app.forms.elements import ElementsEditor
-    from app.forms.imported import CardsEditor
-    from app.forms.media import MediaEditor
-    from app.forms.prompt import PromptEditor
-    from app.forms.shots import ShotsEditor
+def _lazy(module: str, name: str) -> Factory:
+    """The editor class `name` of `module`, imported when a field first needs it: a form
+    imports only its own editors' modules (the first form of a process comes sooner)."""
 
+    def make(spec: FieldSpec, ctx: EditorContext, path: str,
+             parent: QWidget | None = None) -> Editor:
+        editor: Factory = getattr(importlib.import_module(module), name)
+        return editor(spec, ctx, path, parent)
+
+    return make
+
+
+def _default_table() -> dict[str, Factory]:
+    editors = "app.forms.editors"
+    media = _lazy("app.forms.media", "MediaEditor")
     return {
-        "enum": EnumEditor,
+        "enum": _lazy(editors, "EnumEditor"),
         "integer": _slider_or_spin,
         "number": _slider_or_spin,
-        "bool": BoolEditor,
-        "string": StringEditor,
-        "prompt": PromptEditor,
-        "seed": SeedEditor,
-        "auto-int": AutoIntEditor,
-        "keyframe": KeyframeEditor,
-        "media": MediaEditor,
-        "media-list": MediaEditor,
-        "shots": ShotsEditor,
-        "elements": ElementsEditor,
-        "cards": CardsEditor,  # any list of objects of an imported schema
-        "json": JsonEditor,
+        "bool": _lazy(editors, "BoolEditor"),
+        "string": _lazy(editors, "StringEditor"),
+        "prompt": _lazy("app.forms.prompt", "PromptEditor"),
+        "seed": _lazy(editors, "SeedEditor"),
+        "auto-int": _lazy(editors, "AutoIntEditor"),
+        "keyframe": _lazy(editors, "KeyframeEditor"),
+        "media": media,
+        "media-list": media,
+        "shots": _lazy("app.forms.shots", "ShotsEditor"),
+        "elements": _lazy("app.forms.elements", "ElementsEditor"),
+        "cards": _lazy("app.forms.imported", "CardsEditor"),  # any list of objects, imported
+        "json": _lazy(editors, "JsonEditor"),
     }
 
 

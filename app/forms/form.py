@@ -142,7 +142,10 @@ class ModeSwitch(QWidget):
         for n, b in self.buttons.items():
             with QSignalBlocker(b):
                 b.setChecked(n == name)
-                b.setProperty("mode", n == name)
+            if b.property("mode") == (n == name):
+                continue
+            b.setProperty("mode", n == name)
+            if b.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):  # else polished when shown
                 b.style().unpolish(b)
                 b.style().polish(b)
 

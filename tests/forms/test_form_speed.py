@@ -115,3 +115,25 @@ def test_a_reference_clip_still_plays_in_its_item(qtbot, media) -> None:  # type
     QTest.mouseClick(item.play, Qt.MouseButton.LeftButton)  # stop
     qtbot.waitUntil(lambda: not item.playing())
     QApplication.processEvents()
+
+
+def test_the_mode_switch_shows_the_mode_clicked(qtbot, theme) -> None:  # type: ignore[no-untyped-def]
+    form = build_form("kling_v3_pro_i2v")
+    qtbot.addWidget(form)
+    form.resize(820, 1000)
+    form.show()
+    qtbot.waitExposed(form)
+    switch = form.switches["prompt"]
+    single, shots = switch.buttons["prompt"], switch.buttons["multi_prompt"]
+
+    def background(button) -> str:  # type: ignore[no-untyped-def]
+        return button.grab().toImage().pixelColor(6, button.height() // 2).name()
+
+    accent = colours(theme)["accent"]
+    assert background(single) == accent and background(shots) != accent
+    QTest.mouseClick(shots, Qt.MouseButton.LeftButton)
+    assert form.mode("prompt") == "multi_prompt"
+    assert background(shots) == accent and background(single) != accent
+    QTest.mouseClick(single, Qt.MouseButton.LeftButton)
+    assert form.mode("prompt") == "prompt"
+    assert background(single) == accent and background(shots) != accent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, Signal
@@ -264,6 +265,8 @@ class HistoryPanel(QWidget):
         self.date.addItems(list(DATE_FILTERS))
         self.fav_only = QCheckBox("★ only", self)
         self.count = QLabel("", self)
+        #: features narrow the filter the controls make (app.ui.projects: project, lineage)
+        self.filter_hooks: list[Callable[[HistoryFilter], HistoryFilter]] = []
         self._debounce = Debounce(SEARCH_DEBOUNCE_MS, self.apply_filter, self)
         self.search.textChanged.connect(self._debounce.trigger)
         for combo in (self.task, self.status, self.date):
@@ -344,6 +347,7 @@ class HistoryPanel(QWidget):
         for w in (self.task, self.status, self.date, self.fav_only):
             filters.addWidget(w)
         filters.addStretch(1)
+        self.filters_row = filters  # where features add their filters' controls
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -370,11 +374,14 @@ class HistoryPanel(QWidget):
     # ---- filters ---------------------------------------------------------------------------
     def current_filter(self) -> HistoryFilter:
         task, model_id = self.task.currentData() or (None, None)
-        return HistoryFilter(
+        flt = HistoryFilter(
             search=self.search.text().strip(), task=task, model_id=model_id,
             status=STATUS_FILTERS[self.status.currentText()],
             favourite=True if self.fav_only.isChecked() else None,
             since=since_for(self.date.currentText()))
+        for hook in self.filter_hooks:
+            flt = hook(flt)
+        return flt
 
     def apply_filter(self, *_: Any) -> None:
         self._debounce.stop()

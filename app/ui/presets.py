@@ -50,6 +50,9 @@ class PresetsFeature(WindowFeature):
         self.store = Presets(data / "presets.json")
         self.prompts = RecentPrompts(data / "prompts.json")
         self.presets: list[Preset] = []
+        #: the window's project (app.ui.projects sets it): its presets and the global ones are
+        #: offered, and a preset saved belongs to it
+        self.project = ""
         self.recent: dict[str, list[str]] = {}
         self.loaded = False
         self._workers = Workers(1, self)
@@ -96,12 +99,20 @@ class PresetsFeature(WindowFeature):
         form = w.form if w is not None else None
         return form.model_id if form is not None else None
 
+    def set_project(self, project: str) -> None:
+        self.project = project
+        self.changed.emit()
+
+    def offered(self) -> list[Preset]:
+        """The presets of the window's project and the global ones."""
+        return [p for p in self.presets if p.project in ("", self.project)]
+
     def _fill_menu(self) -> None:
         self.menu.clear()
         self.menu.addAction(self.save_action)
         self.menu.addAction(self.manage_action)
         model = self._model()
-        mine = [p for p in self.presets if p.model_id == model]
+        mine = [p for p in self.offered() if p.model_id == model]
         self.save_action.setEnabled(model is not None)
         if mine:
             self.menu.addSeparator()
@@ -135,12 +146,12 @@ class PresetsFeature(WindowFeature):
             if isinstance(result, Exception):
                 self._say(f"The preset was not saved ({type(result).__name__}).")
                 return
-            self.presets = [p for p in self.presets if (p.name, p.model_id) !=
-                            (result.name, result.model_id)] + [result]
+            self.presets = [p for p in self.presets if p.key != result.key] + [result]
             self._say(f"Saved preset {result.name!r} for {result.model_id}.")
             self.changed.emit()
 
-        self._workers.submit(self.store.save, name, model_id, payload, on_done=done)
+        self._workers.submit(self.store.save, name, model_id, payload, self.project,
+                             on_done=done)
 
     def apply(self, preset: Preset) -> bool:
         w = self.window
@@ -156,7 +167,8 @@ class PresetsFeature(WindowFeature):
             self._say(f"Renamed preset {preset.name!r} to {result.name!r}.")
             self.changed.emit()
 
-        self._workers.submit(self.store.rename, preset.name, preset.model_id, new, on_done=done)
+        self._workers.submit(self.store.rename, preset.name, preset.model_id, new,
+                             preset.project, on_done=done)
 
     def delete(self, preset: Preset) -> None:
         def done(result: Any) -> None:
@@ -167,7 +179,8 @@ class PresetsFeature(WindowFeature):
             self._say(f"Deleted preset {preset.name!r}.")
             self.changed.emit()
 
-        self._workers.submit(self.store.delete, preset.name, preset.model_id, on_done=done)
+        self._workers.submit(self.store.delete, preset.name, preset.model_id, preset.project,
+                             on_done=done)
 
     def open_manager(self) -> PresetManager:
         if self.manager is None:
@@ -242,7 +255,7 @@ class PresetManager(QDialog):
 
     def refill(self) -> None:
         self.list.clear()
-        for p in sorted(self.feature.presets, key=lambda p: (p.model_id, p.name.lower())):
+        for p in sorted(self.feature.offered(), key=lambda p: (p.model_id, p.name.lower())):
             item = QListWidgetItem(f"{p.name} — {p.model_id}")
             item.setData(256, p)
             self.list.addItem(item)

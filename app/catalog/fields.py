@@ -160,3 +160,46 @@ def set_path(data: Any, dotted: str, value: Any) -> None:
         data[int(last)] = value
     else:
         data[last] = value
+
+
+@functools.cache
+def _default_makers(model: type[BaseModel]) -> dict[str, Any]:
+    """Per optional field of `model`: a callable making its default (once per model).
+
+    pydantic's `FieldInfo.get_default(call_default_factory=True)` inspects the factory's
+    signature on every call (to learn whether it takes the validated data): half of a form's
+    validation went there. A factory that takes no data is called directly; a plain default
+    is deep-copied as pydantic does (`smart_deepcopy`: immutable values are not copied)."""
+    from pydantic._internal._utils import smart_deepcopy
+
+    makers: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        if f.is_required():
+            continue
+        factory = f.default_factory
+        if factory is None:
+            makers[name] = functools.partial(smart_deepcopy, f.default)
+        elif _takes_data(factory):  # decided once here, not on every call
+            makers[name] = functools.partial(f.get_default, call_default_factory=True)
+        else:
+            makers[name] = factory
+    return makers
+
+
+def _takes_data(factory: Any) -> bool:
+    try:
+        from pydantic._internal._fields import takes_validated_data_argument
+    except ImportError:  # another pydantic: let it decide on each call, as before
+        return True
+    return bool(takes_validated_data_argument(factory))
+
+
+def field_default(model: type[BaseModel], name: str) -> Any:
+    """The default of an optional field of `model`, as pydantic would make it (a fresh copy
+    of a mutable one each call)."""
+    return _default_makers(model)[name]()
+
+
+def model_defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """The default of every optional field of `model` (required fields left out)."""
+    return {name: make() for name, make in _default_makers(model).items()}

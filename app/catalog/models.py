@@ -103,12 +103,9 @@ class ModelSpec:
 
     def defaults(self) -> dict[str, Any]:
         """The default value of every field that has one (required fields left out)."""
-        out: dict[str, Any] = {}
-        for name, f in self.input_model.model_fields.items():
-            if f.is_required():
-                continue
-            out[name] = f.get_default(call_default_factory=True)
-        return out
+        from app.catalog.fields import model_defaults
+
+        return model_defaults(self.input_model)
 
     def json_schema(self) -> dict[str, Any]:
         """The input model's JSON Schema (built once per model: a copy each call)."""

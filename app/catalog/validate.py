@@ -20,6 +20,7 @@ from app.catalog.fields import (
     MediaSlot,
     adapter_for,
     field_at,
+    field_default,
     label_for,
     list_item_type,
     media_slots,
@@ -179,7 +180,7 @@ def _check_fields(spec: ModelSpec, params: dict[str, Any], report: Report) -> di
                 report.error(name, f"{label_for(model, name)} is required")
                 data[name] = None
             else:
-                data[name] = f.get_default(call_default_factory=True)
+                data[name] = field_default(model, name)
             continue
         data[name], exc = coerce_field(model, name, params[name])
         if exc is not None:

@@ -116,6 +116,8 @@ class CompareDialog(QDialog):
 class DetailsPanel(QWidget):
     """Everything about one take, and what can be done with it."""
 
+    cleared = Signal()  # no take shown any more (the list reloaded, the take went)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.job: Any = None
@@ -189,6 +191,7 @@ class DetailsPanel(QWidget):
             self.title.setText("Select a take")
             self.meta.setText("")
             self.params.setRowCount(0)
+            self.cleared.emit()  # features' lines and buttons about the take go too
             return
         self.play_btn.setEnabled(bool(job.result_path))
         mock = "  [MOCK]" if job.mock else ""

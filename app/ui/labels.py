@@ -38,6 +38,7 @@ class TakeLabels(WindowFeature):
         row.addWidget(self.tags_btn)
         self.box: QInputDialog | None = None
         window.history.take_selected.connect(self._selected)
+        details.cleared.connect(lambda: self._selected(None))
         self._selected(details.job)
 
     def _selected(self, job: Any) -> None:

@@ -106,6 +106,7 @@ class UseAs(WindowFeature):
         layout.insertWidget(layout.indexOf(details.params), self.lineage)
         layout.addWidget(self.button)
         window.history.take_selected.connect(self._selected)
+        details.cleared.connect(lambda: self._selected(None))
         for model in (window.queue_model, window.history_model):  # a tile dragged onto a zone
             model.take_dragged.connect(self._dragged)
         self._selected(details.job)

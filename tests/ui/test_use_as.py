@@ -74,6 +74,13 @@ def test_use_as_upscale_records_the_lineage_and_extend_takes_the_last_frame(
         assert w.grab().save(str(shots / "lineage.png"))
         w.use_as._show_linked(f"take:{upscale.id}")  # a click on the link shows that take
         assert details.job.id == upscale.id
+        await until(lambda: "Made from: " in w.use_as.lineage.text(), what="its lineage")
+        # no take shown any more (the list reloaded, the take went): nothing about one stays
+        details.show_job(None)
+        assert details.title.text() == "Select a take"
+        assert w.use_as.lineage.text() == ""
+        assert not w.use_as.button.isEnabled()
+        assert not w.labels.rename_btn.isEnabled() and not w.labels.tags_btn.isEnabled()
 
         # a history tile dragged onto Restyle's drop zone: its file, and its lineage
         from qtinput import drag_and_drop

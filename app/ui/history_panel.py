@@ -113,6 +113,22 @@ class CompareDialog(QDialog):
         return [k for k, _, _, d in self.rows if d]
 
 
+
+def narrow_combo(combo: QComboBox, chars: int = 5) -> None:
+    """A filter's drop-down as wide as `chars` characters, not as its longest choice (its list
+    still shows every choice in full): the filters' row, and so the window, stay narrow
+    enough for a 1280-pixel screen."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    view = combo.view()
+
+    def fit(*_: Any) -> None:  # the open list as wide as its longest choice
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
+
+    combo.model().rowsInserted.connect(fit)
+    combo.model().modelReset.connect(fit)
+    fit()
+
 class DetailsPanel(QWidget):
     """Everything about one take, and what can be done with it."""
 
@@ -274,6 +290,7 @@ class HistoryPanel(QWidget):
         self.search.textChanged.connect(self._debounce.trigger)
         for combo in (self.task, self.status, self.date):
             combo.currentIndexChanged.connect(self.apply_filter)
+            narrow_combo(combo)
         self.fav_only.toggled.connect(self.apply_filter)
         model.count_changed.connect(self._on_count)
 
@@ -346,6 +363,7 @@ class HistoryPanel(QWidget):
         # in this row (the search box gives way), not the filters' (the window's minimum width)
         search_row.addWidget(self.tile_size)
         search_row.addWidget(self.full_btn)
+        self.search_row = search_row  # the search box gives way (a feature's filter)
         filters = QHBoxLayout()
         for w in (self.task, self.status, self.date, self.fav_only):
             filters.addWidget(w)
@@ -356,6 +374,11 @@ class HistoryPanel(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addLayout(search_row)
         ll.addLayout(filters)
+        #: a row of its own for a feature's chips (app.ui.projects: the lineage filter), shown
+        #: only while they are: they never widen the filters' row (the window's minimum width)
+        self.chips_row = QHBoxLayout()
+        self.chips_row.addStretch(1)
+        ll.addLayout(self.chips_row)
         self.hint = QLabel("", self)
         self.hint.setStyleSheet(f"color: {colour('mock')};")
         self.hint.hide()

@@ -37,6 +37,7 @@ from app.client import present
 from app.client.projects import NO_PROJECT, Project, ProjectError, Projects
 from app.ui.feature import WindowFeature
 from app.ui.history import HistoryFilter
+from app.ui.history_panel import narrow_combo
 from app.ui.palette import styled
 from app.ui.queue import is_waiting
 
@@ -121,6 +122,7 @@ class ProjectsFeature(WindowFeature):
         self.scope.setToolTip("Show the takes of the project chosen in the toolbar, or of "
                               "every project")
         self.scope.activated.connect(lambda _i: history.apply_filter())
+        narrow_combo(self.scope)
         self.chip = QPushButton("", history)
         self.chip.setObjectName("lineageChip")
         self.chip.setToolTip("History shows this take's lineage only: click to show every "
@@ -131,9 +133,11 @@ class ProjectsFeature(WindowFeature):
         self.chip.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.chip.clicked.connect(self.clear_lineage)
         self.chip.hide()
+        # the scope with the other filters (narrow drop-downs), the chip in a row of its own:
+        # the filters' row sets the window's minimum width (1280 px screens)
         row = history.filters_row
         row.insertWidget(row.count() - 1, self.scope)
-        row.insertWidget(row.count() - 1, self.chip)
+        history.chips_row.insertWidget(0, self.chip)
         history.filter_hooks.append(self._narrow)
         history.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         history.view.customContextMenuRequested.connect(self._history_menu)

@@ -324,6 +324,9 @@ def test_projects_and_the_lineage_filter(aloop, qtbot, tmp_path, media):
         await until(lambda: shown_ids(w) == {first.id, middle.id, last.id},
                     what="the lineage only")
         assert said[-1].endswith("2 other takes made from it or that it was made from.")
+        assert w.width() <= 1400  # the chip has a row of its own: the window did not widen
+        assert w.grab().save(str(Path(os.environ.get("REVIEW_SHOTS_DIR") or tmp_path)
+                                 / "lineage-filter.png"))
         await click(chip)
         await until(lambda: not chip.isVisible() and {a1.id, loose.id} <= shown_ids(w),
                     what="every take again")

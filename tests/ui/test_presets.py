@@ -101,3 +101,33 @@ def test_presets_and_recent_prompts(aloop, qtbot, tmp_path, media):
         aloop.run_until_complete(asyncio.wait_for(scenario(), 120))
     finally:
         aloop.run_until_complete(studio.close())
+
+
+def test_recent_prompts_follow_a_switch_to_a_form_built_after_they_were_read(aloop, qtbot,
+                                                                            tmp_path):
+    """Read while another form is shown, the recent prompts reach a form first shown later
+    (the stack's switch is seen before the window's `form` names the new model)."""
+    data = tmp_path / "data"
+    data.mkdir(parents=True)
+    (data / "prompts.json").write_text(json.dumps({
+        "wan_27_video_edit": ["as a watercolour"], "seedance_r2v": ["a red kite"]}))
+    studio = open_studio(data, render_seconds=0.2)
+
+    async def scenario() -> None:
+        w = MainWindow(studio, UiSettings(tmp_path / "cfg"))
+        w.show()
+        await w.start()
+        w.choose_task("create")
+        await until(lambda: w.presets.loaded, what="recent prompts read")
+        assert w.form.editor("prompt").edit.recent_model.stringList() == ["a red kite"]
+        w.choose_task("restyle")  # built now, after the read
+        assert w.form.model_id == "wan_27_video_edit"
+        assert w.form.editor("prompt").edit.recent_model.stringList() == ["as a watercolour"]
+        w.choose_task("create")
+        assert w.form.editor("prompt").edit.recent_model.stringList() == ["a red kite"]
+        w.close()
+
+    try:
+        aloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    finally:
+        aloop.run_until_complete(studio.close())

@@ -252,8 +252,20 @@ def test_cells_the_cap_refuses_while_sending_wait_held_in_the_queue(aloop, qtbot
         jobs = await studio.read(studio.store.query)
         assert len(jobs) == 2  # the form's take and the one cell that fitted
         queue = w.local_queue.queue
-        waiting = await studio.read(queue.get, held.key)
-        assert waiting is not None and waiting.held and "cap" in (waiting.error_message or "")
+        got: list[object] = []
+
+        async def read_waiting() -> None:
+            got[:] = [await studio.read(queue.get, held.key)]
+
+        async def held_in_queue() -> bool:  # the queue marks it held on its own loop turn
+            await read_waiting()
+            w_ = got[0]
+            return bool(w_ is not None and w_.held and "cap" in (w_.error_message or ""))
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await held_in_queue():
+            assert asyncio.get_running_loop().time() < deadline, f"not held: {got[0]}"
+            await asyncio.sleep(0.05)
         d.reject()
         sheet = sweeps.open_sheet(rec)
         await until(lambda: sheet.cells[0].job is not None, what="the sheet's takes read")

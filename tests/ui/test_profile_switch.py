@@ -75,6 +75,7 @@ def test_use_this_profile_opens_its_window_and_is_remembered(qapp, tmp_path, mon
             ws = windows()
             if time.monotonic() > deadline:  # give up: close what is open, the asserts say
                 said.extend(w.status.text() for w in ws)
+                said.append(_threads_now())  # where the switch was stuck, for the report
                 for w in ws:
                     w.close()
                 return
@@ -96,5 +97,18 @@ def test_use_this_profile_opens_its_window_and_is_remembered(qapp, tmp_path, mon
 
         QTimer.singleShot(50, drive)
         assert run_app() == 0
-        assert seen == ["Profile: Sandbox", "Profile: Work"], said[-3:]
+        assert seen == ["Profile: Sandbox", "Profile: Work"], said[-4:]
         assert Profiles(tmp_path / "data" / "profiles.json").active.name == "Work"
+
+
+def _threads_now() -> str:
+    """Every thread's innermost frames (a stuck switch says where it waits)."""
+    import sys
+    import threading
+    import traceback
+
+    names = {t.ident: t.name for t in threading.enumerate()}
+    return "\n".join(f"{names.get(ident, ident)}: " +
+                     " <- ".join(f"{f.name}@{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
+                                 for f in reversed(traceback.extract_stack(frame)[-6:]))
+                     for ident, frame in sys._current_frames().items())

@@ -6,9 +6,10 @@ file cache and the byte-code cache are warm: one warm-up round, not counted, fil
 offscreen:
 
 - ``bare``: a PySide6 QMainWindow shown, then one turn of its event loop (the baseline).
-- ``takes``: `takes` (`app.ui.main.run_app`, which loads Qt itself, as the command does) until the studio window is shown with the
-  navigation and a form, and one turn of the loop after it (**first frame**), then until the
-  balance is shown (**idle**: the queue and history loaded, the sandbox up).
+- ``takes``: `takes` (`app.ui.main.run_app`, which loads Qt itself, as the command does)
+  until the studio window is shown with the navigation and a form, and one turn of the loop
+  after it (**first frame**), then until the balance is shown (**idle**: the queue and
+  history loaded, the sandbox up).
 
 Times are from just before the interpreter is started (the parent's clock) to the moment the
 child reports it. Ratios are against ``bare`` of the same round; the medians are reported.

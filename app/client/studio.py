@@ -293,8 +293,8 @@ def begin_connection(data_dir: Path | str | None = None, name: str | None = None
     from app.client.profiles import Profiles
 
     root = Path(data_dir) if data_dir else default_data_dir()
-    profile = Profiles(root / "profiles.json").get(name) if name else \
-        Profiles(root / "profiles.json").active
+    profiles = Profiles(root / "profiles.json")
+    profile = profiles.get(name) if name else profiles.active
     return root, profile, begin_connect(profile, sandbox_data=root / "sandbox")
 
 

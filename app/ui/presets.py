@@ -74,9 +74,7 @@ class PresetsFeature(WindowFeature):
         help_menu = getattr(getattr(window, "menus", None), "menus", {}).get("help")
         bar.insertMenu(help_menu.menuAction(), self.menu) if help_menu is not None else \
             bar.addMenu(self.menu)
-        # the form now shown, by the stack's own index: the window's `form` still names the
-        # previous model while this signal is delivered (it is set after the switch)
-        window.form_stack.currentChanged.connect(self._offer_recent_at)
+        window.form_stack.currentChanged.connect(lambda *_: self._offer_recent())
         window.controller.sent.connect(self._sent)
 
     def start(self) -> None:
@@ -197,17 +195,10 @@ class PresetsFeature(WindowFeature):
         """The form's top-level prompt editors (a shot's prompt is the shot's)."""
         return [e for e in form.findChildren(PromptEditor) if "." not in str(e.path)]
 
-    def _offer_recent_at(self, index: int) -> None:
+    def _offer_recent(self) -> None:
         w = self.window
-        if w is not None:
-            self._offer_recent(w.form_stack.widget(index))
-
-    def _offer_recent(self, shown: Any = None) -> None:
-        w = self.window
-        if w is None:
-            return
-        form = shown if shown is not None else w.form_stack.currentWidget()
-        if getattr(form, "model_id", None) is None:  # the "no form" page
+        form = w.form if w is not None else None
+        if form is None:
             return
         for editor in self._prompt_editors(form):
             editor.set_recent(self.recent.get(form.model_id, []))

@@ -986,17 +986,16 @@ class _RenderSink(_Sink):
             c.submit_failed.emit(text)
 
     def set_sending(self, on: bool) -> None:
-        f = self.feature()
-        if f is not None:
-            f._rendering = on
-            c = self._controller()
-            if c is not None:
-                c.update_state()
+        self._flag("_rendering", on)
 
     def confirming(self, on: bool) -> None:
+        self._flag("_confirming", on)
+
+    def _flag(self, name: str, on: bool) -> None:
+        """The feature's sending/confirming flag, and Render's state said again."""
         f = self.feature()
         if f is not None:
-            f._confirming = on
+            setattr(f, name, on)
             c = self._controller()
             if c is not None:
                 c.update_state()

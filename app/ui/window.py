@@ -427,8 +427,10 @@ class MainWindow(QMainWindow):
             self.model_label.setToolTip(f"{model_id}: from the server's model list")
         self.model_label.setText(model_id)
         form = self.form_for(model_id)
-        self.form_stack.setCurrentWidget(form if form is not None else self.no_form)
+        # `form` names the new model before the stack says it switched: its listeners (the
+        # recent prompts, the Edit menu's undo) ask the window which form is shown
         self._current_model = model_id
+        self.form_stack.setCurrentWidget(form if form is not None else self.no_form)
         self.controller.set_form(form)
 
     def form_for(self, model_id: str) -> ModelForm | None:

@@ -219,3 +219,50 @@ def test_a_take_sent_in_a_project_is_stored_with_it_and_lands_in_its_folder(sand
             assert rec.result_path == str((h.work / "second.mp4").resolve())
 
     run(main())
+
+
+@pytest.mark.parametrize("content", [
+    b"", b'{"projects": [{"id": "A", "name": "A"}', b"\x00\xff\xfe garbage",
+    b"[" * 100_000, b'{"projects": "nope", "current": 5}',
+    b'{"projects": [{"id": "../../etc", "name": "x"}, {"id": 7, "name": []}, null, 3]}',
+    json.dumps({"projects": [{"id": "A", "name": "A"}, {"id": "a", "name": "dup"}],
+                "current": "A"}).encode(),
+])
+def test_a_damaged_project_file_reads_as_what_is_sound_and_stays_usable(tmp_path, content):
+    path = tmp_path / "projects.json"
+    path.write_bytes(content)
+    projects = Projects(path)
+    items = projects.all()
+    assert all(is_safe_folder(p.id) for p in items)
+    assert len({p.id.casefold() for p in items}) == len(items)  # no two share a folder
+    assert projects.current() in ("", *(p.id for p in items))
+    made = projects.create("Fresh")  # and a new project can still be made over it
+    assert projects.get(made.id) == made
+
+
+def test_a_fifo_as_the_project_file_reads_as_empty_without_hanging(tmp_path):
+    import os
+
+    path = tmp_path / "projects.json"
+    os.mkfifo(path)
+    assert Projects(path).all() == [] and Projects(path).current() == ""
+
+
+@pytest.mark.parametrize("project", [None, 5, b"bytes", "a\x00b", "x" * 10_000, ["A"]])
+def test_moving_takes_to_a_bad_project_is_refused_and_changes_nothing(tmp_path, project):
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    try:
+        rec = JobRecord.new("seedance_r2v", {"prompt": "p"})
+        store.add(rec)
+        with pytest.raises(ValueError):
+            store.move_to_project([rec.id], project)
+        assert store.get(rec.id).project == ""
+    finally:
+        store.close()
+
+
+def test_a_damaged_project_on_a_take_never_leads_outside_the_work_folder(tmp_path):
+    root = tmp_path / "work"
+    for bad in ("../../etc", "/etc", "..", "a/b", "CON", "x\x00y"):
+        assert project_dir(root, bad) == root
+    assert project_dir(root, "Client A") == root / "Client A"

@@ -328,3 +328,70 @@ def test_a_start_cancelled_while_it_runs_stops_its_sandbox_and_logs_nothing(tmp_
     while folder.read_state(data) is not None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert folder.read_state(data) is None, "the sandbox made after the cancel still runs"
+
+
+EARLY_THEN_KILLED = textwrap.dedent("""
+    import os, signal, sys, time
+    from pathlib import Path
+    from app.client.studio import EarlyConnection
+    from app.sandbox import folder
+    data = Path(sys.argv[1])
+    stage = sys.argv[2]
+    early = EarlyConnection(data)  # what run_app does first, before Qt
+    if stage == "started":  # the child is up and serving: killed with it running
+        pending = early._begun[2]
+        pending.result(60)
+    else:  # "starting": killed once the child exists, while it imports its server stack
+        me, end = str(os.getpid()), time.monotonic() + 30
+        def parent_of(d):
+            try:
+                return open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]
+            except OSError:
+                return None
+        while time.monotonic() < end and not any(
+                d.isdigit() and parent_of(d) == me for d in os.listdir("/proc")):
+            time.sleep(0.005)
+        assert not early._begun[2].done(), "the child answered before the kill"
+    print("ready", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+@linux
+@pytest.mark.parametrize("stage", ["starting", "started"])
+def test_an_app_killed_after_its_early_connection_leaves_no_sandbox_behind(tmp_path, stage):
+    """kill -9 the app right after it began its connection (before Qt, before any window),
+    while the sandbox child starts or once it serves: the child goes with it and the next
+    start of the same folder serves."""
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    before = _sandbox_children()
+    out = subprocess.run([sys.executable, "-c", EARLY_THEN_KILLED, str(data), stage],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
+    assert out.stdout.strip() == "ready"
+    state = folder.read_state(data / "sandbox")
+    if state is not None:  # it got as far as serving: its process must be gone
+        assert wait_gone(state["pid"], 10), "the sandbox outlived the killed app"
+    deadline = time.monotonic() + 10  # a child still starting dies with its parent too
+    while _sandbox_children() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sandbox_children() - before == set()
+    with start_sandbox(data / "sandbox") as conn:  # the next start serves the folder
+        assert conn.owns_server
+        assert answers(conn.base_url, conn._key.reveal()) == 10_000
+
+
+def _sandbox_children() -> set[int]:
+    """The pids of every running sandbox child process (zombies left out)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"app.sandbox.child" in cmd and not gone(int(entry.name)):
+                found.add(int(entry.name))
+    return found
+

@@ -35,14 +35,18 @@ def display(tmp_path):
     xvfb.wait(10)
 
 
-@pytest.mark.parametrize("clicks", [["click", "--repeat", "2", "--delay", "80", "1"],
-                                    ["click", "--repeat", "3", "--delay", "150", "1"]],
-                         ids=["double-click", "triple-click"])
-def test_a_real_double_click_on_render_is_one_paid_take(tmp_path, display, clicks):
+@pytest.mark.parametrize(("clicks", "mode", "takes"), [
+    (["click", "--repeat", "2", "--delay", "80", "1"], "render", 1),
+    (["click", "--repeat", "3", "--delay", "150", "1"], "render", 1),
+    (["click", "--repeat", "2", "--delay", "80", "1"], "render3", 3),
+], ids=["double-click", "triple-click", "double-click-x3"])
+def test_a_real_double_click_on_render_is_one_paid_take(tmp_path, display, clicks, mode,
+                                                        takes):
+    """…or, with × 3 beside Render, one intent of three paid takes (not six)."""
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
            "TAKES_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
            "TAKES_WORK_DIR": str(tmp_path / "work")}
-    app = subprocess.Popen([sys.executable, str(HARNESS), "render"], cwd=ROOT, env=env,
+    app = subprocess.Popen([sys.executable, str(HARNESS), mode], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert app.stdout is not None
@@ -50,7 +54,7 @@ def test_a_real_double_click_on_render_is_one_paid_take(tmp_path, display, click
         assert button[:1] == ["BUTTON"], f"the window did not come up (rc {app.poll()})"
         subprocess.run(["xdotool", "mousemove", *button[1:], *clicks], env=env, check=True,
                        timeout=TIMEOUT_S)
-        assert app.stdout.readline().split() == ["TAKES", "1", "CHARGES", "1"]
+        assert app.stdout.readline().split() == ["TAKES", str(takes), "CHARGES", str(takes)]
         assert app.wait(TIMEOUT_S) == 0
     finally:
         app.kill()

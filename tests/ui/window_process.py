@@ -4,9 +4,10 @@ Run as `python tests/ui/window_process.py` with TAKES_DATA_DIR set. Once the win
 prints READY and minimises it; when the window is shown again (a second start asked for it)
 it prints RAISED and closes it, so the app exits. Only observes: run_app runs unchanged.
 
-With `render`: fills the Create form with a paid take and prints `BUTTON x y` (the Render
-button's centre on the screen) for real input from outside; once every press has landed and
-been sent it prints `TAKES n CHARGES m` (the store and the sandbox's ledger) and closes.
+With `render` (`render3`: with × 3 beside Render): fills the Create form with a paid take and
+prints `BUTTON x y` (the Render button's centre on the screen) for real input from outside;
+once every press has landed and been sent it prints `TAKES n CHARGES m` (the store and the
+sandbox's ledger) and closes.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def wait_ready() -> None:
     if w is None or not w.balance_label.text()[-1:].isdigit():
         QTimer.singleShot(POLL_MS, wait_ready)
         return
-    if "render" in sys.argv[1:]:
+    if "render" in sys.argv[1:] or "render3" in sys.argv[1:]:
         fill_form(w)
         return
     w.showMinimized()
@@ -49,6 +50,8 @@ def wait_ready() -> None:
 def fill_form(w: MainWindow) -> None:
     w.choose_task("create")
     w.form.set_payload({**w.form.payload(), **SEEDANCE})
+    if "render3" in sys.argv[1:]:  # "× 3" beside Render: one press is three takes
+        w.sweeps.takes_spin.setValue(3)
     w.raise_()
     w.activateWindow()
     QTimer.singleShot(POLL_MS, lambda: wait_submittable(w))
@@ -65,7 +68,7 @@ def wait_submittable(w: MainWindow) -> None:
 
 
 def report(w: MainWindow) -> None:
-    if w.intents.busy(RENDER):
+    if w.intents.busy(RENDER) or getattr(w.sweeps, "_rendering", False):
         QTimer.singleShot(POLL_MS, lambda: report(w))
         return
     takes = len(w.studio.store.query())

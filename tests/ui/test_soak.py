@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.catalog import MODELS
 from app.client.settings import UiSettings
-from app.ui.compat import gui_thread_collection
+from app.ui.compat import gui_thread_collection, post
 from app.ui.thumbs import ThumbnailCache
 from app.ui.window import MainWindow
 
@@ -72,14 +72,26 @@ def rss_mb() -> float:
 POOLED = "Thread (pooled)"  # the name Qt gives a QThreadPool's threads
 
 
+#: FFmpeg's frame threads of a decode a pool worker runs (thumbnails: `thread_type = "AUTO"`,
+#: named av:<codec>:df<n>): they live as long as that decode, so they are bounded with the
+#: pools (at most one decode per worker, cpu_count + 1 threads each), not counted with the rest
+DECODE_PREFIX = "av:"
+
+
 def os_threads() -> int:
-    """OS threads other than QThreadPool workers (those are bounded below, not counted here)."""
+    """OS threads other than QThreadPool workers and their decodes' frame threads (those are
+    bounded below, not counted here)."""
     names = os_thread_names()
-    return sum(names.values()) - names.get(POOLED, 0)
+    return sum(names.values()) - names.get(POOLED, 0) - decode_threads(names)
 
 
 def pooled_threads() -> int:
     return os_thread_names().get(POOLED, 0)
+
+
+def decode_threads(names: dict[str, int] | None = None) -> int:
+    names = os_thread_names() if names is None else names
+    return sum(n for name, n in names.items() if name.startswith(DECODE_PREFIX))
 
 
 def pool_bound(window: QObject) -> tuple[int, int]:
@@ -228,10 +240,16 @@ class Soak:
     async def mark(self, n: int) -> None:
         await self.settle()
         # threads come and go with playback and decoding (FFmpeg's, the thumbnailers'): a
-        # leak is what stays, so the fewest seen over a short settle is what is compared
+        # leak is what stays, so playback is stopped (the next render plays again) and the
+        # fewest seen over a short settle is what is compared
+        for player in self.w.preview._players():
+            post(player, "stop")
         fewest, names = os_threads(), os_thread_names()
-        for _ in range(20):
+        for i in range(40):
             await asyncio.sleep(0.05)
+            if i % 10 == 9:  # a decoder's frame threads end when its garbage is collected
+                with self.seen.explicit():
+                    gc.collect()
             if (now := os_threads()) < fewest:
                 fewest, names = now, os_thread_names()
         self.marks[n] = (rss_mb(), fewest, threading.active_count())
@@ -298,6 +316,8 @@ def test_soak_many_renders_all_models(aloop, qtbot, tmp_path, quick_double_click
     (pools_a, _, _), (pools_b, bound_b, pooled_b) = soak.pools[WARM], soak.pools[RENDERS]
     assert pools_b == pools_a
     assert pooled_b <= bound_b
+    decoding = decode_threads(soak.names[RENDERS])
+    assert decoding <= bound_b * ((os.cpu_count() or 1) + 1), soak.names[RENDERS]
     assert py_b <= max(py_a, soak.warm_peak[1])
     assert live_qt_objects_in_garbage() == []
 
